@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stddef.h>
+
+/* Read a whole file relative to dirfd (AT_FDCWD allowed) into a NUL-terminated
+ * buffer. Fails with -EFBIG when it is larger than max bytes. O_CLOEXEC, and
+ * O_NOFOLLOW when nofollow is set. */
+int kl_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_buf,
+                    size_t *ret_len);
+
+/* Atomically replace dirfd/name with data: temp file in the same directory,
+ * fsync, rename, fsync the directory. */
+int kl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, int mode);
+
+/* Full write, retrying on EINTR and short writes. */
+int kl_write_all(int fd, const void *data, size_t len);
+
+/* mkdir -p, mode for created directories. */
+int kl_mkdir_p(const char *path, int mode);

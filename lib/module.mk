@@ -1,0 +1,1 @@
+KL_SRCS += lib/error.c lib/log.c lib/fileio.c
