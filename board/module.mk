@@ -1,0 +1,39 @@
+# board: the board VM, a real cgroup v2 kernel under qemu (see board/vm/README.md).
+#
+#   make vm        kernel + initramfs in $(BUILD)/vm/ (fetches Debian's kernel .deb once)
+#   make vm-test   the VM test suite, tests/vm/test-* (through tests/run vm)
+#
+# The initramfs is two cpio archives concatenated: base.cpio (busybox, containerd,
+# runc, modules, the guest scripts; rebuilt only when those change) and
+# overlay.cpio (kubelet-lite and the images; rebuilt when the daemon changes).
+
+VM_DIR := $(BUILD)/vm
+VM_GUEST_FILES := board/vm/init board/vm/rc board/vm/lib.sh board/vm/containerd.toml \
+	board/vm/cni.conflist board/vm/kubelet-lite.yaml
+VM_IMAGES := $(BUILD)/images/pause.tar $(BUILD)/images/busybox.tar $(BUILD)/images/testbox.tar
+# Build the daemon as part of `make vm` once its main exists; until then pack
+# whatever binary is there (or none: the guest then skips kubelet-lite).
+VM_DAEMON := $(if $(wildcard $(or $(DAEMON_MAIN),kubelet-lite/main.c)),$(BUILD)/kubelet-lite,$(wildcard $(BUILD)/kubelet-lite))
+
+$(VM_DIR)/vmlinux: board/vm/mkkernel
+	@$(if $(Q),echo "  KERNEL  $@")
+	$(Q)board/vm/mkkernel $(VM_DIR)
+	$(Q)touch $@
+
+$(VM_DIR)/base.cpio: $(VM_DIR)/vmlinux board/vm/mkinitramfs $(VM_GUEST_FILES) board/module.mk
+	@$(if $(Q),echo "  CPIO    $@")
+	$(Q)board/vm/mkinitramfs base $(VM_DIR)
+
+$(VM_DIR)/overlay.cpio: $(VM_DIR)/base.cpio board/vm/mkinitramfs $(VM_DAEMON) $(VM_IMAGES)
+	@$(if $(Q),echo "  CPIO    $@")
+	$(Q)board/vm/mkinitramfs overlay $(VM_DIR) "$(VM_DAEMON)" $(VM_IMAGES)
+
+$(VM_DIR)/initramfs.cpio: $(VM_DIR)/base.cpio $(VM_DIR)/overlay.cpio
+	$(Q)cat $^ >$@.tmp && mv $@.tmp $@
+
+vm: $(VM_DIR)/vmlinux $(VM_DIR)/initramfs.cpio
+
+vm-test: vm
+	$(Q)BUILD=$(BUILD) tests/run vm
+
+.PHONY: vm vm-test
