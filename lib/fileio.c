@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fileio.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -113,4 +114,24 @@ int kl_mkdir_p(const char *path, int mode) {
         if (mkdir(buf, mode) < 0 && errno != EEXIST)
                 return -errno;
         return 0;
+}
+
+int kl_rm_rf_at(int dfd, const char *name) {
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        }
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        (void) kl_rm_rf_at(dirfd(d), de->d_name);
+        closedir(d);
+        return unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
 }

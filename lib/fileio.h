@@ -18,3 +18,6 @@ int kl_write_all(int fd, const void *data, size_t len);
 
 /* mkdir -p, mode for created directories. */
 int kl_mkdir_p(const char *path, int mode);
+
+/* rm -rf of dfd/name without following symlinks. A missing path is fine. */
+int kl_rm_rf_at(int dfd, const char *name);

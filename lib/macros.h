@@ -39,6 +39,11 @@ static inline void freep(void *p) {
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 /* Never retry close() on EINTR on Linux: the fd is gone either way. */
 static inline int safe_close(int fd) {
         if (fd >= 0) {

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Daemon settings: upstream KubeletConfiguration keys (v1beta1) read from
+ * --config, overridden by command-line flags with upstream's names. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+
+#define KL_DEFAULT_CONFIG_PATH "/etc/kubernetes/kubelet-lite.yaml"
+#define KL_DEFAULT_MANIFEST_DIR "/etc/kubernetes/manifests"
+#define KL_DEFAULT_ENDPOINT "unix:///run/containerd/containerd.sock"
+#define KL_DEFAULT_ROOT_DIR "/var/lib/kubelet-lite"
+#define KL_DEFAULT_POD_LOGS_DIR "/var/log/pods"
+
+/* A resource list such as systemReserved: {cpu: 500m, memory: 256Mi, pid: 100}. -1 unset. */
+struct kl_config_resources {
+        int64_t cpu_milli;
+        int64_t memory;
+        int64_t pid;
+        int64_t ephemeral;
+};
+
+/* An eviction threshold: an absolute quantity or a percentage. */
+struct kl_config_threshold {
+        bool set;
+        int64_t quantity; /* bytes, inodes or pids; -1 when percentage is used */
+        double percent;   /* 0..100 */
+};
+
+struct kl_config_eviction {
+        struct kl_config_threshold memory_available;
+        struct kl_config_threshold nodefs_available;
+        struct kl_config_threshold nodefs_inodes_free;
+        struct kl_config_threshold pid_available;
+};
+
+struct kl_config {
+        char *config_path; /* --config, NULL when none */
+
+        /* intake */
+        char *static_pod_path;
+        uint64_t file_check_frequency_usec;
+        bool strict_manifests;
+
+        /* runtime */
+        char *container_runtime_endpoint;
+        uint64_t runtime_request_timeout_usec;
+        char *root_dir;
+        char *pod_logs_dir;
+        char *hostname_override;
+        char *node_name; /* resolved: hostname_override or gethostname(), lowercased */
+
+        /* endpoints */
+        char *healthz_bind_address;
+        int healthz_port;  /* 0 disables */
+        char *address;     /* bind address of the read-only port */
+        int read_only_port; /* 0 disables, as upstream */
+        uint64_t syncloop_stuck_usec; /* /healthz/syncloop fails past this */
+
+        /* cgroups and admission */
+        bool cgroups_per_qos;
+        char *cgroup_root;
+        struct kl_config_resources system_reserved, kube_reserved;
+        struct kl_config_eviction eviction_hard, eviction_soft;
+        uint64_t eviction_soft_grace_usec[4]; /* indexed like kl_config_eviction fields */
+        uint64_t eviction_pressure_transition_usec;
+        bool enforce_node_allocatable_pods;
+        char *reserved_system_cpus;
+        int max_pods;
+        int64_t pod_pids_limit;
+        uint64_t cpu_cfs_quota_period_usec;
+        char *cpu_manager_policy; /* "none" or "static" */
+
+        /* containers */
+        uint64_t crashloop_initial_usec;
+        uint64_t crashloop_max_usec;
+        uint64_t crashloop_reset_usec;
+        int64_t container_log_max_size;
+        int container_log_max_files;
+        bool image_pull_fallback_to_local;
+        char *image_preload_dir;
+
+        int verbosity;
+};
+
+void kl_config_init(struct kl_config *c);
+void kl_config_done(struct kl_config *c);
+
+/* Load a KubeletConfiguration file into c (keys present override c).
+ * Unknown keys are collected as warnings in *ret_warnings (strv, may be NULL). */
+int kl_config_load_file(struct kl_config *c, const char *path, char ***ret_warnings,
+                        struct kl_error *reterr);
+
+/* Parse a Go-style duration ("20s", "1m30s", "100ms", "0"). */
+int kl_parse_duration(const char *s, uint64_t *ret_usec);
+
+/* Fill node_name and other derived values after file and flags. */
+int kl_config_finalize(struct kl_config *c, struct kl_error *reterr);

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reading a KubeletConfiguration (kubelet.config.k8s.io/v1beta1) file. Only
+ * the keys kubelet-lite implements are read; others are reported back as
+ * warnings so that a config shared with upstream kubelet still loads. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "lib/fileio.h"
+#include "lib/macros.h"
+#include "manifests/quantity.h"
+#include "manifests/strv.h"
+#include "manifests/yaml.h"
+
+#define CONFIG_MAX_SIZE (256 * 1024)
+
+struct ctx {
+        const char *path;
+        struct kl_config *cfg;
+        char ***warnings;
+        struct kl_error *err;
+};
+
+static int fail(struct ctx *x, const struct kl_yaml_node *n, const char *key, const char *fmt, ...)
+        _printf_(4, 5);
+static int fail(struct ctx *x, const struct kl_yaml_node *n, const char *key, const char *fmt, ...) {
+        char msg[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return kl_error_set(x->err, EINVAL, "%s:%u:%u: %s: %s", x->path, n ? n->pos.line : 0, n ? n->pos.col : 0,
+                            key, msg);
+}
+
+static void warn(struct ctx *x, const struct kl_yaml_node *n, const char *fmt, ...) _printf_(3, 4);
+static void warn(struct ctx *x, const struct kl_yaml_node *n, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+        snprintf(msg, sizeof(msg), "%s:%u:%u: ", x->path, n->pos.line, n->pos.col);
+        size_t l = strlen(msg);
+        va_start(ap, fmt);
+        vsnprintf(msg + l, sizeof(msg) - l, fmt, ap);
+        va_end(ap);
+        (void) kl__strv_push(x->warnings, msg);
+}
+
+static const char *scalar(const struct kl_yaml_node *n) {
+        return n && n->type == KL_YAML_SCALAR ? n->scalar.value : NULL;
+}
+
+static int get_string(struct ctx *x, const char *key, const struct kl_yaml_node *v, char **dst) {
+        const char *s = scalar(v);
+        if (!s)
+                return fail(x, v, key, "must be a string");
+        char *n = strdup(s);
+        if (!n)
+                return kl_error_set(x->err, ENOMEM, "out of memory");
+        free(*dst);
+        *dst = n;
+        return 0;
+}
+
+static int get_int(struct ctx *x, const char *key, const struct kl_yaml_node *v, int64_t min, int64_t max,
+                   int64_t *dst) {
+        const char *s = scalar(v);
+        char *end;
+        if (!s || v->scalar.kind != KL_YAML_INT)
+                return fail(x, v, key, "must be an integer, got '%s'", strempty(s));
+        errno = 0;
+        long long l = strtoll(s, &end, 10);
+        if (errno || *end || l < min || l > max)
+                return fail(x, v, key, "integer '%s' out of range", strempty(s));
+        *dst = l;
+        return 0;
+}
+
+static int get_bool(struct ctx *x, const char *key, const struct kl_yaml_node *v, bool *dst) {
+        const char *s = scalar(v);
+        if (!s || v->scalar.kind != KL_YAML_BOOL)
+                return fail(x, v, key, "must be true or false, got '%s'", strempty(s));
+        *dst = streq(s, "true") || streq(s, "True") || streq(s, "TRUE");
+        return 0;
+}
+
+static int get_duration(struct ctx *x, const char *key, const struct kl_yaml_node *v, uint64_t *dst) {
+        const char *s = scalar(v);
+        if (!s || kl_parse_duration(s, dst) < 0)
+                return fail(x, v, key, "invalid duration '%s' (want e.g. 20s, 1m30s, 100ms)", strempty(s));
+        return 0;
+}
+
+/* {cpu: 500m, memory: 256Mi, pid: "100", ephemeral-storage: 1Gi} */
+static int get_resources(struct ctx *x, const char *key, const struct kl_yaml_node *v,
+                         struct kl_config_resources *dst) {
+        if (!v || v->type != KL_YAML_MAPPING)
+                return fail(x, v, key, "must be a mapping of resource names to quantities");
+        for (size_t i = 0; i < v->map.n; i++) {
+                const char *k = v->map.items[i].key->scalar.value;
+                const struct kl_yaml_node *q = v->map.items[i].value;
+                const char *s = scalar(q);
+                int r;
+                if (!s)
+                        return fail(x, q, k, "must be a quantity");
+                if (streq(k, "cpu"))
+                        r = kl_quantity_parse_milli(s, &dst->cpu_milli);
+                else if (streq(k, "memory"))
+                        r = kl_quantity_parse_value(s, &dst->memory);
+                else if (streq(k, "pid"))
+                        r = kl_quantity_parse_value(s, &dst->pid);
+                else if (streq(k, "ephemeral-storage"))
+                        r = kl_quantity_parse_value(s, &dst->ephemeral);
+                else {
+                        char full[128];
+                        snprintf(full, sizeof(full), "%s.%s", key, k);
+                        warn(x, q, "unknown resource \"%s\"", full);
+                        continue;
+                }
+                if (r < 0) {
+                        char full[128];
+                        snprintf(full, sizeof(full), "%s.%s", key, k);
+                        return fail(x, q, full, "invalid quantity \"%s\"", strempty(s));
+                }
+        }
+        return 0;
+}
+
+static int parse_threshold(const char *s, struct kl_config_threshold *t) {
+        size_t n = strlen(s);
+        if (n > 1 && s[n - 1] == '%') {
+                char *end;
+                double p = strtod(s, &end);
+                if (end != s + n - 1 || p < 0 || p > 100)
+                        return -EINVAL;
+                *t = (struct kl_config_threshold){.set = true, .quantity = -1, .percent = p};
+                return 0;
+        }
+        int64_t v;
+        if (kl_quantity_parse_value(s, &v) < 0)
+                return -EINVAL;
+        *t = (struct kl_config_threshold){.set = true, .quantity = v, .percent = 0};
+        return 0;
+}
+
+static struct kl_config_threshold *eviction_field(struct kl_config_eviction *e, const char *signal, int *ret_idx) {
+        static const char *names[] = {"memory.available", "nodefs.available", "nodefs.inodesFree",
+                                      "pid.available"};
+        struct kl_config_threshold *fields[] = {&e->memory_available, &e->nodefs_available, &e->nodefs_inodes_free,
+                                                &e->pid_available};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq(signal, names[i])) {
+                        if (ret_idx)
+                                *ret_idx = (int) i;
+                        return fields[i];
+                }
+        return NULL;
+}
+
+static int get_eviction(struct ctx *x, const char *key, const struct kl_yaml_node *v, struct kl_config_eviction *e,
+                        bool replace) {
+        if (!v || v->type != KL_YAML_MAPPING)
+                return fail(x, v, key, "must be a mapping of signals to thresholds");
+        /* As upstream: setting evictionHard replaces all of its defaults. */
+        if (replace)
+                *e = (struct kl_config_eviction){
+                        .memory_available = {.quantity = -1},
+                        .nodefs_available = {.quantity = -1},
+                        .nodefs_inodes_free = {.quantity = -1},
+                        .pid_available = {.quantity = -1},
+                };
+        for (size_t i = 0; i < v->map.n; i++) {
+                const char *k = v->map.items[i].key->scalar.value;
+                const char *s = scalar(v->map.items[i].value);
+                struct kl_config_threshold *t = eviction_field(e, k, NULL);
+                if (!t) {
+                        char full[128];
+                        snprintf(full, sizeof(full), "%s.%s", key, k);
+                        warn(x, v->map.items[i].key, "unsupported eviction signal \"%s\"", full);
+                        continue;
+                }
+                if (!s || parse_threshold(s, t) < 0)
+                        return fail(x, v->map.items[i].value, k, "invalid threshold '%s'", strempty(s));
+        }
+        return 0;
+}
+
+static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
+        struct kl_config *c = x->cfg;
+        int64_t i64;
+        int r = 0;
+
+        if (!root || root->type != KL_YAML_MAPPING)
+                return kl_error_set(x->err, EINVAL, "%s: not a KubeletConfiguration mapping", x->path);
+        const char *api = scalar(kl_yaml_map_get(root, "apiVersion"));
+        const char *kind = scalar(kl_yaml_map_get(root, "kind"));
+        if (!kind || !streq(kind, "KubeletConfiguration"))
+                return fail(x, kl_yaml_map_get(root, "kind") ? kl_yaml_map_get(root, "kind") : root, "kind",
+                            "must be KubeletConfiguration, got '%s'", strempty(kind));
+        if (!api || (!streq(api, "kubelet.config.k8s.io/v1beta1") && !streq(api, "kubelet.config.k8s.io/v1")))
+                return fail(x, kl_yaml_map_get(root, "apiVersion") ? kl_yaml_map_get(root, "apiVersion") : root,
+                            "apiVersion", "must be kubelet.config.k8s.io/v1beta1, got '%s'", strempty(api));
+
+        for (size_t i = 0; i < root->map.n && r >= 0; i++) {
+                const char *k = root->map.items[i].key->scalar.value;
+                const struct kl_yaml_node *v = root->map.items[i].value;
+                if (streq(k, "apiVersion") || streq(k, "kind"))
+                        continue;
+                else if (streq(k, "staticPodPath"))
+                        r = get_string(x, k, v, &c->static_pod_path);
+                else if (streq(k, "fileCheckFrequency"))
+                        r = get_duration(x, k, v, &c->file_check_frequency_usec);
+                else if (streq(k, "containerRuntimeEndpoint"))
+                        r = get_string(x, k, v, &c->container_runtime_endpoint);
+                else if (streq(k, "runtimeRequestTimeout"))
+                        r = get_duration(x, k, v, &c->runtime_request_timeout_usec);
+                else if (streq(k, "podLogsDir"))
+                        r = get_string(x, k, v, &c->pod_logs_dir);
+                else if (streq(k, "healthzBindAddress"))
+                        r = get_string(x, k, v, &c->healthz_bind_address);
+                else if (streq(k, "healthzPort")) {
+                        if ((r = get_int(x, k, v, 0, 65535, &i64)) >= 0)
+                                c->healthz_port = (int) i64;
+                } else if (streq(k, "address"))
+                        r = get_string(x, k, v, &c->address);
+                else if (streq(k, "readOnlyPort")) {
+                        if ((r = get_int(x, k, v, 0, 65535, &i64)) >= 0)
+                                c->read_only_port = (int) i64;
+                } else if (streq(k, "cgroupsPerQOS"))
+                        r = get_bool(x, k, v, &c->cgroups_per_qos);
+                else if (streq(k, "cgroupRoot"))
+                        r = get_string(x, k, v, &c->cgroup_root);
+                else if (streq(k, "systemReserved"))
+                        r = get_resources(x, k, v, &c->system_reserved);
+                else if (streq(k, "kubeReserved"))
+                        r = get_resources(x, k, v, &c->kube_reserved);
+                else if (streq(k, "evictionHard"))
+                        r = get_eviction(x, k, v, &c->eviction_hard, true);
+                else if (streq(k, "evictionSoft"))
+                        r = get_eviction(x, k, v, &c->eviction_soft, false);
+                else if (streq(k, "evictionSoftGracePeriod")) {
+                        if (v->type != KL_YAML_MAPPING) {
+                                r = fail(x, v, k, "must be a mapping of signals to durations");
+                                break;
+                        }
+                        for (size_t j = 0; j < v->map.n && r >= 0; j++) {
+                                int idx;
+                                if (!eviction_field(&c->eviction_soft, v->map.items[j].key->scalar.value, &idx)) {
+                                        warn(x, v->map.items[j].key, "unsupported eviction signal \"%s\"",
+                                             v->map.items[j].key->scalar.value);
+                                        continue;
+                                }
+                                r = get_duration(x, v->map.items[j].key->scalar.value, v->map.items[j].value,
+                                                 &c->eviction_soft_grace_usec[idx]);
+                        }
+                } else if (streq(k, "evictionPressureTransitionPeriod"))
+                        r = get_duration(x, k, v, &c->eviction_pressure_transition_usec);
+                else if (streq(k, "enforceNodeAllocatable")) {
+                        if (v->type != KL_YAML_SEQUENCE) {
+                                r = fail(x, v, k, "must be a list");
+                                break;
+                        }
+                        c->enforce_node_allocatable_pods = false;
+                        for (size_t j = 0; j < v->seq.n; j++) {
+                                const char *s = scalar(v->seq.items[j]);
+                                if (s && streq(s, "pods"))
+                                        c->enforce_node_allocatable_pods = true;
+                                else if (s && (streq(s, "system-reserved") || streq(s, "kube-reserved") ||
+                                               streq(s, "none")))
+                                        warn(x, v->seq.items[j], "enforceNodeAllocatable \"%s\" is not enforced",
+                                             s);
+                                else
+                                        r = fail(x, v->seq.items[j], k, "unknown value '%s'", strempty(s));
+                        }
+                } else if (streq(k, "reservedSystemCPUs"))
+                        r = get_string(x, k, v, &c->reserved_system_cpus);
+                else if (streq(k, "maxPods")) {
+                        if ((r = get_int(x, k, v, 1, 100000, &i64)) >= 0)
+                                c->max_pods = (int) i64;
+                } else if (streq(k, "podPidsLimit"))
+                        r = get_int(x, k, v, -1, INT64_MAX, &c->pod_pids_limit);
+                else if (streq(k, "cpuCFSQuotaPeriod"))
+                        r = get_duration(x, k, v, &c->cpu_cfs_quota_period_usec);
+                else if (streq(k, "cpuManagerPolicy"))
+                        r = get_string(x, k, v, &c->cpu_manager_policy);
+                else if (streq(k, "containerLogMaxSize")) {
+                        const char *s = scalar(v);
+                        if (!s || kl_quantity_parse_value(s, &c->container_log_max_size) < 0 ||
+                            c->container_log_max_size <= 0)
+                                r = fail(x, v, k, "invalid quantity '%s'", strempty(s));
+                } else if (streq(k, "containerLogMaxFiles")) {
+                        if ((r = get_int(x, k, v, 2, 1000, &i64)) >= 0)
+                                c->container_log_max_files = (int) i64;
+                } else if (streq(k, "crashLoopBackOff")) {
+                        /* upstream (KubeletCrashLoopBackOffMax): maxContainerRestartPeriod;
+                         * ours, for tests and impatient devices: initialContainerRestartPeriod */
+                        const struct kl_yaml_node *m = kl_yaml_map_get(v, "maxContainerRestartPeriod");
+                        const struct kl_yaml_node *in = kl_yaml_map_get(v, "initialContainerRestartPeriod");
+                        const struct kl_yaml_node *rs = kl_yaml_map_get(v, "resetPeriod");
+                        if (m)
+                                r = get_duration(x, "crashLoopBackOff.maxContainerRestartPeriod", m,
+                                                 &c->crashloop_max_usec);
+                        if (r >= 0 && in)
+                                r = get_duration(x, "crashLoopBackOff.initialContainerRestartPeriod", in,
+                                                 &c->crashloop_initial_usec);
+                        if (r >= 0 && rs)
+                                r = get_duration(x, "crashLoopBackOff.resetPeriod", rs, &c->crashloop_reset_usec);
+                } else if (streq(k, "imagePullFallbackToLocal"))
+                        r = get_bool(x, k, v, &c->image_pull_fallback_to_local);
+                else if (streq(k, "imagePreloadDir"))
+                        r = get_string(x, k, v, &c->image_preload_dir);
+                else if (streq(k, "syncLoopStuckThreshold"))
+                        r = get_duration(x, k, v, &c->syncloop_stuck_usec);
+                else if (streq(k, "strictManifests"))
+                        r = get_bool(x, k, v, &c->strict_manifests);
+                else
+                        warn(x, root->map.items[i].key, "unknown or unsupported field \"%s\"", k);
+        }
+        return r;
+}
+
+int kl_config_load_file(struct kl_config *c, const char *path, char ***ret_warnings, struct kl_error *reterr) {
+        _cleanup_free_ char *buf = NULL;
+        struct kl_yaml_doc *docs = NULL;
+        struct kl_yaml_error yerr = {};
+        struct kl_yaml_limits lim = {.max_depth = 16, .max_nodes = 10000, .max_scalar_len = 4096,
+                                     .max_documents = 1};
+        size_t len, n = 0;
+        int r;
+
+        r = kl_read_file_at(AT_FDCWD, path, CONFIG_MAX_SIZE, 0, &buf, &len);
+        if (r == -EFBIG)
+                return kl_error_set(reterr, r, "%s: larger than %d bytes", path, CONFIG_MAX_SIZE);
+        if (r < 0)
+                return kl_error_set(reterr, r, "%s: %s", path, strerror(-r));
+        r = kl_yaml_parse(buf, len, &lim, &docs, &n, &yerr);
+        if (r < 0)
+                return kl_error_set(reterr, r, "%s:%u:%u: %s", path, yerr.pos.line, yerr.pos.col, yerr.msg);
+        struct ctx x = {.path = path, .cfg = c, .warnings = ret_warnings, .err = reterr};
+        if (ret_warnings)
+                *ret_warnings = NULL;
+        r = parse_root(&x, n > 0 ? docs[0].root : NULL);
+        kl_yaml_docs_free(docs, n);
+        return r;
+}

@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kubelet-lite: a kubelet for static pods on edge appliances. */
+#include <errno.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "event.h"
+#include "http.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "lib/strbuf.h"
+#include "manifests/source.h"
+#include "node.h"
+#include "notify.h"
+#include "podmanager.h"
+#include "runtime/cri.h"
+#include "validate.h"
+
+struct daemon {
+        struct kl_config cfg;
+        struct kl_event *loop;
+        struct kl_cri *cri;
+        struct kl_node *node;
+        struct kl_source *source;
+        struct kl_pm *pm;
+        struct kl_http_server *healthz, *readonly;
+        struct kl_event_io *source_io, *signal_io;
+        struct kl_event_timer *source_timer, *watchdog_timer;
+        int signal_fd;
+        uint64_t watchdog_usec;
+        char host_ip[64];
+};
+
+static void help(void) {
+        printf("Usage: kubelet-lite [OPTIONS]\n"
+               "       kubelet-lite validate [--strict] [--node-name NAME] FILE|DIR...\n"
+               "\n"
+               "A kubelet for edge appliances: runs the static pods found in a manifest\n"
+               "directory on a CRI runtime (containerd), without an API server.\n"
+               "\n"
+               "Options (upstream kubelet's names; flags override the --config file):\n"
+               "  --config FILE                     KubeletConfiguration file (kubelet.config.k8s.io/v1beta1)\n"
+               "  --pod-manifest-path DIR           static pod manifests (staticPodPath) [%s]\n"
+               "  --container-runtime-endpoint URL  CRI endpoint (containerRuntimeEndpoint) [%s]\n"
+               "  --root-dir DIR                    state directory [%s]\n"
+               "  --hostname-override NAME          node name instead of the hostname\n"
+               "  --healthz-port PORT               /healthz port, 0 disables (healthzPort) [10248]\n"
+               "  --healthz-bind-address ADDR       /healthz address (healthzBindAddress) [127.0.0.1]\n"
+               "  --read-only-port PORT             /pods, /metrics port, 0 disables (readOnlyPort) [0]\n"
+               "  --address ADDR                    read-only port address (address) [127.0.0.1]\n"
+               "  --cgroups-per-qos BOOL            create the kubepods cgroup tree (cgroupsPerQOS) [true]\n"
+               "  --cgroup-root PATH                cgroup for kubepods (cgroupRoot) [/]\n"
+               "  --strict-manifests                unknown manifest fields are errors, not warnings\n"
+               "  --v LEVEL                         log verbosity; 2 and above logs debug [0]\n"
+               "  --version                         print the version and exit\n"
+               "  -h, --help                        show this help\n"
+               "\n"
+               "Subcommands:\n"
+               "  validate                          check manifests without a runtime; see 'validate --help'\n",
+               KL_DEFAULT_MANIFEST_DIR, KL_DEFAULT_ENDPOINT, KL_DEFAULT_ROOT_DIR);
+}
+
+static int parse_bool(const char *s, bool *ret) {
+        if (!s || streq(s, "true") || streq(s, "1")) {
+                *ret = true;
+                return 0;
+        }
+        if (streq(s, "false") || streq(s, "0")) {
+                *ret = false;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static int parse_port(const char *s, int *ret) {
+        char *end;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || *end || v < 0 || v > 65535)
+                return -EINVAL;
+        *ret = (int) v;
+        return 0;
+}
+
+enum {
+        ARG_CONFIG = 0x100,
+        ARG_MANIFEST_PATH,
+        ARG_ENDPOINT,
+        ARG_ROOT_DIR,
+        ARG_HOSTNAME,
+        ARG_HEALTHZ_PORT,
+        ARG_HEALTHZ_ADDR,
+        ARG_RO_PORT,
+        ARG_ADDRESS,
+        ARG_CGROUPS_PER_QOS,
+        ARG_CGROUP_ROOT,
+        ARG_STRICT,
+        ARG_V,
+        ARG_VERSION,
+};
+
+static const struct option options[] = {
+        {"config", required_argument, NULL, ARG_CONFIG},
+        {"pod-manifest-path", required_argument, NULL, ARG_MANIFEST_PATH},
+        {"container-runtime-endpoint", required_argument, NULL, ARG_ENDPOINT},
+        {"root-dir", required_argument, NULL, ARG_ROOT_DIR},
+        {"hostname-override", required_argument, NULL, ARG_HOSTNAME},
+        {"healthz-port", required_argument, NULL, ARG_HEALTHZ_PORT},
+        {"healthz-bind-address", required_argument, NULL, ARG_HEALTHZ_ADDR},
+        {"read-only-port", required_argument, NULL, ARG_RO_PORT},
+        {"address", required_argument, NULL, ARG_ADDRESS},
+        {"cgroups-per-qos", optional_argument, NULL, ARG_CGROUPS_PER_QOS},
+        {"cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT},
+        {"strict-manifests", no_argument, NULL, ARG_STRICT},
+        {"v", required_argument, NULL, ARG_V},
+        {"version", no_argument, NULL, ARG_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {},
+};
+
+static int set_opt_str(char **dst, const char *v) {
+        char *n = strdup(v);
+        if (!n)
+                return -ENOMEM;
+        free(*dst);
+        *dst = n;
+        return 0;
+}
+
+/* Two passes: first find --config (the file is the base), then let every
+ * other flag override it. Returns 1 when the program should exit 0. */
+static int parse_args(int argc, char **argv, struct kl_config *cfg) {
+        int c, r;
+
+        opterr = 0;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                if (c == ARG_CONFIG && (r = set_opt_str(&cfg->config_path, optarg)) < 0)
+                        return r;
+        if (cfg->config_path) {
+                struct kl_error err = {};
+                char **warnings = NULL;
+                r = kl_config_load_file(cfg, cfg->config_path, &warnings, &err);
+                for (char **w = warnings; w && *w; w++) {
+                        log_warning("config '%s': %s, ignoring", cfg->config_path, *w);
+                        free(*w);
+                }
+                free(warnings);
+                if (r < 0)
+                        return log_error_errno(r, "config '%s': %s", cfg->config_path, kl_error_str(&err));
+        }
+
+        opterr = 1;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                r = 0;
+                switch (c) {
+                case 'h': help(); return 1;
+                case ARG_VERSION: printf("kubelet-lite %s\n", KL_VERSION); return 1;
+                case ARG_CONFIG: break;
+                case ARG_MANIFEST_PATH: r = set_opt_str(&cfg->static_pod_path, optarg); break;
+                case ARG_ENDPOINT: r = set_opt_str(&cfg->container_runtime_endpoint, optarg); break;
+                case ARG_ROOT_DIR: r = set_opt_str(&cfg->root_dir, optarg); break;
+                case ARG_HOSTNAME: r = set_opt_str(&cfg->hostname_override, optarg); break;
+                case ARG_HEALTHZ_ADDR: r = set_opt_str(&cfg->healthz_bind_address, optarg); break;
+                case ARG_ADDRESS: r = set_opt_str(&cfg->address, optarg); break;
+                case ARG_CGROUP_ROOT: r = set_opt_str(&cfg->cgroup_root, optarg); break;
+                case ARG_STRICT: cfg->strict_manifests = true; break;
+                case ARG_HEALTHZ_PORT:
+                        if (parse_port(optarg, &cfg->healthz_port) < 0)
+                                return log_error_errno(-EINVAL, "--healthz-port: invalid port '%s'", optarg);
+                        break;
+                case ARG_RO_PORT:
+                        if (parse_port(optarg, &cfg->read_only_port) < 0)
+                                return log_error_errno(-EINVAL, "--read-only-port: invalid port '%s'", optarg);
+                        break;
+                case ARG_CGROUPS_PER_QOS:
+                        if (parse_bool(optarg, &cfg->cgroups_per_qos) < 0)
+                                return log_error_errno(-EINVAL, "--cgroups-per-qos: invalid boolean '%s'", optarg);
+                        break;
+                case ARG_V:
+                        cfg->verbosity = atoi(optarg);
+                        break;
+                default:
+                        fprintf(stderr, "Try 'kubelet-lite --help'.\n");
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return log_error_errno(r, "out of memory");
+        }
+        if (optind < argc)
+                return log_error_errno(-EINVAL, "unexpected argument '%s'", argv[optind]);
+        return 0;
+}
+
+/* The node's address, as upstream picks it without a cloud provider: the
+ * first non-loopback IPv4 address. */
+static void detect_host_ip(char *buf, size_t n) {
+        struct ifaddrs *ifa = NULL;
+        snprintf(buf, n, "127.0.0.1");
+        if (getifaddrs(&ifa) < 0)
+                return;
+        for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+                        continue;
+                const struct sockaddr_in *in = (const struct sockaddr_in *) i->ifa_addr;
+                if ((ntohl(in->sin_addr.s_addr) >> 24) == 127)
+                        continue;
+                inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t) n);
+                break;
+        }
+        freeifaddrs(ifa);
+}
+
+/* ---- HTTP endpoints --------------------------------------------------------- */
+
+static bool syncloop_healthy(struct daemon *d) {
+        uint64_t last = kl_pm_last_sync(d->pm);
+        return last > 0 && kl_now_usec() - last <= d->cfg.syncloop_stuck_usec;
+}
+
+static void handle_healthz(const char *path, const char *query, struct kl_http_response *resp, void *userdata) {
+        struct daemon *d = userdata;
+
+        if (streq(path, "/healthz") || streq(path, "/healthz/ping")) {
+                kl_buf_puts(&resp->body, "ok");
+                return;
+        }
+        if (streq(path, "/healthz/syncloop")) {
+                if (syncloop_healthy(d))
+                        kl_buf_puts(&resp->body, "ok");
+                else {
+                        resp->status = 500;
+                        kl_buf_printf(&resp->body, "syncloop: no successful sync for more than %llus\n",
+                                      (unsigned long long) (d->cfg.syncloop_stuck_usec / KL_USEC_PER_SEC));
+                }
+                return;
+        }
+        resp->status = 404;
+        kl_buf_puts(&resp->body, "404 page not found\n");
+}
+
+static void handle_readonly(const char *path, const char *query, struct kl_http_response *resp, void *userdata) {
+        struct daemon *d = userdata;
+
+        if (streq(path, "/pods") || streq(path, "/pods/")) {
+                struct kl_json j = {};
+                kl_pm_render_pods(d->pm, &j);
+                resp->body = j.buf;
+                resp->content_type = "application/json";
+                return;
+        }
+        if (strncmp(path, "/healthz", 8) == 0)
+                return handle_healthz(path, query, resp, userdata);
+        resp->status = 404;
+        kl_buf_puts(&resp->body, "404 page not found\n");
+}
+
+/* ---- manifest source ----------------------------------------------------------- */
+
+static void source_sync(struct daemon *d, bool force) {
+        bool changed = false;
+        int r = kl_source_sync(d->source, kl_now_usec(), force, &changed);
+        if (r < 0)
+                log_warning_errno(r, "reading manifests from '%s' failed, will retry", d->cfg.static_pod_path);
+        if (changed || force) {
+                size_t n;
+                const struct kl_source_entry *e = kl_source_entries(d->source, &n);
+                for (size_t i = 0; i < n; i++) {
+                        if (e[i].error && e[i].error_is_new)
+                                log_error("manifest '%s/%s' rejected:\n%s", d->cfg.static_pod_path, e[i].file,
+                                          e[i].error);
+                        for (char **w = e[i].warnings; w && *w; w++)
+                                log_warning("manifest '%s/%s': %s", d->cfg.static_pod_path, e[i].file, *w);
+                }
+                kl_pm_set_desired(d->pm, e, n);
+        }
+        kl_event_timer_set(d->source_timer, kl_source_next_deadline(d->source));
+}
+
+static void on_source_io(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
+        struct daemon *d = userdata;
+        (void) kl_source_handle_events(d->source, kl_now_usec());
+        kl_event_timer_set(d->source_timer, kl_source_next_deadline(d->source));
+}
+
+static void on_source_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
+        source_sync(userdata, false);
+}
+
+/* ---- signals, watchdog ------------------------------------------------------------ */
+
+static void on_signal(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
+        struct daemon *d = userdata;
+        struct signalfd_siginfo si;
+
+        while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+                switch (si.ssi_signo) {
+                case SIGTERM:
+                case SIGINT:
+                        log_info("received %s, exiting; pods keep running",
+                                 si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+                        kl_notify("STOPPING=1");
+                        kl_event_exit(d->loop, 0);
+                        return;
+                case SIGHUP:
+                        log_info("received SIGHUP, rescanning manifests");
+                        source_sync(d, true);
+                        break;
+                default: break;
+                }
+        }
+}
+
+static void on_watchdog(struct kl_event_timer *t, uint64_t now, void *userdata) {
+        struct daemon *d = userdata;
+        /* Only a healthy sync loop pets the watchdog, so systemd restarts a stuck one. */
+        if (syncloop_healthy(d))
+                kl_notify("WATCHDOG=1");
+        kl_event_timer_set(t, now + d->watchdog_usec / 2);
+}
+
+static int setup_signals(struct daemon *d) {
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (d->signal_fd < 0)
+                return -errno;
+        return kl_event_add_io(d->loop, d->signal_fd, EPOLLIN, on_signal, d, &d->signal_io);
+}
+
+static void daemon_done(struct daemon *d) {
+        kl_http_server_free(d->healthz);
+        kl_http_server_free(d->readonly);
+        kl_pm_free(d->pm);
+        kl_event_io_free(d->source_io);
+        kl_event_io_free(d->signal_io);
+        kl_event_timer_free(d->source_timer);
+        kl_event_timer_free(d->watchdog_timer);
+        kl_source_free(d->source);
+        kl_cri_free(d->cri);
+        kl_node_free(d->node);
+        kl_event_free(d->loop);
+        safe_close(d->signal_fd);
+        kl_config_done(&d->cfg);
+}
+
+static int run(int argc, char **argv) {
+        struct daemon d = {.signal_fd = -EBADF};
+        struct kl_error err = {};
+        int r;
+
+        kl_config_init(&d.cfg);
+        r = parse_args(argc, argv, &d.cfg);
+        if (r != 0) {
+                kl_config_done(&d.cfg);
+                return r > 0 ? 0 : 1;
+        }
+        kl_log_set_verbosity(d.cfg.verbosity);
+        r = kl_config_finalize(&d.cfg, &err);
+        if (r < 0) {
+                log_error("invalid configuration: %s", kl_error_str(&err));
+                goto out;
+        }
+        detect_host_ip(d.host_ip, sizeof(d.host_ip));
+        log_info("kubelet-lite %s starting: node=%s manifests=%s runtime=%s", KL_VERSION, d.cfg.node_name,
+                 d.cfg.static_pod_path, d.cfg.container_runtime_endpoint);
+
+        if ((r = kl_mkdir_p(d.cfg.root_dir, 0700)) < 0 || (r = kl_mkdir_p(d.cfg.pod_logs_dir, 0755)) < 0) {
+                log_error_errno(r, "creating '%s' or '%s'", d.cfg.root_dir, d.cfg.pod_logs_dir);
+                goto out;
+        }
+        if ((r = kl_event_new(&d.loop)) < 0 || (r = setup_signals(&d)) < 0) {
+                log_error_errno(r, "setting up the event loop");
+                goto out;
+        }
+        r = kl_node_new(&d.cfg, &d.node, &err);
+        if (r < 0) {
+                log_error("%s", kl_error_str(&err));
+                goto out;
+        }
+        r = kl_cri_new(d.cfg.container_runtime_endpoint,
+                       (int64_t) (d.cfg.runtime_request_timeout_usec / KL_USEC_PER_MSEC), &d.cri, &err);
+        if (r < 0) {
+                log_error("container runtime '%s': %s", d.cfg.container_runtime_endpoint, kl_error_str(&err));
+                goto out;
+        }
+        struct kl_manifest_opts mopts;
+        kl_manifest_opts_default(&mopts);
+        mopts.strict = d.cfg.strict_manifests;
+        mopts.file_check_frequency_usec = d.cfg.file_check_frequency_usec;
+        r = kl_source_new(d.cfg.static_pod_path, d.cfg.node_name, &mopts, &d.source);
+        if (r < 0) {
+                log_error_errno(r, "watching '%s'", d.cfg.static_pod_path);
+                goto out;
+        }
+        struct kl_pm_params pp = {
+                .loop = d.loop, .cri = d.cri, .cfg = &d.cfg, .node = d.node, .host_ip = d.host_ip,
+        };
+        if ((r = kl_pm_new(&pp, &d.pm)) < 0 ||
+            (r = kl_event_add_io(d.loop, kl_source_fd(d.source), EPOLLIN, on_source_io, &d, &d.source_io)) < 0 ||
+            (r = kl_event_add_timer(d.loop, KL_USEC_INFINITY, on_source_timer, &d, &d.source_timer)) < 0) {
+                log_error_errno(r, "setting up");
+                goto out;
+        }
+        if (d.cfg.healthz_port > 0) {
+                r = kl_http_server_new(d.loop, d.cfg.healthz_bind_address, d.cfg.healthz_port, handle_healthz, &d,
+                                       &d.healthz);
+                if (r < 0) {
+                        log_error_errno(r, "listening on %s:%d for /healthz", d.cfg.healthz_bind_address,
+                                        d.cfg.healthz_port);
+                        goto out;
+                }
+        }
+        if (d.cfg.read_only_port > 0) {
+                r = kl_http_server_new(d.loop, d.cfg.address, d.cfg.read_only_port, handle_readonly, &d,
+                                       &d.readonly);
+                if (r < 0) {
+                        log_error_errno(r, "listening on %s:%d for the read-only port", d.cfg.address,
+                                        d.cfg.read_only_port);
+                        goto out;
+                }
+        }
+        source_sync(&d, true);
+
+        d.watchdog_usec = kl_notify_watchdog_usec();
+        if (d.watchdog_usec > 0 &&
+            (r = kl_event_add_timer(d.loop, kl_now_usec() + d.watchdog_usec / 2, on_watchdog, &d,
+                                    &d.watchdog_timer)) < 0)
+                goto out;
+        kl_notify("READY=1\nSTATUS=running");
+        log_info("ready: healthz=%s:%d read-only=%s:%d", d.cfg.healthz_bind_address, d.cfg.healthz_port,
+                 d.cfg.address, d.cfg.read_only_port);
+
+        r = kl_event_run(d.loop);
+out:
+        daemon_done(&d);
+        return r < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+        sigset_t all;
+
+        if (argc > 1 && streq(argv[1], "validate"))
+                return kl_validate_main(argc - 1, argv + 1);
+
+        /* Block every signal before grpc starts its threads: they all inherit
+         * the mask, so signals reach only our signalfd. */
+        signal(SIGPIPE, SIG_IGN);
+        sigfillset(&all);
+        sigdelset(&all, SIGSEGV);
+        sigdelset(&all, SIGBUS);
+        sigdelset(&all, SIGFPE);
+        sigdelset(&all, SIGILL);
+        sigdelset(&all, SIGABRT);
+        sigprocmask(SIG_BLOCK, &all, NULL);
+        return run(argc, argv);
+}

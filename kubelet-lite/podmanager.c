@@ -1,0 +1,1246 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "podmanager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "crispec.h"
+#include "lib/arena.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "node.h"
+#include "podworker.h"
+#include "runtime/cri.h"
+
+#define RELIST_PERIOD_USEC (1 * KL_USEC_PER_SEC)
+#define MIN_GRACE_SECONDS 2
+#define TERMINATION_LOG_MAX 4096
+
+static void pm_sync(struct kl_pm *pm);
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static int set_str(char **dst, const char *src) {
+        if (streq_ptr(*dst, src))
+                return 0;
+        char *n = NULL;
+        if (src && !(n = strdup(src)))
+                return -ENOMEM;
+        free(*dst);
+        *dst = n;
+        return 1;
+}
+
+static const char *sandbox_label(const Runtime__V1__PodSandbox *s, const char *key) {
+        for (size_t i = 0; i < s->n_labels; i++)
+                if (streq(s->labels[i]->key, key))
+                        return s->labels[i]->value;
+        return NULL;
+}
+
+static const char *container_label(const Runtime__V1__Container *c, const char *key) {
+        for (size_t i = 0; i < c->n_labels; i++)
+                if (streq(c->labels[i]->key, key))
+                        return c->labels[i]->value;
+        return NULL;
+}
+
+static const char *container_annotation(const Runtime__V1__Container *c, const char *key) {
+        for (size_t i = 0; i < c->n_annotations; i++)
+                if (streq(c->annotations[i]->key, key))
+                        return c->annotations[i]->value;
+        return NULL;
+}
+
+static void cstat_clear_runtime(struct kl__cstat *cs) {
+        cs->id = mfree(cs->id);
+        cs->reason = mfree(cs->reason);
+        cs->message = mfree(cs->message);
+        cs->image_ref = mfree(cs->image_ref);
+        cs->image = mfree(cs->image);
+        cs->state = -1;
+        cs->status_state = -1;
+}
+
+static void cstat_done(struct kl__cstat *cs) {
+        cstat_clear_runtime(cs);
+        free(cs->last_reason);
+        free(cs->last_message);
+        free(cs->last_id);
+        free(cs->waiting_reason);
+        free(cs->waiting_message);
+}
+
+static void set_waiting(struct kl__cstat *cs, const char *reason, const char *message) {
+        set_str(&cs->waiting_reason, reason);
+        set_str(&cs->waiting_message, message);
+}
+
+static struct kl__worker *worker_free(struct kl__worker *w) {
+        if (!w)
+                return NULL;
+        for (size_t i = 0; i < w->n_cs; i++)
+                cstat_done(&w->cs[i]);
+        free(w->cs);
+        kl_pod_free(w->pod);
+        free(w->uid);
+        free(w->full_name);
+        free(w->namespace);
+        free(w->file);
+        free(w->reject_reason);
+        free(w->reject_message);
+        free(w->manifest_error);
+        free(w->sandbox_id);
+        free(w->pod_ip);
+        free(w->cgroup_parent);
+        free(w->sandbox_error);
+        free(w->phase_reason);
+        free(w->phase_message);
+        free(w);
+        return NULL;
+}
+
+static struct kl__worker *find_worker(struct kl_pm *pm, const char *uid) {
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                if (streq(w->uid, uid))
+                        return w;
+        return NULL;
+}
+
+static void unlink_worker(struct kl_pm *pm, struct kl__worker *w) {
+        for (struct kl__worker **p = &pm->workers; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        return;
+                }
+}
+
+static struct kl__worker *worker_new(const char *uid, const char *full_name, const char *ns) {
+        struct kl__worker *w = calloc(1, sizeof(*w));
+        if (!w)
+                return NULL;
+        w->uid = strdup(uid);
+        w->full_name = strdup(full_name ? full_name : "");
+        w->namespace = strdup(ns ? ns : "");
+        w->sandbox_state = -1;
+        w->grace_seconds = 30;
+        w->created_usec = kl_now_usec();
+        if (!w->uid || !w->full_name || !w->namespace)
+                return worker_free(w);
+        return w;
+}
+
+/* Give an adopted or new worker its spec, and a status slot per container. */
+static int worker_set_pod(struct kl__worker *w, const struct kl_pod *pod) {
+        struct kl_pod *dup = kl_pod_dup(pod);
+        if (!dup)
+                return -ENOMEM;
+        size_t n = dup->n_init_containers + dup->n_containers;
+        struct kl__cstat *cs = calloc(n ? n : 1, sizeof(*cs));
+        if (!cs) {
+                kl_pod_free(dup);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                bool init = i < dup->n_init_containers;
+                cs[i].spec = init ? &dup->init_containers[i] : &dup->containers[i - dup->n_init_containers];
+                cs[i].init = init;
+                cs[i].sidecar = init && cs[i].spec->restart_policy == KL_RESTART_ALWAYS;
+                cs[i].state = -1;
+                cs[i].status_state = -1;
+        }
+        w->pod = dup;
+        w->cs = cs;
+        w->n_cs = n;
+        w->grace_seconds = dup->termination_grace_period_seconds;
+        return 0;
+}
+
+/* ---- desired state ------------------------------------------------------ */
+
+void kl_pm_set_desired(struct kl_pm *pm, const struct kl_source_entry *entries, size_t n) {
+        unsigned order = 0;
+
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                w->desired = false;
+
+        for (size_t i = 0; i < n; i++) {
+                const struct kl_source_entry *e = &entries[i];
+                for (size_t j = 0; j < e->n_pods; j++) {
+                        const struct kl_pod *pod = e->pods[j];
+                        struct kl__worker *w = find_worker(pm, pod->uid);
+                        if (!w) {
+                                w = worker_new(pod->uid, pod->full_name, pod->namespace);
+                                if (!w || worker_set_pod(w, pod) < 0) {
+                                        log_error("pod '%s': out of memory, ignoring", pod->full_name);
+                                        worker_free(w);
+                                        continue;
+                                }
+                                w->seen_nsec = kl_realtime_nsec();
+                                w->next = pm->workers;
+                                pm->workers = w;
+                                log_info("pod '%s' uid=%s: added from '%s'", pod->full_name, pod->uid, e->file);
+                        } else if (!w->pod) {
+                                /* An orphan found by relist that the manifests still want: adopt. */
+                                if (worker_set_pod(w, pod) < 0)
+                                        continue;
+                                w->seen_nsec = kl_realtime_nsec();
+                                log_info("pod '%s' uid=%s: adopted running pod", pod->full_name, pod->uid);
+                        }
+                        if (w->terminating)
+                                continue; /* being removed: a new uid will replace it */
+                        w->desired = true;
+                        w->order = order++;
+                        set_str(&w->file, e->file);
+                        if (set_str(&w->manifest_error, e->error) > 0 && e->error)
+                                log_warning("pod '%s': manifest '%s' is invalid, keeping the running pod: %s",
+                                            w->full_name, e->file, e->error);
+                }
+        }
+
+        /* Keep the worker list in manifest order; orphans at the end. */
+        struct kl__worker *sorted = NULL, **tail = &sorted;
+        for (unsigned k = 0; k < order; k++)
+                for (struct kl__worker **p = &pm->workers; *p; p = &(*p)->next)
+                        if ((*p)->desired && (*p)->order == k) {
+                                struct kl__worker *w = *p;
+                                *p = w->next;
+                                w->next = NULL;
+                                *tail = w;
+                                tail = &w->next;
+                                break;
+                        }
+        *tail = pm->workers;
+        pm->workers = sorted;
+        pm->have_desired = true;
+        kl_pm_kick(pm);
+}
+
+/* ---- relist ------------------------------------------------------------- */
+
+static int relist(struct kl_pm *pm) {
+        struct kl_error err = {};
+        Runtime__V1__ListPodSandboxResponse *sb = NULL;
+        Runtime__V1__ListContainersResponse *ct = NULL;
+        int r;
+
+        r = kl_cri_list_pod_sandbox(pm->cri, NULL, &sb, &err);
+        if (r >= 0)
+                r = kl_cri_list_containers(pm->cri, NULL, &ct, &err);
+        if (r < 0) {
+                kl_cri_response_free(sb);
+                if (pm->runtime_ok || !pm->runtime_error)
+                        log_error("container runtime is not responding, will retry: %s", kl_error_str(&err));
+                pm->runtime_ok = false;
+                set_str(&pm->runtime_error, kl_error_str(&err));
+                return r;
+        }
+        if (!pm->runtime_ok && pm->runtime_error)
+                log_info("container runtime is back");
+        pm->runtime_ok = true;
+        pm->runtime_error = mfree(pm->runtime_error);
+        kl_cri_response_free(pm->sandboxes);
+        kl_cri_response_free(pm->containers);
+        pm->sandboxes = sb;
+        pm->containers = ct;
+
+        /* Network readiness decides whether pod-network sandboxes may start. */
+        Runtime__V1__StatusResponse *st = NULL;
+        pm->network_ready = true;
+        if (kl_cri_status(pm->cri, false, &st, &err) >= 0 && st->status) {
+                for (size_t i = 0; i < st->status->n_conditions; i++) {
+                        const Runtime__V1__RuntimeCondition *c = st->status->conditions[i];
+                        if (streq(c->type, "NetworkReady") && !c->status)
+                                pm->network_ready = false;
+                }
+        }
+        kl_cri_response_free(st);
+        return 0;
+}
+
+/* Newest sandbox of a pod uid (READY preferred), or NULL. */
+static const Runtime__V1__PodSandbox *pod_sandbox(struct kl_pm *pm, const char *uid) {
+        const Runtime__V1__PodSandbox *best = NULL;
+        if (!pm->sandboxes)
+                return NULL;
+        for (size_t i = 0; i < pm->sandboxes->n_items; i++) {
+                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
+                if (!streq_ptr(sandbox_label(s, KL_LABEL_POD_UID), uid))
+                        continue;
+                if (!best || (s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY &&
+                              best->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) ||
+                    (s->state == best->state && s->created_at > best->created_at))
+                        best = s;
+        }
+        return best;
+}
+
+/* Read the container's termination message from the host file we mounted. */
+static char *read_termination_message(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt) {
+        char path[4096];
+        char *buf = NULL;
+        snprintf(path, sizeof(path), "%s/pods/%s/containers/%s/%u-termination-log", pm->cfg->root_dir, w->uid, name,
+                 attempt);
+        if (kl_read_file_at(AT_FDCWD, path, TERMINATION_LOG_MAX, 1, &buf, NULL) < 0 || !buf[0])
+                return mfree(buf);
+        return buf;
+}
+
+/* Refresh a worker's view of its sandbox and containers from the relist. */
+static void worker_observe(struct kl_pm *pm, struct kl__worker *w) {
+        const Runtime__V1__PodSandbox *sb = pod_sandbox(pm, w->uid);
+        if (sb) {
+                if (set_str(&w->sandbox_id, sb->id) > 0)
+                        w->pod_ip = mfree(w->pod_ip);
+                w->sandbox_state = sb->state;
+                w->sandbox_attempt = sb->metadata ? sb->metadata->attempt : 0;
+                if (!w->pod_ip && sb->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
+                        if (w->pod && w->pod->host_network)
+                                w->pod_ip = strdup(pm->host_ip);
+                        else {
+                                Runtime__V1__PodSandboxStatusResponse *st = NULL;
+                                struct kl_error err = {};
+                                if (kl_cri_pod_sandbox_status(pm->cri, sb->id, false, &st, &err) >= 0 && st->status &&
+                                    st->status->network && st->status->network->ip && st->status->network->ip[0])
+                                        w->pod_ip = strdup(st->status->network->ip);
+                                kl_cri_response_free(st);
+                        }
+                }
+                if (w->start_nsec == 0)
+                        w->start_nsec = sb->created_at;
+        } else {
+                w->sandbox_id = mfree(w->sandbox_id);
+                w->sandbox_state = -1;
+                w->pod_ip = mfree(w->pod_ip);
+        }
+
+        for (size_t i = 0; i < w->n_cs; i++) {
+                struct kl__cstat *cs = &w->cs[i];
+                const Runtime__V1__Container *latest = NULL, *prev = NULL;
+                for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
+                        const Runtime__V1__Container *c = pm->containers->containers[k];
+                        if (!streq_ptr(container_label(c, KL_LABEL_POD_UID), w->uid) ||
+                            !streq_ptr(container_label(c, KL_LABEL_CONTAINER_NAME), cs->spec->name))
+                                continue;
+                        uint32_t a = c->metadata ? c->metadata->attempt : 0;
+                        if (!latest || a > latest->metadata->attempt) {
+                                prev = latest;
+                                latest = c;
+                        } else if (!prev || a > prev->metadata->attempt)
+                                prev = c;
+                }
+                if (!latest) {
+                        if (cs->id)
+                                cstat_clear_runtime(cs);
+                        continue;
+                }
+                bool changed = !streq_ptr(cs->id, latest->id) || cs->status_state != (int) latest->state;
+                cs->state = latest->state;
+                cs->attempt = latest->metadata ? latest->metadata->attempt : 0;
+                if (changed) {
+                        Runtime__V1__ContainerStatusResponse *st = NULL;
+                        struct kl_error err = {};
+                        if (kl_cri_container_status(pm->cri, latest->id, false, &st, &err) >= 0 && st->status) {
+                                const Runtime__V1__ContainerStatus *s = st->status;
+                                set_str(&cs->id, s->id);
+                                cs->status_state = s->state;
+                                cs->exit_code = s->exit_code;
+                                cs->started_at = s->started_at;
+                                cs->finished_at = s->finished_at;
+                                set_str(&cs->reason, s->reason && s->reason[0] ? s->reason : NULL);
+                                set_str(&cs->image_ref, s->image_ref);
+                                set_str(&cs->image, s->image ? s->image->image : NULL);
+                                free(cs->message);
+                                cs->message = NULL;
+                                if (s->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
+                                        cs->message = read_termination_message(pm, w, cs->spec->name, cs->attempt);
+                                if (!cs->message && s->message && s->message[0])
+                                        cs->message = strdup(s->message);
+                                if (s->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
+                                        set_waiting(cs, NULL, NULL);
+                        } else
+                                log_debug("ContainerStatus %s: %s", latest->id, kl_error_str(&err));
+                        kl_cri_response_free(st);
+                }
+                /* lastState: the previous attempt, if the runtime still has it. */
+                if (prev && !streq_ptr(cs->last_id, prev->id)) {
+                        Runtime__V1__ContainerStatusResponse *st = NULL;
+                        struct kl_error err = {};
+                        if (kl_cri_container_status(pm->cri, prev->id, false, &st, &err) >= 0 && st->status &&
+                            st->status->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED) {
+                                set_str(&cs->last_id, prev->id);
+                                cs->have_last = true;
+                                cs->last_exit_code = st->status->exit_code;
+                                cs->last_started_at = st->status->started_at;
+                                cs->last_finished_at = st->status->finished_at;
+                                set_str(&cs->last_reason, st->status->reason);
+                                free(cs->last_message);
+                                cs->last_message = read_termination_message(
+                                        pm, w, cs->spec->name, prev->metadata ? prev->metadata->attempt : 0);
+                        }
+                        kl_cri_response_free(st);
+                }
+        }
+}
+
+/* ---- starting things ------------------------------------------------------ */
+
+static void fill_ctx(struct kl_pm *pm, struct kl__worker *w, struct kl_spec_ctx *ctx) {
+        *ctx = (struct kl_spec_ctx){
+                .root_dir = pm->cfg->root_dir,
+                .pod_logs_dir = pm->cfg->pod_logs_dir,
+                .cgroup_parent = w->cgroup_parent ? w->cgroup_parent : "",
+                .node_name = pm->cfg->node_name,
+                .host_ip = pm->host_ip,
+                .pod_ip = w->pod_ip,
+                .seen_nsec = w->seen_nsec,
+                .cfs_period_us = (int64_t) pm->cfg->cpu_cfs_quota_period_usec,
+        };
+}
+
+/* Host-side directories a pod needs before its sandbox: log dir, emptyDirs,
+ * hostPath checks. */
+static int prepare_pod_dirs(struct kl_pm *pm, struct kl__worker *w, struct kl_error *reterr) {
+        struct kl_arena a = {};
+        struct kl_spec_ctx ctx;
+        int r = 0;
+
+        fill_ctx(pm, w, &ctx);
+        char *logdir = kl_spec_pod_log_dir(&a, &ctx, w->pod);
+        if (!logdir || (r = kl_mkdir_p(logdir, 0755)) < 0) {
+                r = kl_error_set(reterr, r ? r : ENOMEM, "creating log directory '%s': %s", strempty(logdir),
+                                 strerror(r ? -r : ENOMEM));
+                goto out;
+        }
+        for (size_t i = 0; i < w->pod->n_volumes; i++) {
+                const struct kl_volume *v = &w->pod->volumes[i];
+                char *host = kl_spec_volume_host_path(&a, &ctx, w->pod, v);
+                struct stat st;
+                if (!host) {
+                        r = kl_error_set(reterr, ENOMEM, "out of memory");
+                        goto out;
+                }
+                if (v->kind == KL_VOLUME_EMPTY_DIR) {
+                        if ((r = kl_mkdir_p(host, 0777)) < 0) {
+                                r = kl_error_set(reterr, r, "volume '%s': creating '%s': %s", v->name, host,
+                                                 strerror(-r));
+                                goto out;
+                        }
+                        continue;
+                }
+                switch (v->host_path_type) {
+                case KL_HOST_PATH_DIRECTORY_OR_CREATE:
+                        if ((r = kl_mkdir_p(host, 0755)) < 0) {
+                                r = kl_error_set(reterr, r, "volume '%s': creating directory '%s': %s", v->name,
+                                                 host, strerror(-r));
+                                goto out;
+                        }
+                        break;
+                case KL_HOST_PATH_FILE_OR_CREATE: {
+                        int fd = open(host, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                        if (fd < 0 && errno != EISDIR) {
+                                r = kl_error_set(reterr, errno, "volume '%s': creating file '%s': %m", v->name, host);
+                                goto out;
+                        }
+                        safe_close(fd);
+                        break;
+                }
+                case KL_HOST_PATH_UNSET:
+                        break;
+                default: {
+                        static const struct {
+                                enum kl_host_path_type t;
+                                mode_t fmt;
+                                const char *what;
+                        } checks[] = {
+                                {KL_HOST_PATH_DIRECTORY, S_IFDIR, "a directory"},
+                                {KL_HOST_PATH_FILE, S_IFREG, "a file"},
+                                {KL_HOST_PATH_SOCKET, S_IFSOCK, "a socket"},
+                                {KL_HOST_PATH_CHAR_DEVICE, S_IFCHR, "a character device"},
+                                {KL_HOST_PATH_BLOCK_DEVICE, S_IFBLK, "a block device"},
+                        };
+                        for (size_t k = 0; k < ELEMENTSOF(checks); k++) {
+                                if (checks[k].t != v->host_path_type)
+                                        continue;
+                                if (stat(host, &st) < 0 || (st.st_mode & S_IFMT) != checks[k].fmt) {
+                                        r = kl_error_set(reterr, ENOTDIR, "volume '%s': hostPath '%s' is not %s",
+                                                         v->name, host, checks[k].what);
+                                        goto out;
+                                }
+                        }
+                }
+                }
+        }
+out:
+        kl_arena_free(&a);
+        return r;
+}
+
+static int start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
+        struct kl_error err = {};
+        struct kl_arena a = {};
+        struct kl_spec_ctx ctx;
+        _cleanup_free_ char *parent = NULL;
+        char *id = NULL;
+        int r;
+
+        if (!w->pod->host_network && !pm->network_ready) {
+                /* Upstream refuses too; calling RunPodSandbox now would leak a
+                 * NOTREADY sandbox and a netns (FACTS). */
+                if (set_str(&w->sandbox_error,
+                            "NetworkNotReady: container runtime network not ready: cni plugin not initialized "
+                            "(no CNI config); only hostNetwork pods can run") > 0)
+                        log_error("pod '%s': %s", w->full_name, w->sandbox_error);
+                return -ENETDOWN;
+        }
+        r = prepare_pod_dirs(pm, w, &err);
+        if (r < 0)
+                goto fail;
+        r = kl_node_pod_start(pm->node, w->pod, &parent, &err);
+        if (r < 0)
+                goto fail;
+        set_str(&w->cgroup_parent, parent);
+
+        fill_ctx(pm, w, &ctx);
+        uint32_t attempt = w->sandbox_state >= 0 ? w->sandbox_attempt + 1 : 0;
+        Runtime__V1__PodSandboxConfig *cfg = kl_spec_sandbox(&a, w->pod, &ctx, attempt);
+        if (!cfg) {
+                r = kl_error_set(&err, ENOMEM, "out of memory");
+                goto fail;
+        }
+        uint64_t t0 = kl_now_usec();
+        r = kl_cri_run_pod_sandbox(pm->cri, cfg, NULL, &id, &err);
+        if (r < 0)
+                goto fail;
+        log_info("pod '%s': sandbox %.12s started in %llu ms", w->full_name, id,
+                 (unsigned long long) ((kl_now_usec() - t0) / 1000));
+        set_str(&w->sandbox_id, id);
+        free(id);
+        w->sandbox_state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
+        w->sandbox_attempt = attempt;
+        w->pod_ip = mfree(w->pod_ip);
+        w->sandbox_error = mfree(w->sandbox_error);
+        if (w->pod->host_network)
+                w->pod_ip = strdup(pm->host_ip);
+        else {
+                Runtime__V1__PodSandboxStatusResponse *st = NULL;
+                if (kl_cri_pod_sandbox_status(pm->cri, w->sandbox_id, false, &st, &err) >= 0 && st->status &&
+                    st->status->network && st->status->network->ip && st->status->network->ip[0])
+                        w->pod_ip = strdup(st->status->network->ip);
+                kl_cri_response_free(st);
+        }
+        if (w->start_nsec == 0)
+                w->start_nsec = kl_realtime_nsec();
+        /* New sandbox: containers from an old one are gone with it. */
+        for (size_t i = 0; i < w->n_cs; i++)
+                w->cs[i].state = -1;
+        kl_arena_free(&a);
+        return 0;
+fail:
+        kl_arena_free(&a);
+        if (set_str(&w->sandbox_error, kl_error_str(&err)) > 0)
+                log_error("pod '%s': creating sandbox failed: %s", w->full_name, kl_error_str(&err));
+        return r;
+}
+
+static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata);
+
+struct pull_req {
+        struct kl_pm *pm;
+        char image[];
+};
+
+/* Whether the image may be used now; kicks off a pull when needed. */
+static bool ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+        const struct kl_container *c = cs->spec;
+        Runtime__V1__ImageStatusResponse *st = NULL;
+        struct kl_error err = {};
+        bool present = false;
+
+        if (cs->pull_pending)
+                return false;
+        if (kl_cri_image_status(pm->cri, c->image, false, &st, &err) >= 0 && st->image)
+                present = true;
+        kl_cri_response_free(st);
+
+        if (c->image_pull_policy == KL_PULL_NEVER) {
+                if (!present) {
+                        char msg[512];
+                        snprintf(msg, sizeof(msg),
+                                 "Container image \"%s\" is not present with pull policy of Never", c->image);
+                        set_waiting(cs, "ErrImageNeverPull", msg);
+                }
+                return present;
+        }
+        if (present && c->image_pull_policy == KL_PULL_IF_NOT_PRESENT)
+                return true;
+        if (cs->pull_done) {
+                cs->pull_done = false;
+                return present;
+        }
+        uint64_t now = kl_now_usec();
+        if (cs->pull_retry_at > now) {
+                if (present && pm->cfg->image_pull_fallback_to_local)
+                        return true;
+                set_waiting(cs, "ImagePullBackOff", cs->waiting_message);
+                return false;
+        }
+        size_t n = strlen(c->image);
+        struct pull_req *req = malloc(sizeof(*req) + n + 1);
+        if (!req)
+                return false;
+        req->pm = pm;
+        memcpy(req->image, c->image, n + 1);
+        if (kl_cri_pull_image_async(pm->cri, c->image, NULL, 5 * 60 * 1000, pull_done, req) < 0) {
+                free(req);
+                return false;
+        }
+        log_info("pod '%s': container '%s': pulling image '%s'", w->full_name, c->name, c->image);
+        /* Every container waiting on this image shares the one pull. */
+        for (struct kl__worker *x = pm->workers; x; x = x->next)
+                for (size_t i = 0; i < x->n_cs; i++)
+                        if (x->cs[i].spec && streq(x->cs[i].spec->image, c->image) && !x->cs[i].pull_done)
+                                x->cs[i].pull_pending = true;
+        set_waiting(cs, "ContainerCreating", NULL);
+        return false;
+}
+
+static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct pull_req *req = userdata;
+        struct kl_pm *pm = req->pm;
+        uint64_t now = kl_now_usec();
+
+        if (r < 0)
+                log_warning("pulling image '%s' failed: %s", req->image, kl_error_str(err));
+        else
+                log_info("pulled image '%s'", req->image);
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                for (size_t i = 0; i < w->n_cs; i++) {
+                        struct kl__cstat *cs = &w->cs[i];
+                        if (!cs->pull_pending || !streq(cs->spec->image, req->image))
+                                continue;
+                        cs->pull_pending = false;
+                        if (r >= 0) {
+                                cs->pull_done = true;
+                                cs->pull_backoff_usec = 0;
+                                cs->pull_retry_at = 0;
+                                continue;
+                        }
+                        /* Beyond upstream: an offline box runs the image it has. */
+                        Runtime__V1__ImageStatusResponse *st = NULL;
+                        struct kl_error e2 = {};
+                        bool present = kl_cri_image_status(pm->cri, req->image, false, &st, &e2) >= 0 && st->image;
+                        kl_cri_response_free(st);
+                        if (present && pm->cfg->image_pull_fallback_to_local) {
+                                log_warning("pod '%s': container '%s': pull of '%s' failed, using the local image "
+                                            "(imagePullFallbackToLocal)",
+                                            w->full_name, cs->spec->name, req->image);
+                                cs->pull_done = true;
+                                continue;
+                        }
+                        cs->pull_backoff_usec = cs->pull_backoff_usec ? MIN(cs->pull_backoff_usec * 2,
+                                                                           pm->cfg->crashloop_max_usec)
+                                                                      : pm->cfg->crashloop_initial_usec;
+                        cs->pull_retry_at = now + cs->pull_backoff_usec;
+                        set_waiting(cs, "ErrImagePull", kl_error_str(err));
+                }
+        free(req);
+        kl_pm_kick(pm);
+}
+
+static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+        struct kl_error err = {};
+        struct kl_arena a = {};
+        struct kl_spec_ctx ctx;
+        char *id = NULL;
+        char tlog[4096];
+        uint32_t attempt = cs->state >= 0 ? cs->attempt + 1 : 0;
+        int r;
+
+        if (!ensure_image(pm, w, cs))
+                return 0;
+
+        fill_ctx(pm, w, &ctx);
+        if (!cs->init || cs->sidecar)
+                ctx.cpuset = kl_node_container_cpuset(pm->node, w->pod, cs->spec);
+
+        /* The termination log lives on the host so it survives the container. */
+        int n = snprintf(tlog, sizeof(tlog), "%s/pods/%s/containers/%s", pm->cfg->root_dir, w->uid, cs->spec->name);
+        if (n < 0 || (size_t) n >= sizeof(tlog) - 32 || kl_mkdir_p(tlog, 0755) < 0) {
+                r = kl_error_set(&err, EIO, "creating '%s' failed", tlog);
+                goto fail;
+        }
+        snprintf(tlog + n, sizeof(tlog) - (size_t) n, "/%u-termination-log", attempt);
+        int fd = open(tlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (fd < 0) {
+                r = kl_error_set(&err, errno, "creating '%s': %m", tlog);
+                goto fail;
+        }
+        safe_close(fd);
+
+        const char *kind = cs->sidecar ? "sidecar" : cs->init ? "init" : "app";
+        Runtime__V1__PodSandboxConfig *sbc = kl_spec_sandbox(&a, w->pod, &ctx, w->sandbox_attempt);
+        Runtime__V1__ContainerConfig *cc = kl_spec_container(&a, w->pod, cs->spec, kind, &ctx, attempt, tlog, &err);
+        if (!sbc || !cc) {
+                r = -(err.err ? err.err : ENOMEM);
+                goto fail;
+        }
+        r = kl_cri_create_container(pm->cri, w->sandbox_id, cc, sbc, &id, &err);
+        if (r < 0)
+                goto fail;
+        r = kl_cri_start_container(pm->cri, id, &err);
+        if (r < 0) {
+                struct kl_error e2 = {};
+                (void) kl_cri_remove_container(pm->cri, id, &e2);
+                goto fail;
+        }
+        log_info("pod '%s': container '%s' started (restart %u) id=%.12s", w->full_name, cs->spec->name, attempt, id);
+        set_str(&cs->id, id);
+        free(id);
+        cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+        cs->status_state = -1; /* fetch details on the next relist */
+        cs->attempt = attempt;
+        set_waiting(cs, NULL, NULL);
+        kl_arena_free(&a);
+        return 1;
+fail:
+        kl_arena_free(&a);
+        free(id);
+        set_waiting(cs, "CreateContainerError", kl_error_str(&err));
+        log_error("pod '%s': container '%s': %s", w->full_name, cs->spec->name, kl_error_str(&err));
+        /* Treat a failed start like a crash for backoff purposes. */
+        cs->backoff_usec = cs->backoff_usec ? MIN(cs->backoff_usec * 2, pm->cfg->crashloop_max_usec)
+                                            : pm->cfg->crashloop_initial_usec;
+        cs->backoff_until = kl_now_usec() + cs->backoff_usec;
+        return r;
+}
+
+/* CrashLoopBackOff as upstream: the first restart is immediate; later ones
+ * wait 10s, 20s, ... up to 300s after the container finished. A container
+ * that ran for crashloop_reset resets the backoff. Returns true to restart now. */
+static bool backoff_allows(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+        uint64_t now = kl_now_usec();
+        int64_t ran_nsec = cs->finished_at - cs->started_at;
+
+        if (cs->backoff_until > now) {
+                char msg[512];
+                snprintf(msg, sizeof(msg), "back-off %llus restarting failed container=%s pod=%s_%s(%s)",
+                         (unsigned long long) (cs->backoff_usec / KL_USEC_PER_SEC), cs->spec->name, w->full_name,
+                         w->namespace, w->uid);
+                set_waiting(cs, "CrashLoopBackOff", msg);
+                return false;
+        }
+        if (ran_nsec > 0 && (uint64_t) ran_nsec / 1000 >= pm->cfg->crashloop_reset_usec)
+                cs->backoff_usec = 0;
+        if (cs->backoff_usec == 0)
+                cs->backoff_usec = pm->cfg->crashloop_initial_usec; /* this restart is free */
+        else {
+                cs->backoff_usec = MIN(cs->backoff_usec * 2, pm->cfg->crashloop_max_usec);
+        }
+        /* The window runs from this restart; the next crash must wait it out. */
+        cs->backoff_until = 0;
+        return true;
+}
+
+/* After an exit, arm the window that the next restart must wait for. */
+static void note_exit(struct kl_pm *pm, struct kl__cstat *cs) {
+        if (cs->backoff_usec > 0 && cs->backoff_until == 0) {
+                /* relative to when it finished, as upstream */
+                int64_t fin = cs->finished_at;
+                int64_t now_rt = kl_realtime_nsec();
+                uint64_t since = fin > 0 && now_rt > fin ? (uint64_t) (now_rt - fin) / 1000 : 0;
+                uint64_t wait = cs->backoff_usec > since ? cs->backoff_usec - since : 0;
+                cs->backoff_until = kl_now_usec() + wait;
+        }
+}
+
+static bool should_restart(const struct kl__worker *w, const struct kl__cstat *cs) {
+        if (cs->sidecar)
+                return true;
+        enum kl_restart_policy p = w->pod->restart_policy;
+        if (p == KL_RESTART_ALWAYS)
+                return !cs->init || cs->exit_code != 0;
+        if (p == KL_RESTART_ON_FAILURE)
+                return cs->exit_code != 0;
+        return false;
+}
+
+static void stop_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata);
+
+struct stop_req {
+        struct kl_pm *pm;
+        char *uid;
+        char *id;
+};
+
+static int stop_container_async(struct kl_pm *pm, struct kl__worker *w, const char *id, int64_t grace) {
+        struct stop_req *req = calloc(1, sizeof(*req));
+        if (!req)
+                return -ENOMEM;
+        req->pm = pm;
+        req->uid = strdup(w->uid);
+        req->id = strdup(id);
+        if (!req->uid || !req->id) {
+                free(req->uid);
+                free(req->id);
+                free(req);
+                return -ENOMEM;
+        }
+        int r = kl_cri_stop_container_async(pm->cri, id, grace, stop_done, req);
+        if (r < 0) {
+                free(req->uid);
+                free(req->id);
+                free(req);
+                return r;
+        }
+        w->stops_pending++;
+        return 0;
+}
+
+static void stop_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct stop_req *req = userdata;
+        struct kl__worker *w = find_worker(req->pm, req->uid);
+
+        if (r < 0 && r != -ENOENT)
+                log_warning("StopContainer %.12s: %s", req->id, kl_error_str(err));
+        if (w) {
+                if (w->stops_pending > 0)
+                        w->stops_pending--;
+                for (size_t i = 0; i < w->n_cs; i++)
+                        if (streq_ptr(w->cs[i].id, req->id))
+                                w->cs[i].stopping = false;
+        }
+        kl_pm_kick(req->pm);
+        free(req->uid);
+        free(req->id);
+        free(req);
+}
+
+/* ---- reconcile one pod ------------------------------------------------------ */
+
+static bool cs_running(const struct kl__cstat *cs) {
+        return cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+}
+
+static bool cs_exited(const struct kl__cstat *cs) {
+        return cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED ||
+               cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
+}
+
+/* Start, restart or leave alone one container. Returns true when the
+ * container is usable for ordering purposes (running, or init completed). */
+static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+        if (cs->stopping)
+                return false;
+        if (cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED) {
+                /* Created but never started (we were killed in between):
+                 * start it rather than make a new attempt. */
+                struct kl_error err = {};
+                if (kl_cri_start_container(pm->cri, cs->id, &err) >= 0) {
+                        cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+                        cs->status_state = -1;
+                        log_info("pod '%s': container '%s': started a container left created", w->full_name,
+                                 cs->spec->name);
+                        return true;
+                }
+                log_warning("pod '%s': container '%s': StartContainer of created container: %s", w->full_name,
+                            cs->spec->name, kl_error_str(&err));
+                (void) kl_cri_remove_container(pm->cri, cs->id, &err);
+                cs->state = -1;
+                return false;
+        }
+        if (cs_running(cs))
+                return true;
+        if (cs->state < 0) {
+                start_container(pm, w, cs);
+                return false;
+        }
+        /* exited */
+        if (cs->status_state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
+                return false; /* details not fetched yet */
+        if (cs->init && !cs->sidecar && cs->exit_code == 0)
+                return true;
+        if (!should_restart(w, cs))
+                return false;
+        note_exit(pm, cs);
+        if (!backoff_allows(pm, w, cs))
+                return false;
+        start_container(pm, w, cs);
+        return false;
+}
+
+static void compute_phase(struct kl__worker *w) {
+        size_t n_init = w->pod->n_init_containers;
+        bool init_done = true, init_failed = false;
+        unsigned running = 0, succeeded = 0, failed = 0, waiting = 0;
+
+        for (size_t i = 0; i < n_init; i++) {
+                const struct kl__cstat *cs = &w->cs[i];
+                if (cs->sidecar)
+                        continue;
+                if (!(cs_exited(cs) && cs->exit_code == 0))
+                        init_done = false;
+                if (cs_exited(cs) && cs->exit_code != 0 && w->pod->restart_policy == KL_RESTART_NEVER)
+                        init_failed = true;
+        }
+        for (size_t i = n_init; i < w->n_cs; i++) {
+                const struct kl__cstat *cs = &w->cs[i];
+                if (cs_running(cs))
+                        running++;
+                else if (cs_exited(cs) && cs->status_state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED) {
+                        if (cs->exit_code == 0)
+                                succeeded++;
+                        else
+                                failed++;
+                } else
+                        waiting++;
+        }
+        size_t n_app = w->n_cs - n_init;
+        enum kl_phase p;
+        if (init_failed)
+                p = KL_PHASE_FAILED;
+        else if (!init_done || waiting > 0)
+                p = KL_PHASE_PENDING;
+        else if (running > 0)
+                p = KL_PHASE_RUNNING;
+        else if (succeeded + failed == n_app && n_app > 0) {
+                if (w->pod->restart_policy == KL_RESTART_ALWAYS)
+                        p = KL_PHASE_RUNNING; /* restarting */
+                else if (failed == 0)
+                        p = KL_PHASE_SUCCEEDED;
+                else if (w->pod->restart_policy == KL_RESTART_NEVER)
+                        p = KL_PHASE_FAILED;
+                else
+                        p = KL_PHASE_RUNNING;
+        } else
+                p = KL_PHASE_PENDING;
+        w->phase = p;
+}
+
+static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
+        /* A finished pod with a non-Always policy stays finished. */
+        if (w->phase == KL_PHASE_SUCCEEDED || w->phase == KL_PHASE_FAILED)
+                if (w->pod->restart_policy != KL_RESTART_ALWAYS && !w->reject_reason)
+                        return;
+
+        if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
+                bool had = w->sandbox_state >= 0;
+                if (had) {
+                        /* The sandbox died: clean it up, then start over like upstream. */
+                        struct kl_error err = {};
+                        log_warning("pod '%s': sandbox %.12s is not ready, recreating", w->full_name,
+                                    strempty(w->sandbox_id));
+                        (void) kl_cri_stop_pod_sandbox(pm->cri, w->sandbox_id, &err);
+                }
+                if (start_sandbox(pm, w) < 0) {
+                        compute_phase(w);
+                        return;
+                }
+        }
+
+        /* init containers, in order; sidecars keep running */
+        for (size_t i = 0; i < w->pod->n_init_containers; i++)
+                if (!sync_container(pm, w, &w->cs[i])) {
+                        compute_phase(w);
+                        return;
+                }
+        for (size_t i = w->pod->n_init_containers; i < w->n_cs; i++)
+                sync_container(pm, w, &w->cs[i]);
+
+        for (size_t i = 0; i < w->n_cs; i++) {
+                struct kl__cstat *cs = &w->cs[i];
+                cs->started = cs_running(cs);
+                cs->ready = cs_running(cs);
+        }
+        compute_phase(w);
+}
+
+/* ---- removing pods ------------------------------------------------------------ */
+
+/* Drive a pod's termination: stop containers with the grace period, then the
+ * sandbox, then remove everything. Returns true when the pod is gone. */
+static bool terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
+        struct kl_error err = {};
+        uint64_t now = kl_now_usec();
+
+        if (!w->terminating) {
+                w->terminating = true;
+                int64_t grace = w->grace_seconds;
+                w->terminate_deadline = now + (uint64_t) MAX(grace, 0) * KL_USEC_PER_SEC;
+                log_info("pod '%s' uid=%s: stopping (grace %llds)", w->full_name, w->uid, (long long) grace);
+        }
+        if (w->stops_pending > 0)
+                return false;
+
+        bool any_running = false;
+        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
+                const Runtime__V1__Container *c = pm->containers->containers[k];
+                if (!streq_ptr(container_label(c, KL_LABEL_POD_UID), w->uid))
+                        continue;
+                if (c->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
+                        continue;
+                any_running = true;
+                int64_t remaining = w->terminate_deadline > now
+                                            ? (int64_t) ((w->terminate_deadline - now) / KL_USEC_PER_SEC)
+                                            : 0;
+                /* Orphans carry their grace period in the CRI annotations. */
+                const char *g = container_annotation(c, KL_ANN_POD_GRACE);
+                if (!w->pod && g && remaining == 30)
+                        remaining = atoll(g);
+                if (remaining < MIN_GRACE_SECONDS)
+                        remaining = MIN_GRACE_SECONDS;
+                if (stop_container_async(pm, w, c->id, remaining) < 0)
+                        log_warning("pod '%s': could not stop container %.12s", w->full_name, c->id);
+        }
+        if (any_running || w->stops_pending > 0)
+                return false;
+
+        /* All containers stopped: the sandbox and the rest go. */
+        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
+                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
+                if (!streq_ptr(sandbox_label(s, KL_LABEL_POD_UID), w->uid))
+                        continue;
+                if (kl_cri_stop_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT) {
+                        log_warning("pod '%s': StopPodSandbox %.12s: %s, will retry", w->full_name, s->id,
+                                    kl_error_str(&err));
+                        return false;
+                }
+        }
+        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
+                const Runtime__V1__Container *c = pm->containers->containers[k];
+                if (streq_ptr(container_label(c, KL_LABEL_POD_UID), w->uid))
+                        (void) kl_cri_remove_container(pm->cri, c->id, &err);
+        }
+        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
+                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
+                if (!streq_ptr(sandbox_label(s, KL_LABEL_POD_UID), w->uid))
+                        continue;
+                if (kl_cri_remove_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT) {
+                        log_warning("pod '%s': RemovePodSandbox %.12s: %s, will retry", w->full_name, s->id,
+                                    kl_error_str(&err));
+                        return false;
+                }
+        }
+        if (kl_node_pod_stop(pm->node, w->uid, &err) < 0)
+                log_warning("pod '%s': removing cgroup: %s, ignoring", w->full_name, kl_error_str(&err));
+
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/pods/%s", pm->cfg->root_dir, w->uid);
+        (void) kl_rm_rf_at(AT_FDCWD, path);
+        snprintf(path, sizeof(path), "%s/%s_%s_%s", pm->cfg->pod_logs_dir, w->namespace, w->full_name, w->uid);
+        (void) kl_rm_rf_at(AT_FDCWD, path);
+        log_info("pod '%s' uid=%s: removed", w->full_name, w->uid);
+        return true;
+}
+
+/* ---- the sync loop -------------------------------------------------------------- */
+
+static bool fullname_terminating(struct kl_pm *pm, const struct kl__worker *self) {
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                if (w != self && w->terminating && streq(w->full_name, self->full_name) &&
+                    streq(w->namespace, self->namespace))
+                        return true;
+        return false;
+}
+
+static void adopt_orphans(struct kl_pm *pm) {
+        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
+                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
+                const char *uid = sandbox_label(s, KL_LABEL_POD_UID);
+                if (!uid || find_worker(pm, uid))
+                        continue;
+                struct kl__worker *w = worker_new(uid, sandbox_label(s, KL_LABEL_POD_NAME),
+                                                  sandbox_label(s, KL_LABEL_POD_NAMESPACE));
+                if (!w)
+                        continue;
+                /* Append: orphans go last. */
+                struct kl__worker **p = &pm->workers;
+                while (*p)
+                        p = &(*p)->next;
+                *p = w;
+                log_info("pod '%s' uid=%s: found in the runtime without a manifest, removing", w->full_name, uid);
+        }
+}
+
+static void admit_pods(struct kl_pm *pm) {
+        const struct kl_pod *admitted[512];
+        size_t n_admitted = 0;
+
+        /* Pods already running keep their place; newcomers in manifest order. */
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                if (w->pod && w->desired && w->admitted && n_admitted < ELEMENTSOF(admitted))
+                        admitted[n_admitted++] = w->pod;
+
+        for (struct kl__worker *w = pm->workers; w; w = w->next) {
+                if (!w->pod || !w->desired || w->admitted)
+                        continue;
+                /* A pod already running in the runtime (adopted) is admitted as is. */
+                bool running = pod_sandbox(pm, w->uid) != NULL;
+                _cleanup_free_ char *reason = NULL, *message = NULL;
+                if (!running && kl_node_admit(pm->node, w->pod, admitted, n_admitted, &reason, &message) >= 0 &&
+                    reason) {
+                        if (!streq_ptr(w->reject_reason, reason) || !streq_ptr(w->reject_message, message))
+                                log_warning("pod '%s': rejected: %s: %s (will be admitted when resources free up, "
+                                            "in manifest order)",
+                                            w->full_name, reason, message);
+                        set_str(&w->reject_reason, reason);
+                        set_str(&w->reject_message, message);
+                        w->phase = KL_PHASE_FAILED;
+                        continue;
+                }
+                if (w->reject_reason)
+                        log_info("pod '%s': admitted now that resources are free (was %s)", w->full_name,
+                                 w->reject_reason);
+                w->reject_reason = mfree(w->reject_reason);
+                w->reject_message = mfree(w->reject_message);
+                w->admitted = true;
+                w->phase = KL_PHASE_PENDING;
+                if (n_admitted < ELEMENTSOF(admitted))
+                        admitted[n_admitted++] = w->pod;
+        }
+}
+
+static void pm_sync(struct kl_pm *pm) {
+        if (relist(pm) < 0) {
+                pm->last_sync = kl_now_usec(); /* the loop itself is fine */
+                return;
+        }
+        if (!pm->have_desired) {
+                pm->last_sync = kl_now_usec();
+                return;
+        }
+        adopt_orphans(pm);
+        if (!pm->orphans_cleaned) {
+                /* Keep the cgroups of every pod the runtime still has or the manifests want. */
+                char *keep[1024];
+                size_t k = 0;
+                for (struct kl__worker *w = pm->workers; w && k + 1 < ELEMENTSOF(keep); w = w->next)
+                        keep[k++] = w->uid;
+                keep[k] = NULL;
+                (void) kl_node_cleanup_orphans(pm->node, keep);
+                pm->orphans_cleaned = true;
+        }
+
+        /* Undesired pods terminate; finished ones are freed. */
+        for (struct kl__worker *w = pm->workers, *next; w; w = next) {
+                next = w->next;
+                worker_observe(pm, w);
+                if (w->desired)
+                        continue;
+                if (w->reject_reason && !w->terminating && !pod_sandbox(pm, w->uid)) {
+                        unlink_worker(pm, w);
+                        worker_free(w);
+                        continue;
+                }
+                if (terminate_pod(pm, w)) {
+                        unlink_worker(pm, w);
+                        worker_free(w);
+                }
+        }
+
+        admit_pods(pm);
+
+        for (struct kl__worker *w = pm->workers; w; w = w->next) {
+                if (!w->desired || !w->admitted || !w->pod)
+                        continue;
+                if (fullname_terminating(pm, w)) {
+                        log_debug("pod '%s' uid=%s waits for the previous version to stop", w->full_name, w->uid);
+                        continue;
+                }
+                sync_pod(pm, w);
+        }
+        pm->last_sync = kl_now_usec();
+}
+
+/* ---- timers and plumbing ---------------------------------------------------------- */
+
+static void on_sync_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
+        struct kl_pm *pm = userdata;
+        pm_sync(pm);
+        /* Earliest of: the relist period, a pending backoff expiry. */
+        uint64_t next = kl_now_usec() + RELIST_PERIOD_USEC;
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                for (size_t i = 0; i < w->n_cs; i++) {
+                        uint64_t u = w->cs[i].backoff_until;
+                        if (u > now && u < next)
+                                next = u;
+                        u = w->cs[i].pull_retry_at;
+                        if (u > now && u < next)
+                                next = u;
+                }
+        kl_event_timer_set(t, next);
+}
+
+void kl_pm_kick(struct kl_pm *pm) {
+        uint64_t soon = kl_now_usec() + 10 * KL_USEC_PER_MSEC;
+        if (kl_event_timer_deadline(pm->sync_timer) > soon)
+                kl_event_timer_set(pm->sync_timer, soon);
+}
+
+static void on_cri_event(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
+        struct kl_pm *pm = userdata;
+        (void) kl_cri_dispatch(pm->cri);
+}
+
+int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
+        struct kl_pm *pm = calloc(1, sizeof(*pm));
+        int r;
+
+        if (!pm)
+                return -ENOMEM;
+        pm->loop = p->loop;
+        pm->cri = p->cri;
+        pm->cfg = p->cfg;
+        pm->node = p->node;
+        pm->host_ip = strdup(p->host_ip ? p->host_ip : "127.0.0.1");
+        pm->network_ready = true;
+        r = kl_event_add_timer(pm->loop, kl_now_usec(), on_sync_timer, pm, &pm->sync_timer);
+        if (r >= 0)
+                r = kl_event_add_io(pm->loop, kl_cri_event_fd(pm->cri), 0x001 /* EPOLLIN */, on_cri_event, pm,
+                                    &pm->cri_io);
+        if (r < 0 || !pm->host_ip) {
+                kl_pm_free(pm);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *ret = pm;
+        return 0;
+}
+
+struct kl_pm *kl_pm_free(struct kl_pm *pm) {
+        if (!pm)
+                return NULL;
+        while (pm->workers) {
+                struct kl__worker *w = pm->workers;
+                pm->workers = w->next;
+                worker_free(w);
+        }
+        kl_event_timer_free(pm->sync_timer);
+        kl_event_io_free(pm->cri_io);
+        kl_cri_response_free(pm->sandboxes);
+        kl_cri_response_free(pm->containers);
+        free(pm->runtime_error);
+        free(pm->host_ip);
+        free(pm);
+        return NULL;
+}
+
+uint64_t kl_pm_last_sync(const struct kl_pm *pm) {
+        return pm->last_sync;
+}
+
+bool kl_pm_runtime_ok(const struct kl_pm *pm) {
+        return pm->runtime_ok;
+}
+
+unsigned kl_pm_running_pods(const struct kl_pm *pm) {
+        unsigned n = 0;
+        for (const struct kl__worker *w = pm->workers; w; w = w->next)
+                if (w->sandbox_state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY)
+                        n++;
+        return n;
+}

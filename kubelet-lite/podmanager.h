@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The pod manager: turns the desired pods (from the manifest source) into
+ * sandboxes and containers through CRI, and reports their status.
+ *
+ * It works like upstream's pod workers plus PLEG, on one thread: a periodic
+ * relist (ListPodSandbox + ListContainers) refreshes what the runtime has;
+ * each pod is then reconciled (computePodActions). Short CRI calls are made
+ * synchronously with deadlines; calls that can take long (StopContainer waits
+ * the grace period, PullImage) are asynchronous and complete in the loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "event.h"
+#include "lib/strbuf.h"
+#include "manifests/source.h"
+
+struct kl_cri;
+struct kl_pm;
+struct kl_node;
+
+struct kl_pm_params {
+        struct kl_event *loop;
+        struct kl_cri *cri;
+        const struct kl_config *cfg;
+        struct kl_node *node; /* cgroups, admission, cpu manager; owned by the daemon */
+        const char *host_ip;
+};
+
+int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret);
+struct kl_pm *kl_pm_free(struct kl_pm *pm);
+
+/* Replace the desired state with the source's entries (sorted by file). */
+void kl_pm_set_desired(struct kl_pm *pm, const struct kl_source_entry *entries, size_t n);
+
+/* Relist and reconcile soon (coalesced). */
+void kl_pm_kick(struct kl_pm *pm);
+
+/* CLOCK_MONOTONIC usec of the last completed sync, for /healthz/syncloop. */
+uint64_t kl_pm_last_sync(const struct kl_pm *pm);
+bool kl_pm_runtime_ok(const struct kl_pm *pm);
+
+/* A v1 PodList of the static pods, shaped like upstream's /pods. */
+void kl_pm_render_pods(struct kl_pm *pm, struct kl_json *j);
+
+/* Counts for metrics and logs. */
+unsigned kl_pm_running_pods(const struct kl_pm *pm);

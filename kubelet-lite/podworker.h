@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal to the pod manager (podmanager.c, podstatus.c): one worker per pod. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "manifests/pod.h"
+#include "podmanager.h"
+#include "runtime/api.pb-c.h"
+
+enum kl_phase {
+        KL_PHASE_PENDING = 0,
+        KL_PHASE_RUNNING,
+        KL_PHASE_SUCCEEDED,
+        KL_PHASE_FAILED,
+};
+
+/* What we know of one container of the spec. */
+struct kl__cstat {
+        const struct kl_container *spec; /* points into worker->pod */
+        bool init, sidecar;
+
+        /* latest runtime container for this name (from relist) */
+        char *id;
+        int state; /* Runtime__V1__ContainerState, or -1: none */
+        uint32_t attempt;
+        /* details from ContainerStatus, refreshed when (id, state) changes */
+        int status_state;
+        int32_t exit_code;
+        int64_t started_at, finished_at; /* unix nsec */
+        char *reason, *message, *image_ref, *image;
+
+        /* the previous attempt's termination (lastState) */
+        bool have_last;
+        int32_t last_exit_code;
+        int64_t last_started_at, last_finished_at;
+        char *last_reason, *last_message, *last_id;
+
+        /* restart backoff (CrashLoopBackOff) */
+        uint64_t backoff_usec;    /* current window, 0 before the first restart */
+        uint64_t backoff_until;   /* monotonic usec */
+        /* image pulls */
+        bool pull_pending;        /* waiting for an async PullImage */
+        bool pull_done;           /* a pull finished and this start may use it */
+        uint64_t pull_backoff_usec, pull_retry_at;
+
+        char *waiting_reason, *waiting_message; /* when not running */
+        bool stopping;            /* an async StopContainer is in flight */
+        bool ready, started;
+};
+
+struct kl__worker {
+        char *uid;
+        char *full_name;
+        char *namespace;
+        struct kl_pod *pod; /* desired spec; NULL for an orphan being removed */
+        char *file;
+        unsigned order;      /* manifest order, for admission */
+        bool desired;        /* still in the source */
+        bool admitted;
+        char *reject_reason, *reject_message;
+        char *manifest_error; /* the file is currently invalid; this pod is its last good state */
+
+        char *sandbox_id;
+        int sandbox_state; /* -1: none */
+        uint32_t sandbox_attempt;
+        char *pod_ip;
+        char *cgroup_parent;
+        char *sandbox_error; /* why the sandbox could not be created */
+
+        int64_t seen_nsec;
+        int64_t start_nsec; /* status.startTime */
+        uint64_t created_usec;
+
+        struct kl__cstat *cs; /* init containers first, then app containers */
+        size_t n_cs;
+
+        bool terminating;
+        uint64_t terminate_deadline; /* monotonic usec */
+        int64_t grace_seconds;       /* for orphans: from CRI annotations */
+        unsigned stops_pending;
+
+        enum kl_phase phase;
+        char *phase_reason, *phase_message;
+
+        struct kl__worker *next;
+};
+
+struct kl_pm {
+        struct kl_event *loop;
+        struct kl_cri *cri;
+        const struct kl_config *cfg;
+        struct kl_node *node;
+        char *host_ip;
+
+        struct kl__worker *workers; /* in manifest order, then orphans */
+        bool have_desired;          /* the source has been read at least once */
+        struct kl_event_timer *sync_timer;
+        struct kl_event_io *cri_io;
+
+        Runtime__V1__ListPodSandboxResponse *sandboxes;
+        Runtime__V1__ListContainersResponse *containers;
+        bool runtime_ok;
+        char *runtime_error;
+        uint64_t last_sync;
+        bool network_ready;
+        bool orphans_cleaned; /* pod cgroups without a pod removed once at start */
+};
+
+const char *kl__phase_to_string(enum kl_phase p);
+void kl__pod_spec_json(struct kl_json *j, const struct kl_pod *pod, const char *node_name);
