@@ -59,6 +59,7 @@ struct kl_env {
         char *name;
         char *value;     /* literal value (may be ""), NULL when field_ref is used */
         char *field_ref; /* valueFrom.fieldRef.fieldPath, e.g. "metadata.name" */
+        struct kl_pos pos; /* added: where the entry is in the manifest */
 };
 
 struct kl_port {
@@ -67,6 +68,7 @@ struct kl_port {
         int host_port; /* 0 when unset */
         char *protocol; /* "TCP" (default), "UDP", "SCTP" */
         char *host_ip;
+        struct kl_pos pos; /* added */
 };
 
 struct kl_volume_mount {
@@ -74,6 +76,7 @@ struct kl_volume_mount {
         char *mount_path;
         char *sub_path;
         bool read_only;
+        struct kl_pos pos; /* added */
 };
 
 enum kl_handler_kind {
@@ -95,6 +98,7 @@ struct kl_handler {
         struct kl_kv *http_headers;
         size_t n_http_headers;
         int64_t sleep_seconds; /* SLEEP */
+        struct kl_pos pos;     /* added */
 };
 
 struct kl_probe {
@@ -245,6 +249,11 @@ struct kl_pod {
         bool has_priority;
 
         struct kl_pos pos;
+
+        /* added: SHA-256 of the canonical form of the manifest document this pod
+         * came from (set by the parser; input to kl_pod_set_identity()) */
+        uint8_t content_digest[32];
+        bool has_content_digest;
 };
 
 struct kl_pod *kl_pod_free(struct kl_pod *p);
@@ -268,3 +277,17 @@ void kl_pod_effective_resources(const struct kl_pod *p, struct kl_resources *ret
 const char *kl_restart_policy_to_string(enum kl_restart_policy p);
 const char *kl_pull_policy_to_string(enum kl_pull_policy p);
 const char *kl_dns_policy_to_string(enum kl_dns_policy p);
+
+/* Added. */
+const char *kl_termination_message_policy_to_string(enum kl_termination_message_policy p);
+const char *kl_host_path_type_to_string(enum kl_host_path_type t); /* "" for UNSET */
+const char *kl_seccomp_to_string(enum kl_seccomp s);               /* NULL for UNSET */
+
+/* Fill full_name ("<name>-<node>"), node_name, source, uid and config_hash
+ * (equal, 32 lowercase hex characters). The uid is a hash of the manifest
+ * document's content (content_digest; name and namespace when the pod was not
+ * parsed), the node name and the source path, so rewriting a file with the
+ * same content keeps the uid and any change of content, node or path makes a
+ * new one. -EINVAL when the full name is not a DNS-1123 subdomain of at most
+ * 253 characters, -ENOMEM. */
+int kl_pod_set_identity(struct kl_pod *pod, const char *node_name, const char *source_path);

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A manifest file: documents -> pods, all or nothing. */
+#include "manifests/manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/macros.h"
+#include "manifests/identity.h"
+#include "manifests/names.h"
+#include "manifests/schema.h"
+#include "manifests/strv.h"
+
+void kl_manifest_opts_default(struct kl_manifest_opts *ret) {
+        *ret = (struct kl_manifest_opts){
+                .max_file_size = 1024 * 1024,
+                .max_depth = 64,
+                .max_nodes = 100000,
+                .max_scalar_len = 64 * 1024,
+                .max_containers = 64,
+                .max_documents = 64,
+                .max_errors = 20,
+                .strict = false,
+                .debounce_usec = 100 * 1000,
+                .rescan_usec = 20 * 1000 * 1000,
+                .max_write_wait_usec = 5 * 1000 * 1000,
+        };
+}
+
+void kl_manifest_done(struct kl_manifest *m) {
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n_pods; i++)
+                kl_pod_free(m->pods[i]);
+        free(m->pods);
+        kl__strv_free(m->errors);
+        kl__strv_free(m->warnings);
+        *m = (struct kl_manifest){0};
+}
+
+/* apiVersion and kind of one document; false when it is not a v1 Pod. */
+static bool check_type(struct kl__dec *d, const struct kl_yaml_node *root) {
+        const struct kl_yaml_node *kind = kl_yaml_map_get(root, "kind");
+        const struct kl_yaml_node *api = kl_yaml_map_get(root, "apiVersion");
+        bool ok = true;
+        size_t saved;
+
+        saved = kl__dec_push(d, "kind");
+        if (!kind || kl_yaml_is_null(kind))
+                kl__dec_error(d, root->pos, "is required (only \"Pod\" is supported)");
+        else if (kind->type != KL_YAML_SCALAR || !streq(kind->scalar.value, "Pod"))
+                kl__dec_error(d, kind->pos, "%s is not supported: only Pod documents can be static pods",
+                              kind->type == KL_YAML_SCALAR ? kl__dec_q(d, kind->scalar.value)
+                                                           : "this value");
+        if (!kind || kind->type != KL_YAML_SCALAR || !streq(kind->scalar.value, "Pod"))
+                ok = false;
+        kl__dec_pop(d, saved);
+
+        saved = kl__dec_push(d, "apiVersion");
+        if (!api || kl_yaml_is_null(api)) {
+                kl__dec_error(d, root->pos, "is required (must be \"v1\")");
+                ok = false;
+        } else if (api->type != KL_YAML_SCALAR || !streq(api->scalar.value, "v1")) {
+                kl__dec_error(d, api->pos, "%s is not supported: must be \"v1\"",
+                              api->type == KL_YAML_SCALAR ? kl__dec_q(d, api->scalar.value)
+                                                          : "this value");
+                ok = false;
+        }
+        kl__dec_pop(d, saved);
+        return ok;
+}
+
+static void set_identity(struct kl__dec *d, struct kl_pod *p, const char *file) {
+        int r = kl_pod_set_identity(p, d->node_name, file);
+        if (r == -EINVAL) {
+                kl__dec_set_path(d, "metadata.name");
+                kl__dec_error(d, p->pos,
+                              "full name %s-%s (name, '-', node name) must be a lowercase RFC 1123 "
+                              "subdomain of at most 253 characters",
+                              kl__dec_q(d, p->name), d->node_name);
+                kl__dec_set_path(d, "%s", "");
+        } else if (r < 0)
+                d->oom = true;
+}
+
+int kl_manifest_parse(const char *data, size_t len, const char *file, const char *node_name,
+                      const struct kl_manifest_opts *opts, struct kl_manifest *ret) {
+        struct kl_manifest_opts defaults;
+        struct kl_yaml_limits lim;
+        struct kl_yaml_error yerr = {0};
+        struct kl_yaml_doc *docs = NULL;
+        size_t n_docs = 0, n_pod_docs = 0;
+        struct kl__dec d;
+        int r;
+
+        *ret = (struct kl_manifest){0};
+        if (!opts) {
+                kl_manifest_opts_default(&defaults);
+                opts = &defaults;
+        }
+        if (!file)
+                file = "-";
+        kl__dec_init(&d, file, opts);
+        d.node_name = node_name;
+
+        if (len > opts->max_file_size) {
+                kl__dec_error(&d, (struct kl_pos){1, 1}, "file is too large (%zu bytes, at most %zu)",
+                              len, opts->max_file_size);
+                goto finish;
+        }
+        lim = (struct kl_yaml_limits){
+                .max_depth = opts->max_depth,
+                .max_nodes = opts->max_nodes,
+                .max_scalar_len = opts->max_scalar_len,
+                .max_documents = opts->max_documents,
+        };
+        r = kl_yaml_parse(data, len, &lim, &docs, &n_docs, &yerr);
+        if (r == -ENOMEM) {
+                d.oom = true;
+                goto finish;
+        }
+        if (r < 0) {
+                kl__dec_error(&d, yerr.pos, "%s", yerr.msg);
+                goto finish;
+        }
+
+        for (size_t i = 0; i < n_docs && !d.oom; i++) {
+                const struct kl_yaml_node *root = docs[i].root;
+                struct kl_pod *p;
+
+                if (!root || kl_yaml_is_null(root))
+                        continue; /* empty document */
+                n_pod_docs++;
+                if (root->type != KL_YAML_MAPPING) {
+                        kl__dec_error(&d, root->pos, "a document must be a mapping (a Pod object)");
+                        continue;
+                }
+                if (!check_type(&d, root))
+                        continue;
+                p = kl__decode_pod(&d, root);
+                if (!p)
+                        break;
+                if (kl_yaml_canonical_digest(root, p->content_digest) < 0)
+                        d.oom = true;
+                p->has_content_digest = true;
+                if (node_name && p->name && !d.oom)
+                        set_identity(&d, p, file);
+                /* one pod name per file: later documents would silently win */
+                for (size_t k = 0; k < ret->n_pods && p->name; k++)
+                        if (streq_ptr(ret->pods[k]->name, p->name) &&
+                            streq_ptr(ret->pods[k]->namespace, p->namespace)) {
+                                kl__dec_set_path(&d, "metadata.name");
+                                kl__dec_error(&d, p->pos, "pod \"%s/%s\" is already defined at line %u",
+                                              p->namespace, p->name, ret->pods[k]->pos.line);
+                                kl__dec_set_path(&d, "%s", "");
+                                break;
+                        }
+                struct kl_pod **pods = realloc(ret->pods, (ret->n_pods + 1) * sizeof(*pods));
+                if (!pods) {
+                        kl_pod_free(p);
+                        d.oom = true;
+                        break;
+                }
+                ret->pods = pods;
+                ret->pods[ret->n_pods++] = p;
+        }
+        if (n_pod_docs == 0 && !d.errors)
+                kl__dec_error(&d, (struct kl_pos){1, 1},
+                              "no Pod in file (an empty file is treated as half-written; delete the "
+                              "file to remove its pods)");
+
+finish:
+        kl_yaml_docs_free(docs, n_docs);
+        r = kl__dec_finish(&d, ret);
+        kl__dec_done(&d);
+        if (r < 0 || ret->errors) {
+                for (size_t i = 0; i < ret->n_pods; i++)
+                        kl_pod_free(ret->pods[i]);
+                free(ret->pods);
+                ret->pods = NULL;
+                ret->n_pods = 0;
+        }
+        if (r < 0) {
+                kl_manifest_done(ret);
+                return r;
+        }
+        return ret->errors ? -EINVAL : 0;
+}
+
+int kl_manifest_parse_file(int dirfd, const char *path, const char *display_name,
+                           const char *node_name, const struct kl_manifest_opts *opts,
+                           struct kl_manifest *ret) {
+        struct kl_manifest_opts defaults;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        const char *name = display_name ? display_name : path;
+        const char *why = NULL;
+        struct stat st;
+        size_t len = 0;
+        int r = 0;
+
+        *ret = (struct kl_manifest){0};
+        if (!opts) {
+                kl_manifest_opts_default(&defaults);
+                opts = &defaults;
+        }
+        /* O_NONBLOCK: a FIFO named *.yaml must not hang the daemon */
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                r = -errno;
+        else if (fstat(fd, &st) < 0)
+                r = -errno;
+        else if (!S_ISREG(st.st_mode))
+                why = "not a regular file";
+        else if ((uint64_t) st.st_size > opts->max_file_size)
+                r = -EFBIG;
+        else {
+                size_t cap = (size_t) st.st_size + 1;
+                buf = malloc(cap + 1);
+                if (!buf)
+                        return -ENOMEM;
+                /* the file may grow while we read: read at most max + 1 bytes */
+                for (;;) {
+                        if (len == cap) {
+                                if (cap > opts->max_file_size) {
+                                        r = -EFBIG;
+                                        break;
+                                }
+                                size_t ncap = MIN(cap * 2, opts->max_file_size + 1);
+                                char *nb = realloc(buf, ncap + 1);
+                                if (!nb)
+                                        return -ENOMEM;
+                                buf = nb;
+                                cap = ncap;
+                        }
+                        ssize_t k = read(fd, buf + len, cap - len);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0) {
+                                r = -errno;
+                                break;
+                        }
+                        if (k == 0)
+                                break;
+                        len += (size_t) k;
+                }
+        }
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || why) {
+                struct kl__dec d;
+                kl__dec_init(&d, name, opts);
+                if (r == -EFBIG)
+                        kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (at most %zu bytes)",
+                                      opts->max_file_size);
+                else
+                        kl__dec_error(&d, (struct kl_pos){0, 0}, "cannot read: %s",
+                                      why ? why : strerror(-r));
+                r = kl__dec_finish(&d, ret);
+                kl__dec_done(&d);
+                return r < 0 ? r : -EINVAL;
+        }
+        return kl_manifest_parse(buf, len, name, node_name, opts, ret);
+}
