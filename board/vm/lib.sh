@@ -22,7 +22,6 @@ BOARD_KL_BASE=/etc/board/kubelet-lite.base.yaml
 BOARD_KL_ROOT=/var/lib/kubelet-lite
 BOARD_KL_LOG=/var/log/kubelet-lite.log
 BOARD_CTR="ctr -n k8s.io"
-BOARD_NODE=$(hostname)
 : "${BOARD_PASS:=0}" "${BOARD_FAIL:=0}"
 
 board_uptime() { cut -d' ' -f1 /proc/uptime; }
@@ -128,7 +127,7 @@ board_manifests_clear() { rm -f "$BOARD_MANIFESTS"/* "$BOARD_MANIFESTS"/.[!.]* 2
 board_pods() { wget -qO- -T 5 http://127.0.0.1:10255/pods 2>/dev/null; }
 
 board_pod() {
-        board_pods | jq -c --arg n "$1" --arg m "$1-$BOARD_NODE" \
+        board_pods | jq -c --arg n "$1" --arg m "$1-$(hostname)" \
                 '[.items[]? | select(.metadata.name == $n or .metadata.name == $m)][0] // empty' 2>/dev/null
 }
 
@@ -217,7 +216,7 @@ board_fail() { BOARD_FAIL=$((BOARD_FAIL + 1)); echo "FAIL $*"; }
 board_check() {
         local desc=$1
         shift
-        if "$@"; then board_pass "$desc"; else board_fail "$desc"; fi
+        if "$@" >/dev/null 2>&1; then board_pass "$desc"; else board_fail "$desc"; fi
 }
 
 board_check_eq() {
