@@ -284,10 +284,14 @@ static int fake_subtree_write(const struct kl_cg *cg, const char *dir, const cha
         strcat(buf, "\n");
 
         char path[PATH_MAX];
-        int r = join(dir, "cgroup.subtree_control", path, sizeof(path));
+        _cleanup_close_ int dfd = -EBADF;
+        int r = join(dir, NULL, path, sizeof(path));
         if (r < 0)
                 return r;
-        return kl_write_file_atomic_at(cg->mount_fd, path, buf, strlen(buf), 0644);
+        dfd = openat(cg->mount_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        return kl_write_file_atomic_at(dfd, "cgroup.subtree_control", buf, strlen(buf), 0644);
 }
 
 int kl_cg_write(const struct kl_cg *cg, const char *dir, const char *file, const char *value) {
@@ -501,6 +505,9 @@ int kl_cg_controllers_read(const struct kl_cg *cg, const char *dir, const char *
         return 0;
 }
 
+/* "mount" + "/dir" for messages, without a dangling slash for the mount root. */
+#define SEP(dir) (rel_path(dir) && *rel_path(dir) ? "/" : ""), (rel_path(dir) ? rel_path(dir) : "")
+
 static const char *ctrl_name(unsigned bit) {
         for (size_t i = 0; i < ELEMENTSOF(controllers); i++)
                 if (controllers[i].bit == bit)
@@ -516,13 +523,13 @@ int kl_cg_enable_controllers(const struct kl_cg *cg, const char *dir, unsigned w
 
         r = kl_cg_controllers_read(cg, dir, NULL, &avail);
         if (r < 0)
-                return kl_error_set(reterr, r, "read %s/%s/cgroup.controllers: %s", cg->mount_path,
-                                    rel_path(dir) ? rel_path(dir) : "?", strerror(-r));
+                return kl_error_set(reterr, r, "read %s%s%s/cgroup.controllers: %s", cg->mount_path,
+                                    SEP(dir), strerror(-r));
         for (size_t i = 0; i < ELEMENTSOF(controllers); i++)
                 if ((required & controllers[i].bit) && !(avail & controllers[i].bit))
                         return kl_error_set(reterr, ENOENT,
-                                            "cgroup controller '%s' is not available in %s/%s",
-                                            controllers[i].name, cg->mount_path, rel_path(dir));
+                                            "cgroup controller '%s' is not available in %s%s%s",
+                                            controllers[i].name, cg->mount_path, SEP(dir));
         wanted &= avail;
         (void) kl_cg_controllers_read(cg, dir, "cgroup.subtree_control", &cur);
         todo = wanted & ~cur;
@@ -551,9 +558,8 @@ int kl_cg_enable_controllers(const struct kl_cg *cg, const char *dir, unsigned w
                 if (r >= 0)
                         continue;
                 if (required & bit)
-                        return kl_error_set(reterr, r, "enable controller '%s' in %s/%s: %s",
-                                            ctrl_name(bit), cg->mount_path, rel_path(dir),
-                                            strerror(-r));
+                        return kl_error_set(reterr, r, "enable controller '%s' in %s%s%s: %s",
+                                            ctrl_name(bit), cg->mount_path, SEP(dir), strerror(-r));
                 log_debug("cannot enable optional controller %s in %s: %s, ignoring",
                           controllers[i].name, rel_path(dir), strerror(-r));
                 wanted &= ~bit;

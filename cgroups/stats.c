@@ -133,6 +133,7 @@ int kl_cg_stats_read(const struct kl_cg *cg, const char *path, struct kl_cg_stat
                 int64_t v;
                 if (kl_cg_parse_max(cur, cur_n, &v) >= 0 && v >= 0) {
                         st.memory_current = (uint64_t) v;
+                        st.memory_working_set = st.memory_current; /* until memory.stat says more */
                         st.have |= KL_CG_STATS_MEMORY;
                 }
                 if (max)

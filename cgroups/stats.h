@@ -39,7 +39,8 @@ struct kl_cg_stats {
  * buf need not be NUL-terminated. */
 int kl_cg_kv_get(const char *buf, size_t len, const char *key, uint64_t *ret);
 
-/* Fill the parts of *st that come from each file's content; any buffer may be
+/* Fill the parts of *st that come from each file's content (set
+ * st->memory_current first: the working set is derived from it); any buffer may be
  * NULL (that group stays unset). Unknown or malformed lines are skipped; a
  * missing key reads as 0. */
 void kl_cg_stats_parse(const char *memory_stat, size_t memory_stat_len,
