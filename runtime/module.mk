@@ -17,3 +17,15 @@ $(BUILD)/gen/runtime/%.pb-c.c $(BUILD)/gen/runtime/%.pb-c.h: runtime/%.proto run
 # them; cri.o includes the header, so a changed api.proto recompiles it.
 $(BUILD)/obj/gen/runtime/api.pb-c.o: $(BUILD)/gen/runtime/api.pb-c.c
 $(BUILD)/obj/runtime/cri.o: $(BUILD)/gen/runtime/api.pb-c.h
+
+# The reconnect test restarts containerd, so it runs from a shell test with its
+# own containerd; its C half is built here, outside build/tests/integration
+# (which tests/run executes as standalone integration tests).
+RUNTIME_HELPERS := $(BUILD)/tests/helpers/runtime/cri-reconnect
+# (TEST_OBJS is not defined yet when this file is read, hence the patsubst.)
+$(BUILD)/tests/helpers/runtime/%: $(BUILD)/obj/tests/integration/runtime/%.o \
+		$(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SUPPORT)) $(BUILD)/libkl.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+tests: $(RUNTIME_HELPERS)
