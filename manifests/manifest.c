@@ -190,17 +190,79 @@ finish:
         return ret->errors ? -EINVAL : 0;
 }
 
+static int read_error(const char *name, const struct kl_manifest_opts *opts, int r, const char *why,
+                      struct kl_manifest *ret) {
+        struct kl__dec d;
+
+        kl__dec_init(&d, name, opts);
+        if (r == -EFBIG)
+                kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (at most %zu bytes)",
+                              opts->max_file_size);
+        else
+                kl__dec_error(&d, (struct kl_pos){0, 0}, "cannot read: %s", why ? why : strerror(-r));
+        r = kl__dec_finish(&d, ret);
+        kl__dec_done(&d);
+        if (r < 0) {
+                kl_manifest_done(ret);
+                return r;
+        }
+        return -EINVAL;
+}
+
+int kl_manifest_parse_fd(int fd, const char *display_name, const char *node_name,
+                         const struct kl_manifest_opts *opts, struct kl_manifest *ret) {
+        struct kl_manifest_opts defaults;
+        _cleanup_free_ char *buf = NULL;
+        const char *name = display_name ? display_name : "-";
+        struct stat st;
+        size_t len = 0, cap;
+
+        *ret = (struct kl_manifest){0};
+        if (!opts) {
+                kl_manifest_opts_default(&defaults);
+                opts = &defaults;
+        }
+        if (fstat(fd, &st) < 0)
+                return read_error(name, opts, -errno, NULL, ret);
+        if (!S_ISREG(st.st_mode))
+                return read_error(name, opts, 0, "not a regular file", ret);
+        if ((uint64_t) st.st_size > opts->max_file_size)
+                return read_error(name, opts, -EFBIG, NULL, ret);
+
+        /* the file may grow while we read: stop after max + 1 bytes */
+        cap = (size_t) st.st_size + 1;
+        buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (len == cap) {
+                        if (cap > opts->max_file_size)
+                                return read_error(name, opts, -EFBIG, NULL, ret);
+                        size_t ncap = MIN(cap * 2, opts->max_file_size + 1);
+                        char *nb = realloc(buf, ncap + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap = ncap;
+                }
+                ssize_t k = read(fd, buf + len, cap - len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return read_error(name, opts, -errno, NULL, ret);
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+        }
+        return kl_manifest_parse(buf, len, name, node_name, opts, ret);
+}
+
 int kl_manifest_parse_file(int dirfd, const char *path, const char *display_name,
                            const char *node_name, const struct kl_manifest_opts *opts,
                            struct kl_manifest *ret) {
         struct kl_manifest_opts defaults;
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
         const char *name = display_name ? display_name : path;
-        const char *why = NULL;
-        struct stat st;
-        size_t len = 0;
-        int r = 0;
 
         *ret = (struct kl_manifest){0};
         if (!opts) {
@@ -210,58 +272,6 @@ int kl_manifest_parse_file(int dirfd, const char *path, const char *display_name
         /* O_NONBLOCK: a FIFO named *.yaml must not hang the daemon */
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                r = -errno;
-        else if (fstat(fd, &st) < 0)
-                r = -errno;
-        else if (!S_ISREG(st.st_mode))
-                why = "not a regular file";
-        else if ((uint64_t) st.st_size > opts->max_file_size)
-                r = -EFBIG;
-        else {
-                size_t cap = (size_t) st.st_size + 1;
-                buf = malloc(cap + 1);
-                if (!buf)
-                        return -ENOMEM;
-                /* the file may grow while we read: read at most max + 1 bytes */
-                for (;;) {
-                        if (len == cap) {
-                                if (cap > opts->max_file_size) {
-                                        r = -EFBIG;
-                                        break;
-                                }
-                                size_t ncap = MIN(cap * 2, opts->max_file_size + 1);
-                                char *nb = realloc(buf, ncap + 1);
-                                if (!nb)
-                                        return -ENOMEM;
-                                buf = nb;
-                                cap = ncap;
-                        }
-                        ssize_t k = read(fd, buf + len, cap - len);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k < 0) {
-                                r = -errno;
-                                break;
-                        }
-                        if (k == 0)
-                                break;
-                        len += (size_t) k;
-                }
-        }
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0 || why) {
-                struct kl__dec d;
-                kl__dec_init(&d, name, opts);
-                if (r == -EFBIG)
-                        kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (at most %zu bytes)",
-                                      opts->max_file_size);
-                else
-                        kl__dec_error(&d, (struct kl_pos){0, 0}, "cannot read: %s",
-                                      why ? why : strerror(-r));
-                r = kl__dec_finish(&d, ret);
-                kl__dec_done(&d);
-                return r < 0 ? r : -EINVAL;
-        }
-        return kl_manifest_parse(buf, len, name, node_name, opts, ret);
+                return read_error(name, opts, -errno, NULL, ret);
+        return kl_manifest_parse_fd(fd, name, node_name, opts, ret);
 }

@@ -57,3 +57,7 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
 int kl_manifest_parse_file(int dirfd, const char *path, const char *display_name,
                            const char *node_name, const struct kl_manifest_opts *opts,
                            struct kl_manifest *ret);
+
+/* The same for an open file (read from its current offset). */
+int kl_manifest_parse_fd(int fd, const char *display_name, const char *node_name,
+                         const struct kl_manifest_opts *opts, struct kl_manifest *ret);

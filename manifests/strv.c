@@ -66,6 +66,13 @@ int kl__strv_push(char ***v, const char *s) {
         return kl__strv_push_consume(v, strdup(s));
 }
 
+bool kl__strv_contains(char *const *v, const char *s) {
+        for (size_t i = 0; v && v[i]; i++)
+                if (streq(v[i], s))
+                        return true;
+        return false;
+}
+
 bool kl__strv_equal(char *const *a, char *const *b) {
         size_t n = kl__strv_length(a);
         if (n != kl__strv_length(b))

@@ -18,6 +18,7 @@ int kl__strv_dup(char *const *v, char ***ret);
 /* Append a copy of s (or take ownership with _consume). -ENOMEM. */
 int kl__strv_push(char ***v, const char *s);
 int kl__strv_push_consume(char ***v, char *s);
+bool kl__strv_contains(char *const *v, const char *s);
 bool kl__strv_equal(char *const *a, char *const *b);
 /* Join with sep into a new string; "" for an empty/NULL strv. NULL on OOM. */
 char *kl__strv_join(char *const *v, const char *sep);
