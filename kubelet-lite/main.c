@@ -402,7 +402,7 @@ static int run(int argc, char **argv) {
         struct kl_manifest_opts mopts;
         kl_manifest_opts_default(&mopts);
         mopts.strict = d.cfg.strict_manifests;
-        mopts.file_check_frequency_usec = d.cfg.file_check_frequency_usec;
+        mopts.rescan_usec = d.cfg.file_check_frequency_usec;
         r = kl_source_new(d.cfg.static_pod_path, d.cfg.node_name, &mopts, &d.source);
         if (r < 0) {
                 log_error_errno(r, "watching '%s'", d.cfg.static_pod_path);
