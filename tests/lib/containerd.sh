@@ -153,9 +153,14 @@ kl_containerd_stop() {
                         rm -f "$n"
                 done
         fi
-        if [ -d "$dir/cni/net.d" ] && ip link show klcni0 >/dev/null 2>&1 &&
-                ! pgrep -f "containerd --config" >/dev/null; then
-                ip link del klcni0 2>/dev/null
+        # The test bridge is shared by concurrent CNI tests; the last one out removes it.
+        if [ -f "$dir/cni/net.d/10-kl-bridge.conflist" ] && ip link show klcni0 >/dev/null 2>&1; then
+                other=0
+                for p in $(pgrep -x containerd 2>/dev/null); do
+                        c=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | sed -n 3p)
+                        [ -n "$c" ] && [ -f "$(dirname "$c")/cni/net.d/10-kl-bridge.conflist" ] && other=1
+                done
+                [ $other = 0 ] && ip link del klcni0 2>/dev/null
         fi
         # Unmount anything left under our dir (rootfs overlays, shm), deepest first.
         awk -v d="$dir" '$2 ~ "^"d {print $2}' /proc/self/mounts | sort -r | while read -r m; do
