@@ -57,6 +57,7 @@ include lib/module.mk
 -include kubelet-lite/module.mk
 -include busybox-image/module.mk
 -include board/module.mk
+-include kubelet-lite/extra.mk
 -include tests/module.mk
 
 KL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(KL_SRCS)) \
