@@ -58,6 +58,7 @@ include lib/module.mk
 -include busybox-image/module.mk
 -include board/module.mk
 -include kubelet-lite/extra.mk
+-include kubelet-lite/probe.mk
 -include tests/module.mk
 
 KL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(KL_SRCS)) \
