@@ -6,6 +6,7 @@
 # kubelet-lite:  board_kubelet_start, board_kubelet_stop, board_kubelet_config [FRAGMENT]
 # manifests:     board_manifest_add FILE [NAME], board_manifest_rm NAME,
 #                board_manifests_load DIR, board_manifests_clear
+# (busybox 1.35 static: wget -T segfaults, hence timeout(1) around wget.)
 # pods:          board_pods, board_pod NAME, board_pod_get NAME JQ,
 #                board_wait_pod NAME JQ-CONDITION SECONDS, board_wait_gone NAME SECONDS,
 #                board_pod_uid NAME, board_pod_cgroup NAME, board_container_cgroup NAME CONTAINER
@@ -53,7 +54,7 @@ board_kubelet_config() {
 }
 
 board_healthz() {
-        [ "$(wget -qO- -T 2 http://127.0.0.1:10248/healthz 2>/dev/null)" = ok ]
+        [ "$(timeout 3 wget -qO- http://127.0.0.1:10248/healthz 2>/dev/null)" = ok ]
 }
 
 # Start kubelet-lite and wait (up to $1 s, default 60) until /healthz says ok.
@@ -124,7 +125,7 @@ board_manifests_clear() { rm -f "$BOARD_MANIFESTS"/* "$BOARD_MANIFESTS"/.[!.]* 2
 
 # --- pods ------------------------------------------------------------------
 
-board_pods() { wget -qO- -T 5 http://127.0.0.1:10255/pods 2>/dev/null; }
+board_pods() { timeout 10 wget -qO- http://127.0.0.1:10255/pods 2>/dev/null; }
 
 board_pod() {
         board_pods | jq -c --arg n "$1" --arg m "$1-$(hostname)" \
