@@ -1,0 +1,112 @@
+#!/bin/bash
+# Pod lifecycle like upstream: restart policies and CrashLoopBackOff, init
+# containers and sidecars, phases, termination messages, env and volumes.
+. "$(dirname "$0")/../../lib/lib.sh"
+kl_setup
+kl_config <<'YAML'
+crashLoopBackOff:
+  initialContainerRestartPeriod: 1s
+  maxContainerRestartPeriod: 4s
+YAML
+mkdir -p "$KL_TMP/hostdir" && echo from-host >"$KL_TMP/hostdir/hello"
+
+cat >"$KL_MANIFESTS/crash.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: crash}
+spec:
+  hostNetwork: true
+  containers:
+  - {name: c, image: localhost/kubelet-lite/testbox:1.0, command: ["/kltest", "exit", "3"]}
+YAML
+cat >"$KL_MANIFESTS/never.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: never}
+spec:
+  hostNetwork: true
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: localhost/kubelet-lite/testbox:1.0
+    command: ["/kltest", "termination-message", "goodbye from the container"]
+YAML
+cat >"$KL_MANIFESTS/onfailure.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: onfailure}
+spec:
+  hostNetwork: true
+  restartPolicy: OnFailure
+  containers:
+  - {name: c, image: localhost/kubelet-lite/testbox:1.0, command: ["/kltest", "exit", "0"]}
+YAML
+cat >"$KL_MANIFESTS/init.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: init}
+spec:
+  hostNetwork: true
+  volumes:
+  - {name: shared, emptyDir: {}}
+  - {name: host, hostPath: {path: $KL_TMP/hostdir, type: Directory}}
+  initContainers:
+  - name: first
+    image: localhost/kubelet-lite/busybox:1.0
+    command: ["sh", "-c", "echo one > /shared/order"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  - name: second
+    image: localhost/kubelet-lite/busybox:1.0
+    command: ["sh", "-c", "echo two >> /shared/order"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  - name: sidecar
+    image: localhost/kubelet-lite/testbox:1.0
+    restartPolicy: Always
+    command: ["/kltest", "sleep"]
+  containers:
+  - name: main
+    image: localhost/kubelet-lite/busybox:1.0
+    command: ["sh", "-c", "cat /shared/order /host/hello; echo name=\$MY_NAME ns=\$MY_NS node=\$MY_NODE; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    env:
+    - {name: MY_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: MY_NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    - {name: MY_NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+    volumeMounts:
+    - {name: shared, mountPath: /shared}
+    - {name: host, mountPath: /host, readOnly: true}
+YAML
+
+kl_start || { not_ok "kubelet-lite starts"; kl_finish; }
+
+# restartPolicy Always + a crashing container: restarts with backoff
+wait_for 30 "crashing container is restarted (restartCount >= 2)" bash -c "[ \$(curl -fs http://127.0.0.1:$KL_RO_PORT/pods | jq '.items[] | select(.metadata.name==\"crash-testnode\") | .status.containerStatuses[0].restartCount') -ge 2 ]"
+wait_for 20 "it shows CrashLoopBackOff while waiting" pod_is crash-testnode '.status.containerStatuses[0].state.waiting.reason' CrashLoopBackOff
+check "lastState.terminated.exitCode is 3" pod_is crash-testnode '.status.containerStatuses[0].lastState.terminated.exitCode' 3
+check "phase stays Running for restartPolicy Always" pod_is crash-testnode .status.phase Running
+uid=$(pod_field crash-testnode .metadata.uid)
+check "one log file per restart (0.log, 1.log)" test -f "$KL_LOGS/default_crash-testnode_$uid/c/0.log" -a -f "$KL_LOGS/default_crash-testnode_$uid/c/1.log"
+
+# restartPolicy Never: Failed, with the termination message
+wait_for 20 "restartPolicy Never + exit 3 gives phase Failed" pod_is never-testnode .status.phase Failed
+check "terminated.exitCode 3" pod_is never-testnode '.status.containerStatuses[0].state.terminated.exitCode' 3
+check "termination message read back" pod_is never-testnode '.status.containerStatuses[0].state.terminated.message' "goodbye from the container"
+check "not restarted" pod_is never-testnode '.status.containerStatuses[0].restartCount' 0
+
+# OnFailure + exit 0: Succeeded
+wait_for 20 "restartPolicy OnFailure + exit 0 gives phase Succeeded" pod_is onfailure-testnode .status.phase Succeeded
+check "reason Completed" pod_is onfailure-testnode '.status.containerStatuses[0].state.terminated.reason' Completed
+
+# init containers in order, sidecar running, main sees volumes and env
+wait_for 40 "pod with init containers and a sidecar is Running" pod_is init-testnode .status.phase Running
+check "init containers completed with exit 0" pod_is init-testnode '[.status.initContainerStatuses[0,1].state.terminated.exitCode] | join(",")' "0,0"
+check "sidecar keeps running" pod_is init-testnode '.status.initContainerStatuses[2].state.running != null' true
+check "Initialized condition True" pod_is init-testnode '.status.conditions[] | select(.type=="Initialized") | .status' True
+iuid=$(pod_field init-testnode .metadata.uid)
+ilog="$KL_LOGS/default_init-testnode_$iuid/main/0.log"
+# CRI log lines: "<time> stdout F <text>"
+wait_for 10 "init containers ran in order (one, two)" bash -c "[ \"\$(cut -d' ' -f4- '$ilog' | head -2 | tr '\n' ,)\" = one,two, ]"
+check "hostPath volume mounted" grep -q from-host "$ilog"
+check "env fieldRefs resolved" grep -q "name=init-testnode ns=default node=testnode" "$ilog"
+
+check "kubelet-lite is still running" kill -0 "$KL_PID"
+kl_finish
