@@ -130,8 +130,8 @@ void kl__dec_set_path(struct kl__dec *d, const char *fmt, ...) {
         d->path[d->plen] = '\0';
 }
 
-static void add_line(struct kl__dec *d, bool error, struct kl_pos pos, bool with_path,
-                     const char *fmt, va_list ap) {
+_printf_(5, 0) static void add_line(struct kl__dec *d, bool error, struct kl_pos pos,
+                                    bool with_path, const char *fmt, va_list ap) {
         char msg[1024], *line;
 
         if (error && d->n_errors >= d->opts->max_errors) {
