@@ -488,7 +488,8 @@ static int adopt(struct kl_cpumanager *m, struct parsed *ps, const char *buf, si
         if (!ck || fnv1a32_cont(fnv1a32(buf, (size_t) (ck - buf)), "}", 1) != ps->checksum)
                 return kl_error_set(reterr, EBADMSG, "checksum mismatch: the file is corrupt");
 
-        qsort(ps->entries, ps->n, sizeof(*ps->entries), entry_cmp);
+        if (ps->n > 1)
+                qsort(ps->entries, ps->n, sizeof(*ps->entries), entry_cmp);
         m->entries = TAKE_PTR(ps->entries);
         m->n_entries = ps->n;
         ps->n = 0;
