@@ -71,6 +71,8 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/*/test-*.c))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRCS))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 TEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SUPPORT))
 
 $(BUILD)/obj/%.o: %.c | $(KL_GEN)
@@ -111,7 +113,7 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 endif
 
-tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_BINS)
+tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_BINS) $(BENCH_BINS)
 
 # --- the two README commands ---------------------------------------------
 # Both first install what they need (quiet when everything is there), then
@@ -127,6 +129,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all images
 	$(Q)BUILD=$(BUILD) scripts/demo
 
+# Figures for docs/PERFORMANCE.md (never pass/fail).
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all tests images
+	$(Q)BUILD=$(BUILD) tests/bench/bench.sh
+
 unit: all tests
 	$(Q)BUILD=$(BUILD) tests/run unit fuzz
 
@@ -140,7 +147,7 @@ install: $(BUILD)/kubelet-lite
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests deps check demo unit install clean images
+.PHONY: all tests deps check demo bench unit install clean images
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
