@@ -1,0 +1,2 @@
+# New kubelet-lite modules (log rotation, metrics, /proc/self stats).
+KL_SRCS += kubelet-lite/procstat.c
