@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cgroups/cgroup.h"
+#include "cgroups/tree.h"
 
 #include <errno.h>
-#include <sys/statfs.h>
 #include <linux/magic.h>
+#include <signal.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
 
 #include "cgtest.h"
 #include "tests/lib/tests.h"
@@ -232,6 +235,99 @@ TEST(controllers_parse) {
         ASSERT_EQ(kl_cg_controllers_parse("cpuset cpu io memory hugetlb pids rdma misc\n"), KL_CG_CTRL_ALL);
         ASSERT_EQ(kl_cg_controllers_parse("cpux memoryy"), 0);
         ASSERT_EQ(kl_cg_controllers_parse("  pids\tmemory "), KL_CG_CTRL_PIDS | KL_CG_CTRL_MEMORY);
+}
+
+/* On a real cgroup2 mount (the host's, or the controller-less "unified" one
+ * of a hybrid host): mkdir, writes, and rmdir of a tree the kernel populated
+ * with interface files, and EBUSY while a process is inside. */
+static const char *real_cgroup2(void) {
+        static const char *const cands[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+        struct statfs s;
+        for (size_t i = 0; i < ELEMENTSOF(cands); i++)
+                if (statfs(cands[i], &s) == 0 && (unsigned long) s.f_type == CGROUP2_SUPER_MAGIC &&
+                    access(cands[i], W_OK) == 0)
+                        return cands[i];
+        return NULL;
+}
+
+TEST(real_cgroup2_tree) {
+        const char *mnt = real_cgroup2();
+        struct kl_cg_node_config cfg;
+        struct kl_error e = {0};
+        struct kl_cg *cg = NULL;
+        char top[64], child[96], pidbuf[32];
+        int pfd[2];
+        pid_t pid;
+
+        if (!mnt)
+                SKIP("no writable cgroup2 mount");
+        kl_cg_node_config_init(&cfg);
+        ASSERT_OK(kl_cg_open(mnt, &cfg, 0, &cg, &e));
+        ASSERT_TRUE(cg->v2);
+        snprintf(top, sizeof(top), "kl-unit-%d", (int) getpid());
+        snprintf(child, sizeof(child), "%s/c0ffee", top);
+        if (kl_cg_mkdir(cg, top) < 0) {
+                kl_cg_free(cg);
+                SKIP("cannot create a cgroup under %s", mnt);
+        }
+        ASSERT_EQ(kl_cg_mkdir(cg, child), 1);
+        ASSERT_EQ(kl_cg_populated(cg, top), 0);
+        /* the kernel refuses what it does not know */
+        ASSERT_TRUE(kl_cg_write(cg, child, "cgroup.subtree_control", "+nonsense") < 0);
+        ASSERT_ERR(kl_cg_write(cg, child, "memory.nonexistent", "1"), ENOENT);
+
+        /* a process inside makes the tree busy */
+        ASSERT_OK(pipe2(pfd, O_CLOEXEC));
+        pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+                char c;
+                close(pfd[1]);
+                (void) !read(pfd[0], &c, 1);
+                _exit(0);
+        }
+        close(pfd[0]);
+        snprintf(pidbuf, sizeof(pidbuf), "%d", (int) pid);
+        int r = kl_cg_write(cg, child, "cgroup.procs", pidbuf);
+        if (r >= 0) {
+                ASSERT_EQ(kl_cg_populated(cg, top), 1);
+                ASSERT_ERR(kl_cg_rmdir_tree(cg, top), EBUSY);
+        }
+        close(pfd[1]);
+        ASSERT_EQ(waitpid(pid, NULL, 0), pid);
+        /* populated drops asynchronously after exit */
+        for (int i = 0; i < 100 && kl_cg_populated(cg, top) > 0; i++)
+                usleep(10000);
+        ASSERT_EQ(kl_cg_rmdir_tree(cg, top), 1);
+        ASSERT_EQ(kl_cg_rmdir_tree(cg, top), 0);
+        printf("  %s: created, %s, removed depth-first\n", mnt,
+               r >= 0 ? "EBUSY while populated" : "(could not move a process in)");
+        kl_cg_free(cg);
+}
+
+TEST(real_cgroup2_setup_reports_missing_controllers) {
+        const char *mnt = real_cgroup2();
+        struct kl_cg_node_config cfg;
+        struct kl_cg_capacity cap = {.cpu_milli = 1000, .memory = 1 << 30, .pids = 1000};
+        struct kl_error e = {0};
+        struct kl_cg *cg = NULL;
+        char root[64];
+
+        if (!mnt)
+                SKIP("no writable cgroup2 mount");
+        kl_cg_node_config_init(&cfg);
+        snprintf(root, sizeof(root), "/kl-unit-setup-%d", (int) getpid());
+        cfg.cgroup_root = root;
+        ASSERT_OK(kl_cg_open(mnt, &cfg, 0, &cg, &e));
+        if ((cg->controllers & (KL_CG_CTRL_CPU | KL_CG_CTRL_MEMORY)) == (KL_CG_CTRL_CPU | KL_CG_CTRL_MEMORY)) {
+                kl_cg_free(cg);
+                SKIP("%s has cpu and memory: a real tree test would touch the host", mnt);
+        }
+        ASSERT_ERR(kl_cg_setup(cg, &cap, &e), ENOENT);
+        ASSERT_CONTAINS(e.msg, "is not available in");
+        printf("  %s\n", e.msg);
+        ASSERT_OK(kl_cg_rmdir_tree(cg, root + 1) >= 0 ? 0 : -1);
+        kl_cg_free(cg);
 }
 
 TEST_MAIN()
