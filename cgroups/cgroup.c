@@ -52,6 +52,11 @@ static const char *rel_path(const char *p) {
         return p;
 }
 
+bool kl_cg_path_valid(const char *path) {
+        const char *p = rel_path(path);
+        return p && *p;
+}
+
 static int join(const char *dir, const char *file, char *buf, size_t n) {
         const char *d = rel_path(dir);
         int k;
@@ -558,8 +563,12 @@ int kl_cg_enable_controllers(const struct kl_cg *cg, const char *dir, unsigned w
                 if (r >= 0)
                         continue;
                 if (required & bit)
-                        return kl_error_set(reterr, r, "enable controller '%s' in %s%s%s: %s",
-                                            ctrl_name(bit), cg->mount_path, SEP(dir), strerror(-r));
+                        return kl_error_set(reterr, r, "enable controller '%s' in %s%s%s: %s%s",
+                                            ctrl_name(bit), cg->mount_path, SEP(dir), strerror(-r),
+                                            r == -EBUSY ? " (a cgroup holding processes cannot pass "
+                                                          "controllers down: is kubelet-lite itself "
+                                                          "running inside cgroupRoot?)"
+                                                        : "");
                 log_debug("cannot enable optional controller %s in %s: %s, ignoring",
                           controllers[i].name, rel_path(dir), strerror(-r));
                 wanted &= ~bit;

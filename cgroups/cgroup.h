@@ -64,6 +64,10 @@ struct kl_cg *kl_cg_free(struct kl_cg *cg);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct kl_cg *, kl_cg_free)
 #define _cleanup_cg_ _cleanup_(kl_cg_freep)
 
+/* A non-empty relative cgroup path without "", "." or ".." components (a
+ * leading '/' is allowed)? */
+bool kl_cg_path_valid(const char *path);
+
 /* Join a relative cgroup path: cgroupRoot "/a" + "kubepods" -> "a/kubepods".
  * Returns a malloc'd string or NULL on OOM. */
 char *kl_cg_path(const struct kl_cg *cg, const char *rel);

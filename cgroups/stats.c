@@ -110,11 +110,11 @@ int kl_cg_stats_read(const struct kl_cg *cg, const char *path, struct kl_cg_stat
 
         if (!cg->v2 || cg->mount_fd < 0)
                 return kl_error_set(reterr, EOPNOTSUPP, "cgroup stats need cgroup v2");
-        while (rel && *rel == '/')
-                rel++;
-        if (!rel || !*rel)
+        if (!kl_cg_path_valid(path))
                 return kl_error_set(reterr, EINVAL, "invalid cgroup path '%s'", strempty(path));
-        /* kl_cg_read validates the path; check existence first for a clear ENOENT. */
+        while (*rel == '/')
+                rel++;
+        /* Check existence first for a clear ENOENT. */
         if (fstatat(cg->mount_fd, rel, &sb, AT_SYMLINK_NOFOLLOW) < 0)
                 return kl_error_set(reterr, errno, "cgroup %s: %m", path);
         if (!S_ISDIR(sb.st_mode))

@@ -133,6 +133,13 @@ TEST(paths_are_checked) {
         ASSERT_ERR(kl_cg_mkdir(f.cg, "x/.."), EINVAL);
         ASSERT_ERR(kl_cg_rmdir_tree(f.cg, ""), EINVAL);
         ASSERT_ERR(kl_cg_rmdir_tree(f.cg, "/"), EINVAL);
+        ASSERT_TRUE(kl_cg_path_valid("/kubepods/burstable/podx/c0ffee"));
+        ASSERT_TRUE(kl_cg_path_valid("kubepods"));
+        ASSERT_FALSE(kl_cg_path_valid("/"));
+        ASSERT_FALSE(kl_cg_path_valid(""));
+        ASSERT_FALSE(kl_cg_path_valid(NULL));
+        ASSERT_FALSE(kl_cg_path_valid("kubepods/../x"));
+        ASSERT_FALSE(kl_cg_path_valid("kubepods/"));
         teardown(&f);
 }
 
