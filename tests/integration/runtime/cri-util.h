@@ -352,6 +352,33 @@ static inline int wait_dispatch(struct kl_cri *c, const int *calls, int want, in
         return n;
 }
 
+/* With KL_CRI_FUZZ_CORPUS=DIR, save a reply as packed bytes into DIR/name:
+ * that is how tests/fuzz/corpus/fuzz-cri-reply/ was seeded from real
+ * containerd replies (protobuf-c keeps unknown fields, so re-packing gives
+ * back what containerd sent, up to field order). */
+static inline void corpus_dump(const char *name, const void *msg) {
+        const char *dir = getenv("KL_CRI_FUZZ_CORPUS");
+        char path[PATH_MAX];
+        uint8_t *buf;
+        size_t len;
+        FILE *f;
+
+        if (!dir || !msg)
+                return;
+        len = protobuf_c_message_get_packed_size(msg);
+        buf = malloc(len ? len : 1);
+        if (!buf)
+                return;
+        protobuf_c_message_pack(msg, buf);
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "we");
+        if (f) {
+                fwrite(buf, 1, len, f);
+                fclose(f);
+        }
+        free(buf);
+}
+
 /* Read a small file into buf; returns bytes or -errno. */
 static inline int read_small(const char *path, char *buf, size_t size) {
         FILE *f = fopen(path, "re");

@@ -86,6 +86,7 @@ TEST(version) {
         struct kl_error e = {0};
 
         ASSERT_OK(kl_cri_version(cri(), &v, &e));
+        corpus_dump("version", v);
         ASSERT_STREQ(v->runtime_name, "containerd");
         ASSERT_STREQ(v->runtime_api_version, "v1");
         ASSERT_TRUE(v->runtime_version[0] != '\0');
@@ -99,6 +100,7 @@ TEST(status) {
         bool runtime_ready = false, seen_network = false;
 
         ASSERT_OK(kl_cri_status(cri(), true, &st, &e));
+        corpus_dump("status-verbose", st);
         ASSERT_NOT_NULL(st->status);
         for (size_t i = 0; i < st->status->n_conditions; i++) {
                 const Runtime__V1__RuntimeCondition *cond = st->status->conditions[i];
@@ -123,6 +125,7 @@ TEST(image_fs_info) {
 
         ASSERT_OK(kl_cri_image_fs_info(cri(), &fs, &e));
         ASSERT_GE(fs->n_image_filesystems, 1);
+        corpus_dump("image-fs-info", fs);
         for (size_t i = 0; i < fs->n_image_filesystems; i++) {
                 const Runtime__V1__FilesystemUsage *u = fs->image_filesystems[i];
 
@@ -145,6 +148,7 @@ TEST(list_images) {
 
         ASSERT_OK(kl_cri_list_images(cri(), NULL, &l, &e));
         ASSERT_GE(l->n_images, 1);
+        corpus_dump("list-images", l);
         img = find_image(l, PAUSE_IMAGE);
         ASSERT_NOT_NULL(img);
         ASSERT_CONTAINS(img->id, "sha256:");
@@ -173,6 +177,7 @@ TEST(image_status) {
         ASSERT_CONTAINS(st->image->id, "sha256:");
         ASSERT_TRUE(has_tag(st->image, TESTBOX_IMAGE));
         ASSERT_GE(st->n_info, 1);
+        corpus_dump("image-status-verbose", st);
         printf("  ImageStatus(testbox): %.19s, %zu tags, verbose info\n", st->image->id,
                st->image->n_repo_tags);
         kl_cri_response_free(TAKE_PTR(st));

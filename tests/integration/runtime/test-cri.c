@@ -41,6 +41,7 @@ TEST(sandbox_lifecycle) {
         ASSERT_NOT_NULL(st->status->linux->namespaces);
         ASSERT_EQ(st->status->linux->namespaces->options->network, RUNTIME__V1__NAMESPACE_MODE__NODE);
         ASSERT_GE(st->n_info, 1); /* verbose */
+        corpus_dump("pod-sandbox-status-verbose", st);
         printf("  PodSandboxStatus: READY, labels, annotations, network NODE, ip '%s', %zu info keys\n",
                st->status->network ? st->status->network->ip : "", st->n_info);
         kl_cri_response_free(TAKE_PTR(st));
@@ -49,6 +50,7 @@ TEST(sandbox_lifecycle) {
         f.id = p.id;
         ASSERT_OK(kl_cri_list_pod_sandbox(cri(), &f, &l, &e));
         ASSERT_EQ(l->n_items, 1);
+        corpus_dump("list-pod-sandbox", l);
         ASSERT_STREQ(l->items[0]->id, p.id);
         kl_cri_response_free(TAKE_PTR(l));
         f.id = (char *) "";
@@ -114,6 +116,7 @@ TEST(container_lifecycle) {
         f.pod_sandbox_id = p.id;
         ASSERT_OK(kl_cri_list_containers(cri(), &f, &l, &e));
         ASSERT_EQ(l->n_containers, 1);
+        corpus_dump("list-containers", l);
         ASSERT_STREQ(l->containers[0]->id, c.id);
         ASSERT_STREQ(l->containers[0]->pod_sandbox_id, p.id);
         ASSERT_EQ(l->containers[0]->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
@@ -151,6 +154,7 @@ TEST(container_lifecycle) {
                      "sleeper");
         ASSERT_CONTAINS(st->status->log_path, "sleeper/0.log");
         ASSERT_GE(st->n_info, 1);
+        corpus_dump("container-status-verbose", st);
         printf("  ContainerStatus: RUNNING, image %s, ref %.19s, log %s, resources %s\n",
                st->status->image->image, st->status->image_ref, st->status->log_path,
                st->status->resources ? "reported" : "not reported");
@@ -169,11 +173,13 @@ TEST(container_lifecycle) {
         ASSERT_EQ(x->stdout.len, 3);
         ASSERT_TRUE(memcmp(x->stdout.data, "hi\n", 3) == 0);
         ASSERT_EQ(x->stderr.len, 0);
+        corpus_dump("exec-sync", x);
         kl_cri_response_free(TAKE_PTR(x));
         ASSERT_OK(kl_cri_exec_sync(cri(), c.id, fail, 10, &x, &e));
         ASSERT_EQ(x->exit_code, 3);
         ASSERT_EQ(x->stderr.len, 5);
         ASSERT_TRUE(memcmp(x->stderr.data, "oops\n", 5) == 0);
+        corpus_dump("exec-sync-fail", x);
         kl_cri_response_free(TAKE_PTR(x));
         printf("  ExecSync 'echo hi' -> \"hi\\n\" exit 0; failing command -> exit 3, stderr \"oops\\n\"\n");
 
@@ -188,6 +194,7 @@ TEST(container_lifecycle) {
         ASSERT_OK(kl_cri_container_status(cri(), c.id, false, &st, &e));
         ASSERT_EQ(st->status->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
         ASSERT_GE(st->status->finished_at, started);
+        corpus_dump("container-status-exited", st);
         printf("  StopContainer(10 s) -> EXITED, exit code %d, reason '%s'\n", st->status->exit_code,
                st->status->reason);
         kl_cri_response_free(TAKE_PTR(st));
