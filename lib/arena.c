@@ -16,9 +16,14 @@ struct kl_arena_chunk {
 #define CHUNK_MIN 4096
 
 void *kl_arena_alloc(struct kl_arena *a, size_t size) {
-        size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+        /* A size near SIZE_MAX would wrap to a tiny allocation when rounded up. */
+        if (size > SIZE_MAX - sizeof(struct kl_arena_chunk) - sizeof(max_align_t)) {
+                a->oom = true;
+                return NULL;
+        }
+        size = (size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
         if (size == 0)
-                size = sizeof(max_align_t);
+                size = _Alignof(max_align_t);
         struct kl_arena_chunk *c = a->chunks;
         if (!c || c->size - c->used < size) {
                 size_t csize = size > CHUNK_MIN ? size : CHUNK_MIN;
@@ -27,10 +32,17 @@ void *kl_arena_alloc(struct kl_arena *a, size_t size) {
                         a->oom = true;
                         return NULL;
                 }
-                c->next = a->chunks;
                 c->used = 0;
                 c->size = csize;
-                a->chunks = c;
+                /* A large block goes behind the current chunk, so that the
+                 * room left there is still used by later small allocations. */
+                if (csize > CHUNK_MIN && a->chunks) {
+                        c->next = a->chunks->next;
+                        a->chunks->next = c;
+                } else {
+                        c->next = a->chunks;
+                        a->chunks = c;
+                }
         }
         void *p = (char *) c->data + c->used;
         c->used += size;

@@ -4,20 +4,25 @@
 #include <stddef.h>
 
 /* Read a whole file relative to dirfd (AT_FDCWD allowed) into a NUL-terminated
- * buffer. Fails with -EFBIG when it is larger than max bytes. O_CLOEXEC, and
- * O_NOFOLLOW when nofollow is set. */
+ * buffer. Fails with -EFBIG when it is larger than max bytes, -EISDIR for a
+ * directory and -EBADFD for anything else that is not a regular file (a FIFO
+ * would block). O_CLOEXEC, and O_NOFOLLOW when nofollow is set (-ELOOP). */
 int kl_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_buf,
                     size_t *ret_len);
 
-/* Atomically replace dirfd/name with data: temp file in the same directory,
- * fsync, rename, fsync the directory. */
+/* Atomically replace dirfd/name with data: temp file in the same directory
+ * (random name, O_EXCL), fsync, rename, fsync the directory. name may have a
+ * directory part. On failure the old file is untouched and no temp file is left. */
 int kl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, int mode);
 
 /* Full write, retrying on EINTR and short writes. */
 int kl_write_all(int fd, const void *data, size_t len);
 
-/* mkdir -p, mode for created directories. */
+/* mkdir -p, mode for created directories; -ENOTDIR when a non-directory is in the way. */
 int kl_mkdir_p(const char *path, int mode);
 
-/* rm -rf of dfd/name without following symlinks. A missing path is fine. */
+/* rm -rf of dfd/name without following symlinks. A missing path is fine.
+ * Never descends into another file system below name (a mount point inside is
+ * left alone and the result is -EXDEV); other errors are reported after
+ * removing what can be removed. */
 int kl_rm_rf_at(int dfd, const char *name);

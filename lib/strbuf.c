@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "strbuf.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,10 @@ void kl_buf_free_contents(struct kl_buf *b) {
 static bool buf_reserve(struct kl_buf *b, size_t extra) {
         if (b->oom)
                 return false;
+        if (extra > SIZE_MAX - 1 - b->len) {
+                b->oom = true;
+                return false;
+        }
         if (b->len + extra + 1 <= b->cap)
                 return true;
         size_t ncap = b->cap ? b->cap : 256;
@@ -77,9 +82,39 @@ char *kl_buf_steal(struct kl_buf *b, size_t *ret_len) {
         return d;
 }
 
+/* Length of the valid UTF-8 sequence at p (strict: no overlong forms,
+ * surrogates or code points above U+10FFFF), 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *p) {
+        unsigned c = p[0];
+        size_t n;
+        unsigned cp, min;
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                n = 2, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+                n = 3, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+                n = 4, cp = c & 0x07, min = 0x10000;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return n;
+}
+
+/* Strings from the runtime or from files may hold anything; the output must
+ * stay valid JSON, so control characters are escaped and bytes that are not
+ * UTF-8 become U+FFFD, as Go's encoder does. */
 void kl_json_escape(struct kl_buf *b, const char *s) {
         kl_buf_append(b, "\"", 1);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        for (const unsigned char *p = (const unsigned char *) s; *p;) {
                 switch (*p) {
                 case '"': kl_buf_append(b, "\\\"", 2); break;
                 case '\\': kl_buf_append(b, "\\\\", 2); break;
@@ -87,11 +122,21 @@ void kl_json_escape(struct kl_buf *b, const char *s) {
                 case '\r': kl_buf_append(b, "\\r", 2); break;
                 case '\t': kl_buf_append(b, "\\t", 2); break;
                 default:
-                        if (*p < 0x20)
+                        if (*p < 0x20) {
                                 kl_buf_printf(b, "\\u%04x", *p);
-                        else
-                                kl_buf_append(b, p, 1);
+                                break;
+                        }
+                        size_t n = utf8_seq_len(p);
+                        if (n == 0) {
+                                kl_buf_append(b, "\\ufffd", 6);
+                                p++;
+                                continue;
+                        }
+                        kl_buf_append(b, p, n);
+                        p += n;
+                        continue;
                 }
+                p++;
         }
         kl_buf_append(b, "\"", 1);
 }
@@ -157,7 +202,10 @@ void kl_json_uint(struct kl_json *j, uint64_t v) {
 
 void kl_json_double(struct kl_json *j, double v) {
         json_sep(j);
-        kl_buf_printf(&j->buf, "%.9g", v);
+        if (!isfinite(v)) /* JSON has no NaN or Infinity */
+                kl_buf_puts(&j->buf, "null");
+        else
+                kl_buf_printf(&j->buf, "%.9g", v);
 }
 
 void kl_json_bool(struct kl_json *j, bool v) {
@@ -190,7 +238,10 @@ void kl_json_kv_time(struct kl_json *j, const char *key, int64_t unix_nsec) {
         struct tm tm;
         time_t t = (time_t) (unix_nsec / 1000000000);
 
-        gmtime_r(&t, &tm);
-        strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (!gmtime_r(&t, &tm) || strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+                kl_json_key(j, key);
+                kl_json_null(j);
+                return;
+        }
         kl_json_kv_string(j, key, s);
 }
