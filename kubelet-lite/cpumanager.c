@@ -386,7 +386,7 @@ static int parse_entries(struct jp *p, struct parsed *ps, struct kl_error *reter
         if (eat(p, '}'))
                 return 0;
         do {
-                if ((r = string(p, uid, sizeof(uid))) < 0 || !eat(p, ':') || !eat(p, '{'))
+                if (string(p, uid, sizeof(uid)) < 0 || !eat(p, ':') || !eat(p, '{'))
                         return kl_error_set(reterr, EBADMSG, "entries: expected \"uid\": {...}");
                 if (eat(p, '}'))
                         continue;
@@ -580,7 +580,7 @@ int kl_cpumanager_new(int state_dirfd, const struct kl_cg_cpuset *online,
                                             strerror(-r));
         }
         if (buf) {
-                struct kl_cpumanager *tmp;
+                struct kl_cpumanager *tmp = NULL;
                 r = kl_cpumanager_new_from_state(buf, len, online, reserved, &tmp, reterr);
                 if (r < 0)
                         return r;
