@@ -1,0 +1,1 @@
+KL_SRCS += kubelet-lite/handler.c kubelet-lite/prober.c
