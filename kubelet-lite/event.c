@@ -17,6 +17,7 @@ struct kl_event_io {
         void *userdata;
         bool dead;
         struct kl_event_io *next_dead;
+        struct kl_event_io *prev, *next; /* live watches, so that kl_event_free can detach them */
 };
 
 struct kl_event_timer {
@@ -33,6 +34,7 @@ struct kl_event {
         uint64_t armed; /* deadline currently programmed into timerfd */
         struct kl_event_timer **timers;
         size_t n_timers, cap_timers;
+        struct kl_event_io *ios;  /* live watches */
         struct kl_event_io *dead; /* freed after the current epoll batch */
         bool exiting;
         int exit_code;
@@ -85,6 +87,10 @@ struct kl_event *kl_event_free(struct kl_event *e) {
         if (!e)
                 return NULL;
         reap_dead(e);
+        /* Watches and timers still held by their owners stay valid handles;
+         * freeing them later only frees their memory. */
+        for (struct kl_event_io *io = e->ios; io; io = io->next)
+                io->loop = NULL;
         for (size_t i = 0; i < e->n_timers; i++)
                 e->timers[i]->loop = NULL;
         free(e->timers);
@@ -106,12 +112,18 @@ int kl_event_add_io(struct kl_event *e, int fd, uint32_t events, kl_event_io_fn 
                 free(io);
                 return r;
         }
+        io->next = e->ios;
+        if (e->ios)
+                e->ios->prev = io;
+        e->ios = io;
         if (ret)
                 *ret = io;
         return 0;
 }
 
 int kl_event_io_set_events(struct kl_event_io *io, uint32_t events) {
+        if (!io || io->dead || !io->loop)
+                return -ESTALE;
         struct epoll_event ev = {.events = events, .data.ptr = io};
         if (epoll_ctl(io->loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
                 return -errno;
@@ -121,11 +133,22 @@ int kl_event_io_set_events(struct kl_event_io *io, uint32_t events) {
 void kl_event_io_free(struct kl_event_io *io) {
         if (!io || io->dead)
                 return;
-        (void) epoll_ctl(io->loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+        struct kl_event *e = io->loop;
+        if (!e) { /* the loop is gone already */
+                free(io);
+                return;
+        }
+        (void) epoll_ctl(e->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+        if (io->prev)
+                io->prev->next = io->next;
+        else
+                e->ios = io->next;
+        if (io->next)
+                io->next->prev = io->prev;
         /* The current epoll batch may still hold a pointer to it. */
         io->dead = true;
-        io->next_dead = io->loop->dead;
-        io->loop->dead = io;
+        io->next_dead = e->dead;
+        e->dead = io;
 }
 
 /* Timers live in a binary min-heap ordered by deadline. */
@@ -265,7 +288,13 @@ int kl_event_run(struct kl_event *e) {
                         io->fn(io, io->fd, evs[i].events, io->userdata);
                 }
                 reap_dead(e);
+                /* Busy fds must not delay timers: epoll hands out at most a
+                 * batch at a time, and the timerfd may sit behind many of them. */
+                if (!e->exiting && e->n_timers > 0 && e->timers[0]->deadline <= kl_now_usec())
+                        run_timers(e);
         }
+        /* Ready for another kl_event_run. */
+        e->exiting = false;
         return e->exit_code;
 }
 

@@ -38,7 +38,7 @@ void kl_event_timer_set(struct kl_event_timer *t, uint64_t deadline);
 uint64_t kl_event_timer_deadline(const struct kl_event_timer *t);
 void kl_event_timer_free(struct kl_event_timer *t);
 
-/* Run until kl_event_exit; returns the exit code. */
+/* Run until kl_event_exit; returns the exit code. The loop may be run again afterwards. */
 int kl_event_run(struct kl_event *e);
 void kl_event_exit(struct kl_event *e, int code);
 /* Number of loop iterations and time of the last one, for /healthz/syncloop. */
