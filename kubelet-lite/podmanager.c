@@ -653,13 +653,26 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
         kl_pm_kick(pm);
 }
 
-static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+/* A start in progress is journaled: <root>/pods/<uid>/containers/<name>/<attempt>-starting
+ * exists from just before CreateContainer until StartContainer has returned.
+ * After a crash it tells an interrupted start from a container that failed. */
+static void journal_path(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt, char *buf,
+                         size_t n) {
+        snprintf(buf, n, "%s/pods/%s/containers/%s/%u-starting", pm->cfg->root_dir, w->uid, name, attempt);
+}
+
+static bool journal_exists(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt) {
+        char path[4096];
+        journal_path(pm, w, name, attempt, path, sizeof(path));
+        return access(path, F_OK) == 0;
+}
+
+static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, uint32_t attempt) {
         struct kl_error err = {};
         struct kl_arena a = {};
         struct kl_spec_ctx ctx;
         char *id = NULL;
-        char tlog[4096];
-        uint32_t attempt = cs->state >= 0 ? cs->attempt + 1 : 0;
+        char tlog[4096], journal[4096] = "/nonexistent";
         int r;
 
         if (!ensure_image(pm, w, cs))
@@ -682,6 +695,8 @@ static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                 goto fail;
         }
         safe_close(fd);
+        journal_path(pm, w, cs->spec->name, attempt, journal, sizeof(journal));
+        safe_close(open(journal, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
 
         const char *kind = cs->sidecar ? "sidecar" : cs->init ? "init" : "app";
         Runtime__V1__PodSandboxConfig *sbc = kl_spec_sandbox(&a, w->pod, &ctx, w->sandbox_attempt);
@@ -694,6 +709,7 @@ static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
         if (r < 0)
                 goto fail;
         r = kl_cri_start_container(pm->cri, id, &err);
+        (void) unlink(journal);
         if (r < 0) {
                 struct kl_error e2 = {};
                 (void) kl_cri_remove_container(pm->cri, id, &e2);
@@ -711,6 +727,7 @@ static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
 fail:
         kl_arena_free(&a);
         free(id);
+        (void) unlink(journal);
         set_waiting(cs, "CreateContainerError", kl_error_str(&err));
         log_error("pod '%s': container '%s': %s", w->full_name, cs->spec->name, kl_error_str(&err));
         /* Treat a failed start like a crash for backoff purposes. */
@@ -848,6 +865,11 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                                  cs->spec->name);
                         return true;
                 }
+                if (strstr(kl_error_str(&err), "starting state")) {
+                        /* A StartContainer from before our restart is still being served. */
+                        log_debug("pod '%s': container '%s' is still starting", w->full_name, cs->spec->name);
+                        return false;
+                }
                 log_warning("pod '%s': container '%s': StartContainer of created container: %s", w->full_name,
                             cs->spec->name, kl_error_str(&err));
                 (void) kl_cri_remove_container(pm->cri, cs->id, &err);
@@ -857,12 +879,29 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
         if (cs_running(cs))
                 return true;
         if (cs->state < 0) {
-                start_container(pm, w, cs);
+                start_container(pm, w, cs, 0);
                 return false;
         }
         /* exited */
         if (cs->status_state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
                 return false; /* details not fetched yet */
+        if (cs->started_at == 0 && journal_exists(pm, w, cs->spec->name, cs->attempt)) {
+                /* Our own start was cut short (kubelet-lite was killed mid-start):
+                 * not a crash of the container, so no restart is counted. */
+                struct kl_error err = {};
+                char path[4096];
+                log_info("pod '%s': container '%s': start was interrupted by a restart of kubelet-lite, "
+                         "starting it again",
+                         w->full_name, cs->spec->name);
+                if (kl_cri_remove_container(pm->cri, cs->id, &err) < 0 && err.err != ENOENT)
+                        return false;
+                journal_path(pm, w, cs->spec->name, cs->attempt, path, sizeof(path));
+                (void) unlink(path);
+                uint32_t attempt = cs->attempt;
+                cstat_clear_runtime(cs);
+                start_container(pm, w, cs, attempt);
+                return false;
+        }
         if (cs->init && !cs->sidecar && cs->exit_code == 0)
                 return true;
         if (!should_restart(w, cs))
@@ -870,7 +909,7 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
         note_exit(pm, cs);
         if (!backoff_allows(pm, w, cs))
                 return false;
-        start_container(pm, w, cs);
+        start_container(pm, w, cs, cs->attempt + 1);
         return false;
 }
 
@@ -922,6 +961,51 @@ static void compute_phase(struct kl__worker *w) {
         w->phase = p;
 }
 
+/* Garbage: sandboxes of this pod other than the current one (left NOTREADY by
+ * a crash or a sandbox restart) and exited containers older than the previous
+ * attempt, with their log files. The previous attempt stays for lastState. */
+static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
+        struct kl_error err = {};
+
+        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
+                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
+                if (!streq_ptr(sandbox_label(s, KL_LABEL_POD_UID), w->uid) || streq_ptr(s->id, w->sandbox_id) ||
+                    s->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY)
+                        continue;
+                if (kl_cri_stop_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT)
+                        continue;
+                for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++)
+                        if (streq_ptr(pm->containers->containers[k]->pod_sandbox_id, s->id))
+                                (void) kl_cri_remove_container(pm->cri, pm->containers->containers[k]->id, &err);
+                if (kl_cri_remove_pod_sandbox(pm->cri, s->id, &err) >= 0)
+                        log_info("pod '%s': removed old sandbox %.12s", w->full_name, s->id);
+        }
+        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
+                const Runtime__V1__Container *c = pm->containers->containers[k];
+                if (!streq_ptr(container_label(c, KL_LABEL_POD_UID), w->uid) ||
+                    c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING || !c->metadata)
+                        continue;
+                const char *name = container_label(c, KL_LABEL_CONTAINER_NAME);
+                for (size_t i = 0; i < w->n_cs; i++) {
+                        const struct kl__cstat *cs = &w->cs[i];
+                        if (!streq_ptr(name, cs->spec->name) || cs->state < 0 || c->metadata->attempt + 1 >= cs->attempt)
+                                continue;
+                        if (kl_cri_remove_container(pm->cri, c->id, &err) < 0)
+                                break;
+                        char path[4096];
+                        snprintf(path, sizeof(path), "%s/%s_%s_%s/%s/%u.log", pm->cfg->pod_logs_dir, w->namespace,
+                                 w->full_name, w->uid, cs->spec->name, c->metadata->attempt);
+                        (void) unlink(path);
+                        snprintf(path, sizeof(path), "%s/pods/%s/containers/%s/%u-termination-log",
+                                 pm->cfg->root_dir, w->uid, cs->spec->name, c->metadata->attempt);
+                        (void) unlink(path);
+                        log_debug("pod '%s': removed old container '%s' attempt %u", w->full_name, name,
+                                  c->metadata->attempt);
+                        break;
+                }
+        }
+}
+
 static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
         /* A finished pod with a non-Always policy stays finished. */
         if (w->phase == KL_PHASE_SUCCEEDED || w->phase == KL_PHASE_FAILED)
@@ -958,6 +1042,7 @@ static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
                 cs->ready = cs_running(cs);
         }
         compute_phase(w);
+        gc_pod(pm, w);
 }
 
 /* ---- removing pods ------------------------------------------------------------ */

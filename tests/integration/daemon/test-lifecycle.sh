@@ -84,7 +84,11 @@ wait_for 20 "it shows CrashLoopBackOff while waiting" pod_is crash-testnode '.st
 check "lastState.terminated.exitCode is 3" pod_is crash-testnode '.status.containerStatuses[0].lastState.terminated.exitCode' 3
 check "phase stays Running for restartPolicy Always" pod_is crash-testnode .status.phase Running
 uid=$(pod_field crash-testnode .metadata.uid)
-check "one log file per restart (0.log, 1.log)" test -f "$KL_LOGS/default_crash-testnode_$uid/c/0.log" -a -f "$KL_LOGS/default_crash-testnode_$uid/c/1.log"
+rc=$(pod_field crash-testnode '.status.containerStatuses[0].restartCount')
+check "one log file per restart (<restart>.log for the last two)" test -f "$KL_LOGS/default_crash-testnode_$uid/c/$rc.log" -a -f "$KL_LOGS/default_crash-testnode_$uid/c/$((rc - 1)).log"
+sleep 2
+ncrash=$($CTR containers ls -q 'labels."io.kubernetes.pod.name"==crash-testnode,labels."io.kubernetes.container.name"==c' | wc -l)
+check "older attempts are garbage-collected ($ncrash containers kept for c, at most 2)" test "$ncrash" -le 2 -a "$ncrash" -ge 1
 
 # restartPolicy Never: Failed, with the termination message
 wait_for 20 "restartPolicy Never + exit 3 gives phase Failed" pod_is never-testnode .status.phase Failed
