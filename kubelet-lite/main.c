@@ -24,6 +24,7 @@
 #include "node.h"
 #include "notify.h"
 #include "podmanager.h"
+#include "preload.h"
 #include "runtime/cri.h"
 #include "validate.h"
 
@@ -34,6 +35,7 @@ struct daemon {
         struct kl_node *node;
         struct kl_source *source;
         struct kl_pm *pm;
+        struct kl_preload *preload;
         struct kl_http_server *healthz, *readonly;
         struct kl_event_io *source_io, *signal_io;
         struct kl_event_timer *source_timer, *watchdog_timer;
@@ -314,6 +316,12 @@ static void on_signal(struct kl_event_io *io, int fd, uint32_t revents, void *us
                         kl_notify("STOPPING=1");
                         kl_event_exit(d->loop, 0);
                         return;
+                case SIGCHLD:
+                        if (d->preload && kl_preload_reap(d->preload) > 0) {
+                                kl_pm_kick(d->pm); /* pods may be waiting for these images */
+                                (void) kl_preload_step(d->preload);
+                        }
+                        break;
                 case SIGHUP:
                         log_info("received SIGHUP, rescanning manifests");
                         source_sync(d, true);
@@ -337,6 +345,7 @@ static int setup_signals(struct daemon *d) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD);
         d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (d->signal_fd < 0)
                 return -errno;
@@ -347,6 +356,7 @@ static void daemon_done(struct daemon *d) {
         kl_http_server_free(d->healthz);
         kl_http_server_free(d->readonly);
         kl_pm_free(d->pm);
+        kl_preload_free(d->preload);
         kl_event_io_free(d->source_io);
         kl_event_io_free(d->signal_io);
         kl_event_timer_free(d->source_timer);
@@ -434,6 +444,14 @@ static int run(int argc, char **argv) {
                                         d.cfg.read_only_port);
                         goto out;
                 }
+        }
+        if (d.cfg.image_preload_dir && d.cfg.image_preload_dir[0]) {
+                r = kl_preload_new(d.cfg.image_preload_dir, d.cfg.root_dir, d.cfg.container_runtime_endpoint,
+                                   getenv("KUBELET_LITE_CTR"), &d.preload);
+                if (r < 0)
+                        log_warning_errno(r, "imagePreloadDir '%s': cannot read it, ignoring", d.cfg.image_preload_dir);
+                if (d.preload)
+                        (void) kl_preload_step(d.preload);
         }
         source_sync(&d, true);
 
