@@ -18,6 +18,9 @@
 #include "lib/strbuf.h"
 #include "runtime/cri.h"
 
+/* How long after an exec's timeout the runtime has to report it. */
+#define EXEC_ANSWER_SLACK_USEC (1000 * KL_USEC_PER_MSEC)
+
 /* Longest status or header line we accept. */
 #define HTTP_LINE_MAX 8192
 
@@ -50,7 +53,7 @@ struct kl_handler_call {
         void *userdata;
 
         struct kl_event_timer *timer; /* timeout, then delivery of the result */
-        uint64_t sleep_end;
+        uint64_t started, sleep_end;
         enum call_state state;
         bool delivering;
         enum kl_handler_result result;
@@ -186,7 +189,11 @@ static void on_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
                         finish(c, KL_HANDLER_FAILURE, "container terminated before sleep hook finished");
                 break;
         case ST_EXEC:
-                finish(c, KL_HANDLER_FAILURE, "command '%s' timed out", strempty(c->cmdline));
+                /* The runtime ends a command at the timeout and says so
+                 * (DEADLINE_EXCEEDED, a FAILURE). No answer at all means the
+                 * runtime is down or stuck: not the container's fault. */
+                finish(c, KL_HANDLER_ERROR, "ExecSync: no answer from the container runtime within %.1fs",
+                       (double) (now - c->started) / (double) KL_USEC_PER_SEC);
                 break;
         case ST_CONNECTING:
                 if (c->kind == KL_HANDLER_TCP_SOCKET) {
@@ -279,10 +286,16 @@ static int start_exec(struct kl_handler_call *c, const struct kl_handler *h,
                 return -ENOMEM;
         c->token->call = c;
         c->state = ST_EXEC;
-        /* The runtime kills the command at its own timeout; ours (the call's
-         * timer) decides, so a slow runtime cannot stretch a probe. */
+        /* The runtime kills the command at timeout_s and answers
+         * DEADLINE_EXCEEDED. Async calls wait for a connection until the rpc
+         * deadline, so a runtime that is down would look like a command that
+         * timed out: our timer gives the runtime EXEC_ANSWER_SLACK_USEC more
+         * and then calls it an error instead. */
         timeout_s = p->timeout_usec ? (int64_t) ((p->timeout_usec + KL_USEC_PER_SEC - 1) / KL_USEC_PER_SEC)
                                     : 0;
+        if (timeout_s > 0)
+                kl_event_timer_set(c->timer, c->started + (uint64_t) timeout_s * KL_USEC_PER_SEC +
+                                                     EXEC_ANSWER_SLACK_USEC);
         r = kl_cri_exec_sync_async(p->cri, p->container_id, h->exec_command, timeout_s, on_exec_done,
                                    c->token);
         if (r < 0) {
@@ -718,6 +731,7 @@ int kl_handler_run(const struct kl_handler *h, const struct kl_handler_params *p
         c->fn = fn;
         c->userdata = userdata;
         c->fd = -EBADF;
+        c->started = now;
         deadline = p->timeout_usec ? now + p->timeout_usec : KL_USEC_INFINITY;
         if (h->kind == KL_HANDLER_SLEEP) {
                 uint64_t s = h->sleep_seconds > 0 ? (uint64_t) h->sleep_seconds : 0;

@@ -12,8 +12,12 @@
  *   exec       ExecSync in the container; exit code 0 is SUCCESS, any other
  *              FAILURE. The message is the combined stdout+stderr, capped at
  *              KL_HANDLER_OUTPUT_MAX; on failure it reads
- *              "command 'CMD' exited with N: OUTPUT". A runtime error (no
- *              such container, runtime down) is ERROR.
+ *              "command 'CMD' exited with N: OUTPUT". The timeout is the
+ *              runtime's (ExecSync's timeout, rounded up to seconds): its
+ *              DEADLINE_EXCEEDED is FAILURE "command 'CMD' timed out". A
+ *              runtime error (no such container...) is ERROR, and so is no
+ *              answer within a second after the timeout (runtime down: async
+ *              CRI calls wait for a connection until their deadline).
  *   httpGet    GET http://HOST:PORT/PATH with Host, User-Agent
  *              (kube-probe/1.25, kube-lifecycle/1.25 for hooks), Accept (any type),
  *              the handler's httpHeaders (which override those three; an empty
