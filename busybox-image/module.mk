@@ -41,36 +41,35 @@ IMG_OBJ := $(BUILD)/image-build/$(IMG_ARCH)
 IMG_MKIMAGE := busybox-image/mkimage
 IMG_DEPS := $(IMG_MKIMAGE) busybox-image/module.mk
 
+# Several people build in one tree at once: every step writes to a private
+# temp name and renames, so concurrent `make images` runs never see halves.
 $(IMG_OBJ)/pause: busybox-image/pause.c busybox-image/module.mk
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(IMG_CC) -static -s $(IMG_CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $<
+	$(Q)$(IMG_CC) -static -s $(IMG_CFLAGS) -std=gnu11 -Wall -Wextra -o $@.$$$$ $< && mv -f $@.$$$$ $@
 
 $(IMG_OBJ)/kltest: busybox-image/testbox.c busybox-image/module.mk
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(IMG_CC) -static -s $(IMG_CFLAGS) -std=gnu11 -Wall -Wextra -o $@ $<
+	$(Q)$(IMG_CC) -static -s $(IMG_CFLAGS) -std=gnu11 -Wall -Wextra -o $@.$$$$ $< && mv -f $@.$$$$ $@
+
+# img_stage(name, commands filling $$r, mkimage args): stage a rootfs in a
+# temp dir, build the archive from it, remove the temp dir.
+define img_stage
+	@$(if $(Q),echo "  IMAGE   $@")
+	$(Q)mkdir -p $(IMG_OBJ) && r=$$(mktemp -d $(IMG_OBJ)/rootfs-$(1).XXXXXX) && \
+	{ $(2) && $(IMG_MKIMAGE) -r $$r -n $(IMG_REF_PREFIX)/$(1):1.0 -a $(IMG_ARCH) $(3) -o $@; }; \
+	rc=$$?; rm -rf $$r; exit $$rc
+endef
 
 $(IMG_DIR)/pause.tar: $(IMG_OBJ)/pause $(IMG_DEPS)
-	@$(if $(Q),echo "  IMAGE   $@")
-	$(Q)rm -rf $(IMG_OBJ)/rootfs-pause && mkdir -p $(IMG_OBJ)/rootfs-pause
-	$(Q)cp $< $(IMG_OBJ)/rootfs-pause/pause
-	$(Q)$(IMG_MKIMAGE) -r $(IMG_OBJ)/rootfs-pause -n $(IMG_REF_PREFIX)/pause:1.0 -a $(IMG_ARCH) \
-		-e /pause -o $@
+	$(call img_stage,pause,cp $< $$r/pause,-e /pause)
 
 $(IMG_DIR)/busybox.tar: $(IMG_BUSYBOX) busybox-image/busybox-rootfs $(IMG_DEPS)
-	@$(if $(Q),echo "  IMAGE   $@")
-	$(Q)rm -rf $(IMG_OBJ)/rootfs-busybox
-	$(Q)busybox-image/busybox-rootfs $(IMG_OBJ)/rootfs-busybox $(IMG_BUSYBOX) $(IMG_RUNNER)
-	$(Q)$(IMG_MKIMAGE) -r $(IMG_OBJ)/rootfs-busybox -n $(IMG_REF_PREFIX)/busybox:1.0 -a $(IMG_ARCH) \
-		-c sh -o $@
+	$(call img_stage,busybox,busybox-image/busybox-rootfs $$r $(IMG_BUSYBOX) $(IMG_RUNNER),-c sh)
 
 $(IMG_DIR)/testbox.tar: $(IMG_OBJ)/kltest $(IMG_BUSYBOX) busybox-image/busybox-rootfs $(IMG_DEPS)
-	@$(if $(Q),echo "  IMAGE   $@")
-	$(Q)rm -rf $(IMG_OBJ)/rootfs-testbox
-	$(Q)busybox-image/busybox-rootfs $(IMG_OBJ)/rootfs-testbox $(IMG_BUSYBOX) $(IMG_RUNNER)
-	$(Q)cp $< $(IMG_OBJ)/rootfs-testbox/kltest
-	$(Q)$(IMG_MKIMAGE) -r $(IMG_OBJ)/rootfs-testbox -n $(IMG_REF_PREFIX)/testbox:1.0 -a $(IMG_ARCH) \
-		-e /kltest -c sleep -o $@
+	$(call img_stage,testbox,busybox-image/busybox-rootfs $$r $(IMG_BUSYBOX) $(IMG_RUNNER) && \
+		cp $< $$r/kltest,-e /kltest -c sleep)
 
 images: $(IMG_DIR)/pause.tar $(IMG_DIR)/busybox.tar $(IMG_DIR)/testbox.tar

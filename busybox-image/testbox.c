@@ -6,6 +6,7 @@
  * that it started. Unless the mode says otherwise, SIGTERM and SIGINT make it
  * exit 0 at once, since as PID 1 of a container it would otherwise ignore them. */
 
+#define _GNU_SOURCE /* accept4 */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -32,7 +33,7 @@ static const char usage_text[] =
         "\n"
         "  sleep                    sleep forever\n"
         "  ignore-sigterm           ignore SIGTERM, sleep forever (needs SIGKILL)\n"
-        "  exit CODE                exit with CODE at once\n"
+        "  exit CODE                exit with CODE (0..255) at once\n"
         "  crash-after N            sleep N seconds, then exit 1\n"
         "  memhog MIB               allocate and touch MIB MiB (progress every 16 MiB), sleep\n"
         "  forkbomb N               fork up to N sleeping children, report how many worked, sleep\n"
@@ -374,8 +375,12 @@ static int run(int argc, char **argv) {
                 if (argc < 3)
                         return -1;
                 code = parse_num(argv[2], "exit code");
+                if (code > 255) {
+                        printf("kltest: exit code must be 0..255\n");
+                        return 2;
+                }
                 printf("kltest: exit %lu\n", code);
-                return (int) (code & 0xff);
+                return (int) code;
         }
         if (strcmp(mode, "crash-after") == 0) {
                 unsigned long secs;
