@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "lib/strbuf.h"
+#include "metrics.h"
 #include "manifests/source.h"
 #include "node.h"
 #include "notify.h"
@@ -36,6 +37,8 @@ struct daemon {
         struct kl_source *source;
         struct kl_pm *pm;
         struct kl_preload *preload;
+        struct kl_metrics *metrics;
+        struct kl_kubelet_metrics km;
         struct kl_http_server *healthz, *readonly;
         struct kl_event_io *source_io, *signal_io;
         struct kl_event_timer *source_timer, *watchdog_timer;
@@ -263,6 +266,12 @@ static void handle_readonly(const char *path, const char *query, struct kl_http_
                 resp->content_type = "application/json";
                 return;
         }
+        if (streq(path, "/metrics")) {
+                if (kl_metrics_render(d->metrics, &resp->body) < 0)
+                        resp->status = 500;
+                resp->content_type = KL_METRICS_CONTENT_TYPE;
+                return;
+        }
         if (strncmp(path, "/healthz", 8) == 0)
                 return handle_healthz(path, query, resp, userdata);
         resp->status = 404;
@@ -357,6 +366,7 @@ static void daemon_done(struct daemon *d) {
         kl_http_server_free(d->readonly);
         kl_pm_free(d->pm);
         kl_preload_free(d->preload);
+        kl_metrics_free(d->metrics);
         kl_event_io_free(d->source_io);
         kl_event_io_free(d->signal_io);
         kl_event_timer_free(d->source_timer);
@@ -418,8 +428,16 @@ static int run(int argc, char **argv) {
                 log_error_errno(r, "watching '%s'", d.cfg.static_pod_path);
                 goto out;
         }
+        d.metrics = kl_metrics_new();
+        if (!d.metrics || (r = kl_metrics_register_kubelet(d.metrics, &d.km)) < 0 ||
+            (r = kl_metrics_register_process(d.metrics)) < 0) {
+                log_error("setting up metrics: out of memory");
+                r = -ENOMEM;
+                goto out;
+        }
         struct kl_pm_params pp = {
                 .loop = d.loop, .cri = d.cri, .cfg = &d.cfg, .node = d.node, .host_ip = d.host_ip,
+                .metrics = d.metrics, .km = &d.km,
         };
         if ((r = kl_pm_new(&pp, &d.pm)) < 0 ||
             (r = kl_event_add_io(d.loop, kl_source_fd(d.source), EPOLLIN, on_source_io, &d, &d.source_io)) < 0 ||

@@ -10,6 +10,7 @@
 #include "admission.h"
 #include "cgroups/capacity.h"
 #include "cgroups/cgroup.h"
+#include "cgroups/stats.h"
 #include "cgroups/tree.h"
 #include "cpumanager.h"
 #include "lib/log.h"
@@ -290,4 +291,17 @@ const char *kl_node_container_cpuset(struct kl_node *n, const struct kl_pod *pod
 const char *kl_node_pod_cgroup(struct kl_node *n, const char *uid) {
         struct pod_entry *e = find_entry(n, uid);
         return e ? e->cgroup : NULL;
+}
+
+int kl_node_stats(struct kl_node *n, const char *uid, const char *container_id, struct kl_cg_stats *ret) {
+        struct pod_entry *e = find_entry(n, uid);
+        char path[512];
+
+        if (!n->cfg->cgroups_per_qos || !n->cg->v2 || !e || !e->cgroup)
+                return -ENODATA;
+        if (container_id)
+                snprintf(path, sizeof(path), "%s/%s", e->cgroup, container_id);
+        else
+                snprintf(path, sizeof(path), "%s", e->cgroup);
+        return kl_cg_stats_read(n->cg, path, ret, NULL);
 }

@@ -37,5 +37,11 @@ int kl_node_cleanup_orphans(struct kl_node *n, char *const *keep);
 /* Exclusive cpuset for a container of a Guaranteed pod under the static
  * policy, or NULL. Allocates on first call for that container. */
 const char *kl_node_container_cpuset(struct kl_node *n, const struct kl_pod *pod, const struct kl_container *c);
+struct kl_cg_stats;
+/* cgroup stats of a pod (container_id NULL) or of one of its containers
+ * (<pod cgroup>/<container id>, as containerd's cgroupfs driver places them).
+ * -ENODATA when pods have no cgroups of ours (cgroupsPerQOS off). */
+int kl_node_stats(struct kl_node *n, const char *uid, const char *container_id, struct kl_cg_stats *ret);
+
 /* The pod cgroup path relative to the cgroup mount, or NULL. */
 const char *kl_node_pod_cgroup(struct kl_node *n, const char *uid);

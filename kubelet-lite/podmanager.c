@@ -13,8 +13,10 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "metrics.h"
 #include "node.h"
 #include "podworker.h"
+#include "cgroups/stats.h"
 #include "runtime/cri.h"
 
 #define RELIST_PERIOD_USEC (1 * KL_USEC_PER_SEC)
@@ -230,8 +232,19 @@ static int relist(struct kl_pm *pm) {
         int r;
 
         r = kl_cri_list_pod_sandbox(pm->cri, NULL, &sb, &err);
-        if (r >= 0)
+        if (pm->km) {
+                kl_metric_inc(pm->km->runtime_operations, "list_podsandbox");
+                if (r < 0)
+                        kl_metric_inc(pm->km->runtime_operations_errors, "list_podsandbox");
+        }
+        if (r >= 0) {
                 r = kl_cri_list_containers(pm->cri, NULL, &ct, &err);
+                if (pm->km) {
+                        kl_metric_inc(pm->km->runtime_operations, "list_containers");
+                        if (r < 0)
+                                kl_metric_inc(pm->km->runtime_operations_errors, "list_containers");
+                }
+        }
         if (r < 0) {
                 kl_cri_response_free(sb);
                 if (pm->runtime_ok || !pm->runtime_error)
@@ -716,6 +729,8 @@ static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                 goto fail;
         }
         log_info("pod '%s': container '%s' started (restart %u) id=%.12s", w->full_name, cs->spec->name, attempt, id);
+        if (pm->km)
+                kl_metric_inc(pm->km->started_containers, cs->init ? "init_container" : "container");
         set_str(&cs->id, id);
         free(id);
         cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
@@ -729,6 +744,9 @@ fail:
         free(id);
         (void) unlink(journal);
         set_waiting(cs, "CreateContainerError", kl_error_str(&err));
+        if (pm->km)
+                kl_metric_inc(pm->km->started_containers_errors, cs->init ? "init_container" : "container",
+                              err.err == ENOENT ? "NotFound" : "Unknown");
         log_error("pod '%s': container '%s': %s", w->full_name, cs->spec->name, kl_error_str(&err));
         /* Treat a failed start like a crash for backoff purposes. */
         cs->backoff_usec = cs->backoff_usec ? MIN(cs->backoff_usec * 2, pm->cfg->crashloop_max_usec)
@@ -1237,7 +1255,16 @@ static void pm_sync(struct kl_pm *pm) {
                         log_debug("pod '%s' uid=%s waits for the previous version to stop", w->full_name, w->uid);
                         continue;
                 }
+                uint64_t t0 = kl_now_usec();
                 sync_pod(pm, w);
+                if (pm->km)
+                        kl_metric_observe(pm->km->pod_worker_duration, (double) (kl_now_usec() - t0) / 1e6, "sync");
+                if (pm->km && !w->start_observed && w->phase == KL_PHASE_RUNNING) {
+                        /* upstream: from the pod being seen to all its containers running */
+                        w->start_observed = true;
+                        kl_metric_observe(pm->km->pod_start_duration,
+                                          (double) (kl_realtime_nsec() - w->seen_nsec) / 1e9);
+                }
         }
         pm->last_sync = kl_now_usec();
 }
@@ -1272,6 +1299,43 @@ static void on_cri_event(struct kl_event_io *io, int fd, uint32_t revents, void 
         (void) kl_cri_dispatch(pm->cri);
 }
 
+/* Refreshed at every /metrics render: pod and container counts, and the
+ * per-container cgroup usage (cgroup v2 with cgroupsPerQOS only). */
+static void collect_metrics(struct kl_metrics *m, void *userdata) {
+        struct kl_pm *pm = userdata;
+        struct kl_kubelet_metrics *km = pm->km;
+        unsigned running = 0, exited = 0, created = 0, unknown = 0;
+
+        kl_metric_set(km->running_pods, kl_pm_running_pods(pm));
+        kl_metric_reset(km->container_cpu_usage);
+        kl_metric_reset(km->container_memory_working_set);
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                for (size_t i = 0; i < w->n_cs; i++) {
+                        const struct kl__cstat *cs = &w->cs[i];
+                        switch (cs->state) {
+                        case RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING: running++; break;
+                        case RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED: exited++; break;
+                        case RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED: created++; break;
+                        case RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN: unknown++; break;
+                        default: break;
+                        }
+                        struct kl_cg_stats st = {};
+                        if (!cs->id || cs->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING ||
+                            kl_node_stats(pm->node, w->uid, cs->id, &st) < 0)
+                                continue;
+                        if (st.have & KL_CG_STATS_CPU)
+                                kl_metric_set(km->container_cpu_usage, (double) st.cpu_usage_usec / 1e6,
+                                              w->namespace, w->full_name, cs->spec->name);
+                        if (st.have & KL_CG_STATS_MEMORY)
+                                kl_metric_set(km->container_memory_working_set, (double) st.memory_working_set,
+                                              w->namespace, w->full_name, cs->spec->name);
+                }
+        kl_metric_set(km->running_containers, running, "running");
+        kl_metric_set(km->running_containers, exited, "exited");
+        kl_metric_set(km->running_containers, created, "created");
+        kl_metric_set(km->running_containers, unknown, "unknown");
+}
+
 int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         struct kl_pm *pm = calloc(1, sizeof(*pm));
         int r;
@@ -1284,6 +1348,9 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         pm->node = p->node;
         pm->host_ip = strdup(p->host_ip ? p->host_ip : "127.0.0.1");
         pm->network_ready = true;
+        pm->km = p->km;
+        if (p->metrics && p->km)
+                (void) kl_metrics_add_collector(p->metrics, collect_metrics, pm);
         r = kl_event_add_timer(pm->loop, kl_now_usec(), on_sync_timer, pm, &pm->sync_timer);
         if (r >= 0)
                 r = kl_event_add_io(pm->loop, kl_cri_event_fd(pm->cri), 0x001 /* EPOLLIN */, on_cri_event, pm,

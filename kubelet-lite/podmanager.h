@@ -20,6 +20,8 @@
 struct kl_cri;
 struct kl_pm;
 struct kl_node;
+struct kl_metrics;
+struct kl_kubelet_metrics;
 
 struct kl_pm_params {
         struct kl_event *loop;
@@ -27,6 +29,8 @@ struct kl_pm_params {
         const struct kl_config *cfg;
         struct kl_node *node; /* cgroups, admission, cpu manager; owned by the daemon */
         const char *host_ip;
+        struct kl_metrics *metrics;        /* may be NULL */
+        struct kl_kubelet_metrics *km;     /* the kubelet metrics registered in it */
 };
 
 int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret);

@@ -72,6 +72,7 @@ struct kl__worker {
         int64_t seen_nsec;
         int64_t start_nsec; /* status.startTime */
         uint64_t created_usec;
+        bool start_observed; /* pod start duration recorded */
 
         struct kl__cstat *cs; /* init containers first, then app containers */
         size_t n_cs;
@@ -105,7 +106,8 @@ struct kl_pm {
         char *runtime_error;
         uint64_t last_sync;
         bool network_ready;
-        bool orphans_cleaned; /* pod cgroups without a pod removed once at start */
+        bool orphans_cleaned;
+        struct kl_kubelet_metrics *km; /* NULL without metrics */ /* pod cgroups without a pod removed once at start */
 };
 
 const char *kl__phase_to_string(enum kl_phase p);

@@ -39,6 +39,12 @@ check "containerID is containerd://..." matches "$cid" ^containerd://[0-9a-f]{64
 check "spec.nodeName is testnode" pod_is web-testnode .spec.nodeName testnode
 check "Ready condition True" pod_is web-testnode '.status.conditions[] | select(.type=="Ready") | .status' True
 id=${cid#containerd://}
+metrics=$(curl -fs "http://127.0.0.1:$KL_RO_PORT/metrics")
+check "/metrics: kubelet_running_pods 1" grep -qx "kubelet_running_pods 1" <<<"$metrics"
+check "/metrics: kubelet_running_containers{container_state=\"running\"} 1" grep -qx 'kubelet_running_containers{container_state="running"} 1' <<<"$metrics"
+check "/metrics: kubelet_started_containers_total counts the start" grep -q '^kubelet_started_containers_total{container_type="container"} 1' <<<"$metrics"
+check "/metrics: a pod start duration was observed" grep -q '^kubelet_pod_start_duration_seconds_count 1' <<<"$metrics"
+check "/metrics: process_resident_memory_bytes" grep -qE '^process_resident_memory_bytes [0-9]+' <<<"$metrics"
 
 info=$($CTR containers info "$id")
 lbl() { echo "$info" | jq -r ".Labels[\"$1\"]"; }
