@@ -301,7 +301,7 @@ static int job_run(struct kl_logrotate *lr, uint64_t budget, struct kl_error *re
                         r = job_complete(lr);
                         if (r < 0)
                                 goto fail;
-                        job_abort(lr); /* frees; the .tmp is gone already */
+                        job_abort(lr); /* frees, and drops our .tmp if an existing .gz won */
                         return 0;
                 }
                 budget -= (uint64_t) n;
@@ -506,7 +506,7 @@ int kl_logrotate_finish(struct kl_logrotate *lr, const char *log_path, bool reop
 int kl_logrotate_remove(struct kl_logrotate *lr, const char *log_path) {
         char dir[PATH_MAX], base[NAME_MAX + 1], stamp[STAMP_LEN + 1];
         _cleanup_close_ int dfd = -EBADF;
-        int r = 0;
+        int fd, r;
         DIR *d;
 
         if (!lr)
@@ -523,9 +523,15 @@ int kl_logrotate_remove(struct kl_logrotate *lr, const char *log_path) {
                 return 0;
         if (dfd < 0)
                 return dfd;
-        d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
-        if (!d)
+        fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
                 return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                safe_close(fd);
+                return r;
+        }
         for (struct dirent *de; (de = readdir(d));)
                 if ((streq(de->d_name, base) || parse_name(de->d_name, base, stamp) >= 0) &&
                     unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT && r == 0)
