@@ -129,11 +129,12 @@ void kl__check_pod(struct kl__dec *d, struct kl_pod *p) {
 
         memcpy(saved_path, d->path, sizeof(saved_path));
 
-        if (p->n_containers == 0) {
+        if (p->n_containers == 0 && !d->containers_rejected) {
                 kl__dec_set_path(d, "spec.containers");
                 kl__dec_error(d, p->pos, "at least one container is required");
         }
-        if (p->n_containers + p->n_init_containers > d->opts->max_containers) {
+        if (!d->containers_rejected &&
+            p->n_containers + p->n_init_containers > d->opts->max_containers) {
                 kl__dec_set_path(d, "spec");
                 kl__dec_error(d, p->pos, "too many containers: %zu, at most %zu",
                               p->n_containers + p->n_init_containers, d->opts->max_containers);

@@ -122,12 +122,14 @@ static const char *const field_refs[] = {"metadata.name",  "metadata.namespace",
 
 static void decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_env *e) {
         static const char *const known[] = {"fieldPath", "apiVersion", NULL};
+        bool has_path = false;
         int idx;
 
         if (!kl__dec_map(d, v))
                 return;
         KL__FOREACH_FIELD(d, v, f) {
                 if (streq(f.name, "fieldPath")) {
+                        has_path = !kl_yaml_is_null(f.value);
                         if (kl__dec_enum(d, f.value, field_refs, &idx))
                                 e->field_ref = kl__dec_strdup(d, field_refs[idx]);
                 } else if (streq(f.name, "apiVersion")) {
@@ -139,7 +141,7 @@ static void decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, st
                 } else
                         kl__dec_unknown(d, f.key, known);
         }
-        if (!e->field_ref && !d->oom)
+        if (!has_path)
                 kl__dec_error(d, v->pos, "fieldPath is required");
 }
 

@@ -27,6 +27,7 @@ struct kl__dec {
         char **warnings;
         size_t n_warnings;
         bool oom;
+        bool containers_rejected; /* spec.containers was refused as a whole */
         char qbuf[4][KL__QUOTE_MAX];
         unsigned qi;
 };

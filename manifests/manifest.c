@@ -74,13 +74,22 @@ static bool check_type(struct kl__dec *d, const struct kl_yaml_node *root) {
 }
 
 static void set_identity(struct kl__dec *d, struct kl_pod *p, const char *file) {
-        int r = kl_pod_set_identity(p, d->node_name, file);
+        int r;
+
+        if (kl_check_dns1123_subdomain(p->name))
+                return; /* reported already */
+        r = kl_pod_set_identity(p, d->node_name, file);
         if (r == -EINVAL) {
+                _cleanup_free_ char *full = NULL;
+                if (asprintf(&full, "%s-%s", p->name, d->node_name) < 0) {
+                        d->oom = true;
+                        return;
+                }
                 kl__dec_set_path(d, "metadata.name");
                 kl__dec_error(d, p->pos,
-                              "full name %s-%s (name, '-', node name) must be a lowercase RFC 1123 "
+                              "full name %s (name, '-', node name) must be a lowercase RFC 1123 "
                               "subdomain of at most 253 characters",
-                              kl__dec_q(d, p->name), d->node_name);
+                              kl__dec_q(d, full));
                 kl__dec_set_path(d, "%s", "");
         } else if (r < 0)
                 d->oom = true;
@@ -107,7 +116,7 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
         d.node_name = node_name;
 
         if (len > opts->max_file_size) {
-                kl__dec_error(&d, (struct kl_pos){1, 1}, "file is too large (%zu bytes, at most %zu)",
+                kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (%zu bytes, at most %zu)",
                               len, opts->max_file_size);
                 goto finish;
         }
@@ -168,7 +177,7 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
                 ret->pods[ret->n_pods++] = p;
         }
         if (n_pod_docs == 0 && !d.errors)
-                kl__dec_error(&d, (struct kl_pos){1, 1},
+                kl__dec_error(&d, (struct kl_pos){0, 0},
                               "no Pod in file (an empty file is treated as half-written; delete the "
                               "file to remove its pods)");
 

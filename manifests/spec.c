@@ -15,17 +15,20 @@
 static void check_keys(struct kl__dec *d, const struct kl_yaml_node *v, bool labels) {
         size_t total = 0;
 
-        /* the model's kv arrays carry no positions: walk the tree again */
-        KL__FOREACH_FIELD(d, v, f) {
-                const char *why = kl_check_qualified_name(f.name);
+        /* The model's kv arrays carry no positions: walk the tree again. Keys
+         * stay out of the path, they may contain dots themselves. */
+        for (size_t i = 0; i < v->map.n; i++) {
+                const struct kl_yaml_node *key = v->map.items[i].key, *val = v->map.items[i].value;
+                const char *why = kl_check_qualified_name(key->scalar.value);
                 if (why)
-                        kl__dec_error(d, f.key->pos, "invalid key %s: %s", kl__dec_q(d, f.name), why);
-                if (f.value->type != KL_YAML_SCALAR)
+                        kl__dec_error(d, key->pos, "invalid key %s: %s", kl__dec_q(d, key->scalar.value),
+                                      why);
+                if (val->type != KL_YAML_SCALAR)
                         continue;
-                total += strlen(f.name) + f.value->scalar.len;
-                if (labels && (why = kl_check_label_value(f.value->scalar.value)))
-                        kl__dec_error(d, f.value->pos, "invalid value %s: %s",
-                                      kl__dec_q(d, f.value->scalar.value), why);
+                total += key->scalar.len + val->scalar.len;
+                if (labels && (why = kl_check_label_value(val->scalar.value)))
+                        kl__dec_error(d, val->pos, "invalid value %s: %s", kl__dec_q(d, val->scalar.value),
+                                      why);
         }
         if (!labels && total > 256 * 1024)
                 kl__dec_error(d, v->pos, "annotations are too long: %zu bytes, must have at most 262144",
@@ -336,6 +339,7 @@ static void decode_containers(struct kl__dec *d, const struct kl_yaml_node *v, b
         if (v->seq.n > d->opts->max_containers) {
                 kl__dec_error(d, v->pos, "too many containers: %zu, at most %zu", v->seq.n,
                               d->opts->max_containers);
+                d->containers_rejected = true;
                 return;
         }
         if (!(*ret = kl__dec_calloc(d, v->seq.n, sizeof(**ret))))
@@ -452,6 +456,7 @@ struct kl_pod *kl__decode_pod(struct kl__dec *d, const struct kl_yaml_node *root
                 return NULL;
         }
         p->pos = root->pos;
+        d->containers_rejected = false;
         p->restart_policy = KL_RESTART_ALWAYS;
         p->termination_grace_period_seconds = -1;
         p->active_deadline_seconds = -1;
