@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "node.h"
 #include "podworker.h"
+#include "prober.h"
 #include "cgroups/stats.h"
 #include "runtime/cri.h"
 
@@ -27,7 +28,7 @@ static void pm_sync(struct kl_pm *pm);
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static int set_str(char **dst, const char *src) {
+int kl__set_str(char **dst, const char *src) {
         if (streq_ptr(*dst, src))
                 return 0;
         char *n = NULL;
@@ -38,21 +39,21 @@ static int set_str(char **dst, const char *src) {
         return 1;
 }
 
-static const char *sandbox_label(const Runtime__V1__PodSandbox *s, const char *key) {
+const char *kl__sandbox_label(const Runtime__V1__PodSandbox *s, const char *key) {
         for (size_t i = 0; i < s->n_labels; i++)
                 if (streq(s->labels[i]->key, key))
                         return s->labels[i]->value;
         return NULL;
 }
 
-static const char *container_label(const Runtime__V1__Container *c, const char *key) {
+const char *kl__container_label(const Runtime__V1__Container *c, const char *key) {
         for (size_t i = 0; i < c->n_labels; i++)
                 if (streq(c->labels[i]->key, key))
                         return c->labels[i]->value;
         return NULL;
 }
 
-static const char *container_annotation(const Runtime__V1__Container *c, const char *key) {
+const char *kl__container_annotation(const Runtime__V1__Container *c, const char *key) {
         for (size_t i = 0; i < c->n_annotations; i++)
                 if (streq(c->annotations[i]->key, key))
                         return c->annotations[i]->value;
@@ -70,6 +71,8 @@ static void cstat_clear_runtime(struct kl__cstat *cs) {
 }
 
 static void cstat_done(struct kl__cstat *cs) {
+        kl__cancel_hook(cs);
+        free(cs->probed_id);
         cstat_clear_runtime(cs);
         free(cs->last_reason);
         free(cs->last_message);
@@ -78,9 +81,9 @@ static void cstat_done(struct kl__cstat *cs) {
         free(cs->waiting_message);
 }
 
-static void set_waiting(struct kl__cstat *cs, const char *reason, const char *message) {
-        set_str(&cs->waiting_reason, reason);
-        set_str(&cs->waiting_message, message);
+void kl__set_waiting(struct kl__cstat *cs, const char *reason, const char *message) {
+        kl__set_str(&cs->waiting_reason, reason);
+        kl__set_str(&cs->waiting_message, message);
 }
 
 static struct kl__worker *worker_free(struct kl__worker *w) {
@@ -107,7 +110,7 @@ static struct kl__worker *worker_free(struct kl__worker *w) {
         return NULL;
 }
 
-static struct kl__worker *find_worker(struct kl_pm *pm, const char *uid) {
+struct kl__worker *kl__find_worker(struct kl_pm *pm, const char *uid) {
         for (struct kl__worker *w = pm->workers; w; w = w->next)
                 if (streq(w->uid, uid))
                         return w;
@@ -122,10 +125,11 @@ static void unlink_worker(struct kl_pm *pm, struct kl__worker *w) {
                 }
 }
 
-static struct kl__worker *worker_new(const char *uid, const char *full_name, const char *ns) {
+static struct kl__worker *worker_new(struct kl_pm *pm, const char *uid, const char *full_name, const char *ns) {
         struct kl__worker *w = calloc(1, sizeof(*w));
         if (!w)
                 return NULL;
+        w->pm = pm;
         w->uid = strdup(uid);
         w->full_name = strdup(full_name ? full_name : "");
         w->namespace = strdup(ns ? ns : "");
@@ -155,6 +159,7 @@ static int worker_set_pod(struct kl__worker *w, const struct kl_pod *pod) {
                 cs[i].sidecar = init && cs[i].spec->restart_policy == KL_RESTART_ALWAYS;
                 cs[i].state = -1;
                 cs[i].status_state = -1;
+                cs[i].w = w;
         }
         w->pod = dup;
         w->cs = cs;
@@ -175,9 +180,9 @@ void kl_pm_set_desired(struct kl_pm *pm, const struct kl_source_entry *entries, 
                 const struct kl_source_entry *e = &entries[i];
                 for (size_t j = 0; j < e->n_pods; j++) {
                         const struct kl_pod *pod = e->pods[j];
-                        struct kl__worker *w = find_worker(pm, pod->uid);
+                        struct kl__worker *w = kl__find_worker(pm, pod->uid);
                         if (!w) {
-                                w = worker_new(pod->uid, pod->full_name, pod->namespace);
+                                w = worker_new(pm, pod->uid, pod->full_name, pod->namespace);
                                 if (!w || worker_set_pod(w, pod) < 0) {
                                         log_error("pod '%s': out of memory, ignoring", pod->full_name);
                                         worker_free(w);
@@ -198,8 +203,8 @@ void kl_pm_set_desired(struct kl_pm *pm, const struct kl_source_entry *entries, 
                                 continue; /* being removed: a new uid will replace it */
                         w->desired = true;
                         w->order = order++;
-                        set_str(&w->file, e->file);
-                        if (set_str(&w->manifest_error, e->error) > 0 && e->error)
+                        kl__set_str(&w->file, e->file);
+                        if (kl__set_str(&w->manifest_error, e->error) > 0 && e->error)
                                 log_warning("pod '%s': manifest '%s' is invalid, keeping the running pod: %s",
                                             w->full_name, e->file, e->error);
                 }
@@ -250,7 +255,7 @@ static int relist(struct kl_pm *pm) {
                 if (pm->runtime_ok || !pm->runtime_error)
                         log_error("container runtime is not responding, will retry: %s", kl_error_str(&err));
                 pm->runtime_ok = false;
-                set_str(&pm->runtime_error, kl_error_str(&err));
+                kl__set_str(&pm->runtime_error, kl_error_str(&err));
                 return r;
         }
         if (!pm->runtime_ok && pm->runtime_error)
@@ -277,13 +282,13 @@ static int relist(struct kl_pm *pm) {
 }
 
 /* Newest sandbox of a pod uid (READY preferred), or NULL. */
-static const Runtime__V1__PodSandbox *pod_sandbox(struct kl_pm *pm, const char *uid) {
+const Runtime__V1__PodSandbox *kl__pod_sandbox(struct kl_pm *pm, const char *uid) {
         const Runtime__V1__PodSandbox *best = NULL;
         if (!pm->sandboxes)
                 return NULL;
         for (size_t i = 0; i < pm->sandboxes->n_items; i++) {
                 const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(sandbox_label(s, KL_LABEL_POD_UID), uid))
+                if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), uid))
                         continue;
                 if (!best || (s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY &&
                               best->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) ||
@@ -306,9 +311,9 @@ static char *read_termination_message(struct kl_pm *pm, struct kl__worker *w, co
 
 /* Refresh a worker's view of its sandbox and containers from the relist. */
 static void worker_observe(struct kl_pm *pm, struct kl__worker *w) {
-        const Runtime__V1__PodSandbox *sb = pod_sandbox(pm, w->uid);
+        const Runtime__V1__PodSandbox *sb = kl__pod_sandbox(pm, w->uid);
         if (sb) {
-                if (set_str(&w->sandbox_id, sb->id) > 0)
+                if (kl__set_str(&w->sandbox_id, sb->id) > 0)
                         w->pod_ip = mfree(w->pod_ip);
                 w->sandbox_state = sb->state;
                 w->sandbox_attempt = sb->metadata ? sb->metadata->attempt : 0;
@@ -337,8 +342,8 @@ static void worker_observe(struct kl_pm *pm, struct kl__worker *w) {
                 const Runtime__V1__Container *latest = NULL, *prev = NULL;
                 for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
                         const Runtime__V1__Container *c = pm->containers->containers[k];
-                        if (!streq_ptr(container_label(c, KL_LABEL_POD_UID), w->uid) ||
-                            !streq_ptr(container_label(c, KL_LABEL_CONTAINER_NAME), cs->spec->name))
+                        if (!streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid) ||
+                            !streq_ptr(kl__container_label(c, KL_LABEL_CONTAINER_NAME), cs->spec->name))
                                 continue;
                         uint32_t a = c->metadata ? c->metadata->attempt : 0;
                         if (!latest || a > latest->metadata->attempt) {
@@ -360,22 +365,25 @@ static void worker_observe(struct kl_pm *pm, struct kl__worker *w) {
                         struct kl_error err = {};
                         if (kl_cri_container_status(pm->cri, latest->id, false, &st, &err) >= 0 && st->status) {
                                 const Runtime__V1__ContainerStatus *s = st->status;
-                                set_str(&cs->id, s->id);
+                                kl__set_str(&cs->id, s->id);
                                 cs->status_state = s->state;
                                 cs->exit_code = s->exit_code;
                                 cs->started_at = s->started_at;
                                 cs->finished_at = s->finished_at;
-                                set_str(&cs->reason, s->reason && s->reason[0] ? s->reason : NULL);
-                                set_str(&cs->image_ref, s->image_ref);
-                                set_str(&cs->image, s->image ? s->image->image : NULL);
+                                kl__set_str(&cs->reason, s->reason && s->reason[0] ? s->reason : NULL);
+                                kl__set_str(&cs->image_ref, s->image_ref);
+                                kl__set_str(&cs->image, s->image ? s->image->image : NULL);
                                 free(cs->message);
                                 cs->message = NULL;
                                 if (s->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
                                         cs->message = read_termination_message(pm, w, cs->spec->name, cs->attempt);
                                 if (!cs->message && s->message && s->message[0])
                                         cs->message = strdup(s->message);
-                                if (s->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
-                                        set_waiting(cs, NULL, NULL);
+                                if (s->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING) {
+                                        kl__set_waiting(cs, NULL, NULL);
+                                        if (!cs->hook)
+                                                cs->poststart_done = true; /* adopted, or our hook is done */
+                                }
                         } else
                                 log_debug("ContainerStatus %s: %s", latest->id, kl_error_str(&err));
                         kl_cri_response_free(st);
@@ -386,12 +394,12 @@ static void worker_observe(struct kl_pm *pm, struct kl__worker *w) {
                         struct kl_error err = {};
                         if (kl_cri_container_status(pm->cri, prev->id, false, &st, &err) >= 0 && st->status &&
                             st->status->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED) {
-                                set_str(&cs->last_id, prev->id);
+                                kl__set_str(&cs->last_id, prev->id);
                                 cs->have_last = true;
                                 cs->last_exit_code = st->status->exit_code;
                                 cs->last_started_at = st->status->started_at;
                                 cs->last_finished_at = st->status->finished_at;
-                                set_str(&cs->last_reason, st->status->reason);
+                                kl__set_str(&cs->last_reason, st->status->reason);
                                 free(cs->last_message);
                                 cs->last_message = read_termination_message(
                                         pm, w, cs->spec->name, prev->metadata ? prev->metadata->attempt : 0);
@@ -505,7 +513,7 @@ static int start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
         if (!w->pod->host_network && !pm->network_ready) {
                 /* Upstream refuses too; calling RunPodSandbox now would leak a
                  * NOTREADY sandbox and a netns (FACTS). */
-                if (set_str(&w->sandbox_error,
+                if (kl__set_str(&w->sandbox_error,
                             "NetworkNotReady: container runtime network not ready: cni plugin not initialized "
                             "(no CNI config); only hostNetwork pods can run") > 0)
                         log_error("pod '%s': %s", w->full_name, w->sandbox_error);
@@ -517,7 +525,7 @@ static int start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
         r = kl_node_pod_start(pm->node, w->pod, &parent, &err);
         if (r < 0)
                 goto fail;
-        set_str(&w->cgroup_parent, parent);
+        kl__set_str(&w->cgroup_parent, parent);
 
         fill_ctx(pm, w, &ctx);
         uint32_t attempt = w->sandbox_state >= 0 ? w->sandbox_attempt + 1 : 0;
@@ -532,7 +540,7 @@ static int start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
                 goto fail;
         log_info("pod '%s': sandbox %.12s started in %llu ms", w->full_name, id,
                  (unsigned long long) ((kl_now_usec() - t0) / 1000));
-        set_str(&w->sandbox_id, id);
+        kl__set_str(&w->sandbox_id, id);
         free(id);
         w->sandbox_state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
         w->sandbox_attempt = attempt;
@@ -556,114 +564,9 @@ static int start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
         return 0;
 fail:
         kl_arena_free(&a);
-        if (set_str(&w->sandbox_error, kl_error_str(&err)) > 0)
+        if (kl__set_str(&w->sandbox_error, kl_error_str(&err)) > 0)
                 log_error("pod '%s': creating sandbox failed: %s", w->full_name, kl_error_str(&err));
         return r;
-}
-
-static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata);
-
-struct pull_req {
-        struct kl_pm *pm;
-        char image[];
-};
-
-/* Whether the image may be used now; kicks off a pull when needed. */
-static bool ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
-        const struct kl_container *c = cs->spec;
-        Runtime__V1__ImageStatusResponse *st = NULL;
-        struct kl_error err = {};
-        bool present = false;
-
-        if (cs->pull_pending)
-                return false;
-        if (kl_cri_image_status(pm->cri, c->image, false, &st, &err) >= 0 && st->image)
-                present = true;
-        kl_cri_response_free(st);
-
-        if (c->image_pull_policy == KL_PULL_NEVER) {
-                if (!present) {
-                        char msg[512];
-                        snprintf(msg, sizeof(msg),
-                                 "Container image \"%s\" is not present with pull policy of Never", c->image);
-                        set_waiting(cs, "ErrImageNeverPull", msg);
-                }
-                return present;
-        }
-        if (present && c->image_pull_policy == KL_PULL_IF_NOT_PRESENT)
-                return true;
-        if (cs->pull_done) {
-                cs->pull_done = false;
-                return present;
-        }
-        uint64_t now = kl_now_usec();
-        if (cs->pull_retry_at > now) {
-                if (present && pm->cfg->image_pull_fallback_to_local)
-                        return true;
-                set_waiting(cs, "ImagePullBackOff", cs->waiting_message);
-                return false;
-        }
-        size_t n = strlen(c->image);
-        struct pull_req *req = malloc(sizeof(*req) + n + 1);
-        if (!req)
-                return false;
-        req->pm = pm;
-        memcpy(req->image, c->image, n + 1);
-        if (kl_cri_pull_image_async(pm->cri, c->image, NULL, 5 * 60 * 1000, pull_done, req) < 0) {
-                free(req);
-                return false;
-        }
-        log_info("pod '%s': container '%s': pulling image '%s'", w->full_name, c->name, c->image);
-        /* Every container waiting on this image shares the one pull. */
-        for (struct kl__worker *x = pm->workers; x; x = x->next)
-                for (size_t i = 0; i < x->n_cs; i++)
-                        if (x->cs[i].spec && streq(x->cs[i].spec->image, c->image) && !x->cs[i].pull_done)
-                                x->cs[i].pull_pending = true;
-        set_waiting(cs, "ContainerCreating", NULL);
-        return false;
-}
-
-static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
-        struct pull_req *req = userdata;
-        struct kl_pm *pm = req->pm;
-        uint64_t now = kl_now_usec();
-
-        if (r < 0)
-                log_warning("pulling image '%s' failed: %s", req->image, kl_error_str(err));
-        else
-                log_info("pulled image '%s'", req->image);
-        for (struct kl__worker *w = pm->workers; w; w = w->next)
-                for (size_t i = 0; i < w->n_cs; i++) {
-                        struct kl__cstat *cs = &w->cs[i];
-                        if (!cs->pull_pending || !streq(cs->spec->image, req->image))
-                                continue;
-                        cs->pull_pending = false;
-                        if (r >= 0) {
-                                cs->pull_done = true;
-                                cs->pull_backoff_usec = 0;
-                                cs->pull_retry_at = 0;
-                                continue;
-                        }
-                        /* Beyond upstream: an offline box runs the image it has. */
-                        Runtime__V1__ImageStatusResponse *st = NULL;
-                        struct kl_error e2 = {};
-                        bool present = kl_cri_image_status(pm->cri, req->image, false, &st, &e2) >= 0 && st->image;
-                        kl_cri_response_free(st);
-                        if (present && pm->cfg->image_pull_fallback_to_local) {
-                                log_warning("pod '%s': container '%s': pull of '%s' failed, using the local image "
-                                            "(imagePullFallbackToLocal)",
-                                            w->full_name, cs->spec->name, req->image);
-                                cs->pull_done = true;
-                                continue;
-                        }
-                        cs->pull_backoff_usec = cs->pull_backoff_usec ? MIN(cs->pull_backoff_usec * 2,
-                                                                           pm->cfg->crashloop_max_usec)
-                                                                      : pm->cfg->crashloop_initial_usec;
-                        cs->pull_retry_at = now + cs->pull_backoff_usec;
-                        set_waiting(cs, "ErrImagePull", kl_error_str(err));
-                }
-        free(req);
-        kl_pm_kick(pm);
 }
 
 /* A start in progress is journaled: <root>/pods/<uid>/containers/<name>/<attempt>-starting
@@ -688,7 +591,7 @@ static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
         char tlog[4096], journal[4096] = "/nonexistent";
         int r;
 
-        if (!ensure_image(pm, w, cs))
+        if (!kl__ensure_image(pm, w, cs))
                 return 0;
 
         fill_ctx(pm, w, &ctx);
@@ -731,19 +634,20 @@ static int start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
         log_info("pod '%s': container '%s' started (restart %u) id=%.12s", w->full_name, cs->spec->name, attempt, id);
         if (pm->km)
                 kl_metric_inc(pm->km->started_containers, cs->init ? "init_container" : "container");
-        set_str(&cs->id, id);
+        kl__set_str(&cs->id, id);
         free(id);
         cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
         cs->status_state = -1; /* fetch details on the next relist */
         cs->attempt = attempt;
-        set_waiting(cs, NULL, NULL);
+        kl__set_waiting(cs, NULL, NULL);
         kl_arena_free(&a);
+        kl__post_start(pm, w, cs);
         return 1;
 fail:
         kl_arena_free(&a);
         free(id);
         (void) unlink(journal);
-        set_waiting(cs, "CreateContainerError", kl_error_str(&err));
+        kl__set_waiting(cs, "CreateContainerError", kl_error_str(&err));
         if (pm->km)
                 kl_metric_inc(pm->km->started_containers_errors, cs->init ? "init_container" : "container",
                               err.err == ENOENT ? "NotFound" : "Unknown");
@@ -767,7 +671,7 @@ static bool backoff_allows(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                 snprintf(msg, sizeof(msg), "back-off %llus restarting failed container=%s pod=%s_%s(%s)",
                          (unsigned long long) (cs->backoff_usec / KL_USEC_PER_SEC), cs->spec->name, w->full_name,
                          w->namespace, w->uid);
-                set_waiting(cs, "CrashLoopBackOff", msg);
+                kl__set_waiting(cs, "CrashLoopBackOff", msg);
                 return false;
         }
         if (ran_nsec > 0 && (uint64_t) ran_nsec / 1000 >= pm->cfg->crashloop_reset_usec)
@@ -805,64 +709,13 @@ static bool should_restart(const struct kl__worker *w, const struct kl__cstat *c
         return false;
 }
 
-static void stop_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata);
-
-struct stop_req {
-        struct kl_pm *pm;
-        char *uid;
-        char *id;
-};
-
-static int stop_container_async(struct kl_pm *pm, struct kl__worker *w, const char *id, int64_t grace) {
-        struct stop_req *req = calloc(1, sizeof(*req));
-        if (!req)
-                return -ENOMEM;
-        req->pm = pm;
-        req->uid = strdup(w->uid);
-        req->id = strdup(id);
-        if (!req->uid || !req->id) {
-                free(req->uid);
-                free(req->id);
-                free(req);
-                return -ENOMEM;
-        }
-        int r = kl_cri_stop_container_async(pm->cri, id, grace, stop_done, req);
-        if (r < 0) {
-                free(req->uid);
-                free(req->id);
-                free(req);
-                return r;
-        }
-        w->stops_pending++;
-        return 0;
-}
-
-static void stop_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
-        struct stop_req *req = userdata;
-        struct kl__worker *w = find_worker(req->pm, req->uid);
-
-        if (r < 0 && r != -ENOENT)
-                log_warning("StopContainer %.12s: %s", req->id, kl_error_str(err));
-        if (w) {
-                if (w->stops_pending > 0)
-                        w->stops_pending--;
-                for (size_t i = 0; i < w->n_cs; i++)
-                        if (streq_ptr(w->cs[i].id, req->id))
-                                w->cs[i].stopping = false;
-        }
-        kl_pm_kick(req->pm);
-        free(req->uid);
-        free(req->id);
-        free(req);
-}
-
 /* ---- reconcile one pod ------------------------------------------------------ */
 
-static bool cs_running(const struct kl__cstat *cs) {
+bool kl__cs_running(const struct kl__cstat *cs) {
         return cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
 }
 
-static bool cs_exited(const struct kl__cstat *cs) {
+bool kl__cs_exited(const struct kl__cstat *cs) {
         return cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED ||
                cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
 }
@@ -894,7 +747,7 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                 cs->state = -1;
                 return false;
         }
-        if (cs_running(cs))
+        if (kl__cs_running(cs))
                 return true;
         if (cs->state < 0) {
                 start_container(pm, w, cs, 0);
@@ -940,16 +793,16 @@ static void compute_phase(struct kl__worker *w) {
                 const struct kl__cstat *cs = &w->cs[i];
                 if (cs->sidecar)
                         continue;
-                if (!(cs_exited(cs) && cs->exit_code == 0))
+                if (!(kl__cs_exited(cs) && cs->exit_code == 0))
                         init_done = false;
-                if (cs_exited(cs) && cs->exit_code != 0 && w->pod->restart_policy == KL_RESTART_NEVER)
+                if (kl__cs_exited(cs) && cs->exit_code != 0 && w->pod->restart_policy == KL_RESTART_NEVER)
                         init_failed = true;
         }
         for (size_t i = n_init; i < w->n_cs; i++) {
                 const struct kl__cstat *cs = &w->cs[i];
-                if (cs_running(cs))
+                if (kl__cs_running(cs))
                         running++;
-                else if (cs_exited(cs) && cs->status_state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED) {
+                else if (kl__cs_exited(cs) && cs->status_state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED) {
                         if (cs->exit_code == 0)
                                 succeeded++;
                         else
@@ -987,7 +840,7 @@ static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
 
         for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
                 const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(sandbox_label(s, KL_LABEL_POD_UID), w->uid) || streq_ptr(s->id, w->sandbox_id) ||
+                if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), w->uid) || streq_ptr(s->id, w->sandbox_id) ||
                     s->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY)
                         continue;
                 if (kl_cri_stop_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT)
@@ -1000,10 +853,10 @@ static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
         }
         for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
                 const Runtime__V1__Container *c = pm->containers->containers[k];
-                if (!streq_ptr(container_label(c, KL_LABEL_POD_UID), w->uid) ||
+                if (!streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid) ||
                     c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING || !c->metadata)
                         continue;
-                const char *name = container_label(c, KL_LABEL_CONTAINER_NAME);
+                const char *name = kl__container_label(c, KL_LABEL_CONTAINER_NAME);
                 for (size_t i = 0; i < w->n_cs; i++) {
                         const struct kl__cstat *cs = &w->cs[i];
                         if (!streq_ptr(name, cs->spec->name) || cs->state < 0 || c->metadata->attempt + 1 >= cs->attempt)
@@ -1056,90 +909,24 @@ static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
 
         for (size_t i = 0; i < w->n_cs; i++) {
                 struct kl__cstat *cs = &w->cs[i];
-                cs->started = cs_running(cs);
-                cs->ready = cs_running(cs);
+                bool running = kl__cs_running(cs) && !cs->stopping;
+                bool probe_started = true, probe_ready = true;
+                kl__probes_observe(pm, w, cs);
+                if (pm->prober && cs->probed_id) {
+                        (void) kl_prober_get(pm->prober, cs->probed_id, KL_PROBE_STARTUP, &probe_started);
+                        (void) kl_prober_get(pm->prober, cs->probed_id, KL_PROBE_READINESS, &probe_ready);
+                } else if (running && (cs->spec->startup.set || cs->spec->readiness.set)) {
+                        probe_started = !cs->spec->startup.set;
+                        probe_ready = false; /* not probed yet */
+                }
+                cs->started = running && cs->poststart_done && probe_started;
+                cs->ready = cs->started && probe_ready;
         }
         compute_phase(w);
         gc_pod(pm, w);
 }
 
 /* ---- removing pods ------------------------------------------------------------ */
-
-/* Drive a pod's termination: stop containers with the grace period, then the
- * sandbox, then remove everything. Returns true when the pod is gone. */
-static bool terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
-        struct kl_error err = {};
-        uint64_t now = kl_now_usec();
-
-        if (!w->terminating) {
-                w->terminating = true;
-                int64_t grace = w->grace_seconds;
-                w->terminate_deadline = now + (uint64_t) MAX(grace, 0) * KL_USEC_PER_SEC;
-                log_info("pod '%s' uid=%s: stopping (grace %llds)", w->full_name, w->uid, (long long) grace);
-        }
-        if (w->stops_pending > 0)
-                return false;
-
-        bool any_running = false;
-        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
-                const Runtime__V1__Container *c = pm->containers->containers[k];
-                if (!streq_ptr(container_label(c, KL_LABEL_POD_UID), w->uid))
-                        continue;
-                if (c->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
-                        continue;
-                any_running = true;
-                int64_t remaining = w->terminate_deadline > now
-                                            ? (int64_t) ((w->terminate_deadline - now) / KL_USEC_PER_SEC)
-                                            : 0;
-                /* Orphans carry their grace period in the CRI annotations. */
-                const char *g = container_annotation(c, KL_ANN_POD_GRACE);
-                if (!w->pod && g && remaining == 30)
-                        remaining = atoll(g);
-                if (remaining < MIN_GRACE_SECONDS)
-                        remaining = MIN_GRACE_SECONDS;
-                if (stop_container_async(pm, w, c->id, remaining) < 0)
-                        log_warning("pod '%s': could not stop container %.12s", w->full_name, c->id);
-        }
-        if (any_running || w->stops_pending > 0)
-                return false;
-
-        /* All containers stopped: the sandbox and the rest go. */
-        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
-                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(sandbox_label(s, KL_LABEL_POD_UID), w->uid))
-                        continue;
-                if (kl_cri_stop_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT) {
-                        log_warning("pod '%s': StopPodSandbox %.12s: %s, will retry", w->full_name, s->id,
-                                    kl_error_str(&err));
-                        return false;
-                }
-        }
-        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
-                const Runtime__V1__Container *c = pm->containers->containers[k];
-                if (streq_ptr(container_label(c, KL_LABEL_POD_UID), w->uid))
-                        (void) kl_cri_remove_container(pm->cri, c->id, &err);
-        }
-        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
-                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(sandbox_label(s, KL_LABEL_POD_UID), w->uid))
-                        continue;
-                if (kl_cri_remove_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT) {
-                        log_warning("pod '%s': RemovePodSandbox %.12s: %s, will retry", w->full_name, s->id,
-                                    kl_error_str(&err));
-                        return false;
-                }
-        }
-        if (kl_node_pod_stop(pm->node, w->uid, &err) < 0)
-                log_warning("pod '%s': removing cgroup: %s, ignoring", w->full_name, kl_error_str(&err));
-
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/pods/%s", pm->cfg->root_dir, w->uid);
-        (void) kl_rm_rf_at(AT_FDCWD, path);
-        snprintf(path, sizeof(path), "%s/%s_%s_%s", pm->cfg->pod_logs_dir, w->namespace, w->full_name, w->uid);
-        (void) kl_rm_rf_at(AT_FDCWD, path);
-        log_info("pod '%s' uid=%s: removed", w->full_name, w->uid);
-        return true;
-}
 
 /* ---- the sync loop -------------------------------------------------------------- */
 
@@ -1154,11 +941,11 @@ static bool fullname_terminating(struct kl_pm *pm, const struct kl__worker *self
 static void adopt_orphans(struct kl_pm *pm) {
         for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
                 const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                const char *uid = sandbox_label(s, KL_LABEL_POD_UID);
-                if (!uid || find_worker(pm, uid))
+                const char *uid = kl__sandbox_label(s, KL_LABEL_POD_UID);
+                if (!uid || kl__find_worker(pm, uid))
                         continue;
-                struct kl__worker *w = worker_new(uid, sandbox_label(s, KL_LABEL_POD_NAME),
-                                                  sandbox_label(s, KL_LABEL_POD_NAMESPACE));
+                struct kl__worker *w = worker_new(pm, uid, kl__sandbox_label(s, KL_LABEL_POD_NAME),
+                                                  kl__sandbox_label(s, KL_LABEL_POD_NAMESPACE));
                 if (!w)
                         continue;
                 /* Append: orphans go last. */
@@ -1183,7 +970,7 @@ static void admit_pods(struct kl_pm *pm) {
                 if (!w->pod || !w->desired || w->admitted)
                         continue;
                 /* A pod already running in the runtime (adopted) is admitted as is. */
-                bool running = pod_sandbox(pm, w->uid) != NULL;
+                bool running = kl__pod_sandbox(pm, w->uid) != NULL;
                 _cleanup_free_ char *reason = NULL, *message = NULL;
                 if (!running && kl_node_admit(pm->node, w->pod, admitted, n_admitted, &reason, &message) >= 0 &&
                     reason) {
@@ -1191,8 +978,8 @@ static void admit_pods(struct kl_pm *pm) {
                                 log_warning("pod '%s': rejected: %s: %s (will be admitted when resources free up, "
                                             "in manifest order)",
                                             w->full_name, reason, message);
-                        set_str(&w->reject_reason, reason);
-                        set_str(&w->reject_message, message);
+                        kl__set_str(&w->reject_reason, reason);
+                        kl__set_str(&w->reject_message, message);
                         w->phase = KL_PHASE_FAILED;
                         continue;
                 }
@@ -1235,12 +1022,12 @@ static void pm_sync(struct kl_pm *pm) {
                 worker_observe(pm, w);
                 if (w->desired)
                         continue;
-                if (w->reject_reason && !w->terminating && !pod_sandbox(pm, w->uid)) {
+                if (w->reject_reason && !w->terminating && !kl__pod_sandbox(pm, w->uid)) {
                         unlink_worker(pm, w);
                         worker_free(w);
                         continue;
                 }
-                if (terminate_pod(pm, w)) {
+                if (kl__terminate_pod(pm, w)) {
                         unlink_worker(pm, w);
                         worker_free(w);
                 }
@@ -1349,6 +1136,11 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         pm->host_ip = strdup(p->host_ip ? p->host_ip : "127.0.0.1");
         pm->network_ready = true;
         pm->km = p->km;
+        r = kl_prober_new(pm->loop, pm->cri, kl__probe_result, pm, &pm->prober);
+        if (r < 0) {
+                kl_pm_free(pm);
+                return r;
+        }
         if (p->metrics && p->km)
                 (void) kl_metrics_add_collector(p->metrics, collect_metrics, pm);
         r = kl_event_add_timer(pm->loop, kl_now_usec(), on_sync_timer, pm, &pm->sync_timer);
@@ -1371,6 +1163,7 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm) {
                 pm->workers = w->next;
                 worker_free(w);
         }
+        kl_prober_free(pm->prober);
         kl_event_timer_free(pm->sync_timer);
         kl_event_io_free(pm->cri_io);
         kl_cri_response_free(pm->sandboxes);

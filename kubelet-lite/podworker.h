@@ -7,6 +7,7 @@
 
 #include "manifests/pod.h"
 #include "podmanager.h"
+#include "prober.h"
 #include "runtime/api.pb-c.h"
 
 enum kl_phase {
@@ -16,8 +17,13 @@ enum kl_phase {
         KL_PHASE_FAILED,
 };
 
+struct kl__worker;
+struct kl_handler_call;
+struct kl_prober;
+
 /* What we know of one container of the spec. */
 struct kl__cstat {
+        struct kl__worker *w;
         const struct kl_container *spec; /* points into worker->pod */
         bool init, sidecar;
 
@@ -46,11 +52,21 @@ struct kl__cstat {
         uint64_t pull_backoff_usec, pull_retry_at;
 
         char *waiting_reason, *waiting_message; /* when not running */
-        bool stopping;            /* an async StopContainer is in flight */
+        bool stopping;            /* being stopped (preStop hook or StopContainer in flight) */
+        uint64_t kill_deadline;   /* monotonic usec: end of its grace period */
         bool ready, started;
+
+        /* lifecycle hooks */
+        struct kl_handler_call *hook;
+        int hook_kind;
+        char *hook_container_id;
+        bool poststart_done;
+
+        char *probed_id; /* the container id the prober watches */
 };
 
 struct kl__worker {
+        struct kl_pm *pm;
         char *uid;
         char *full_name;
         char *namespace;
@@ -107,8 +123,34 @@ struct kl_pm {
         uint64_t last_sync;
         bool network_ready;
         bool orphans_cleaned;
-        struct kl_kubelet_metrics *km; /* NULL without metrics */ /* pod cgroups without a pod removed once at start */
+        struct kl_kubelet_metrics *km; /* NULL without metrics */
+        struct kl_prober *prober; /* pod cgroups without a pod removed once at start */
 };
 
+/* podmanager.c */
+int kl__set_str(char **dst, const char *src);
+const char *kl__sandbox_label(const Runtime__V1__PodSandbox *s, const char *key);
+const char *kl__container_label(const Runtime__V1__Container *c, const char *key);
+const char *kl__container_annotation(const Runtime__V1__Container *c, const char *key);
+void kl__set_waiting(struct kl__cstat *cs, const char *reason, const char *message);
+struct kl__worker *kl__find_worker(struct kl_pm *pm, const char *uid);
+const Runtime__V1__PodSandbox *kl__pod_sandbox(struct kl_pm *pm, const char *uid);
+bool kl__cs_running(const struct kl__cstat *cs);
+bool kl__cs_exited(const struct kl__cstat *cs);
+
+/* podimage.c: whether the image may be used now; starts a pull when needed. */
+bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
+
+/* podkill.c */
+void kl__kill_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *id,
+                        uint64_t deadline, const char *why);
+bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w);
+void kl__post_start(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
+void kl__cancel_hook(struct kl__cstat *cs);
+void kl__probes_observe(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
+void kl__probe_result(void *userdata, const char *pod_uid, const char *container_name, const char *container_id,
+                      enum kl_probe_kind kind, bool success, const char *message);
+
+/* podstatus.c */
 const char *kl__phase_to_string(enum kl_phase p);
 void kl__pod_spec_json(struct kl_json *j, const struct kl_pod *pod, const char *node_name);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image pulls for the pod manager: policies, one shared asynchronous pull per
+ * image, back-off, and the fallback to a local image on offline devices. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "podworker.h"
+#include "runtime/cri.h"
+
+static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata);
+
+struct pull_req {
+        struct kl_pm *pm;
+        char image[];
+};
+
+/* Whether the image may be used now; kicks off a pull when needed. */
+bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+        const struct kl_container *c = cs->spec;
+        Runtime__V1__ImageStatusResponse *st = NULL;
+        struct kl_error err = {};
+        bool present = false;
+
+        if (cs->pull_pending)
+                return false;
+        if (kl_cri_image_status(pm->cri, c->image, false, &st, &err) >= 0 && st->image)
+                present = true;
+        kl_cri_response_free(st);
+
+        if (c->image_pull_policy == KL_PULL_NEVER) {
+                if (!present) {
+                        char msg[512];
+                        snprintf(msg, sizeof(msg),
+                                 "Container image \"%s\" is not present with pull policy of Never", c->image);
+                        kl__set_waiting(cs, "ErrImageNeverPull", msg);
+                }
+                return present;
+        }
+        if (present && c->image_pull_policy == KL_PULL_IF_NOT_PRESENT)
+                return true;
+        if (cs->pull_done) {
+                cs->pull_done = false;
+                return present;
+        }
+        uint64_t now = kl_now_usec();
+        if (cs->pull_retry_at > now) {
+                if (present && pm->cfg->image_pull_fallback_to_local)
+                        return true;
+                kl__set_waiting(cs, "ImagePullBackOff", cs->waiting_message);
+                return false;
+        }
+        size_t n = strlen(c->image);
+        struct pull_req *req = malloc(sizeof(*req) + n + 1);
+        if (!req)
+                return false;
+        req->pm = pm;
+        memcpy(req->image, c->image, n + 1);
+        if (kl_cri_pull_image_async(pm->cri, c->image, NULL, 5 * 60 * 1000, pull_done, req) < 0) {
+                free(req);
+                return false;
+        }
+        log_info("pod '%s': container '%s': pulling image '%s'", w->full_name, c->name, c->image);
+        /* Every container waiting on this image shares the one pull. */
+        for (struct kl__worker *x = pm->workers; x; x = x->next)
+                for (size_t i = 0; i < x->n_cs; i++)
+                        if (x->cs[i].spec && streq(x->cs[i].spec->image, c->image) && !x->cs[i].pull_done)
+                                x->cs[i].pull_pending = true;
+        kl__set_waiting(cs, "ContainerCreating", NULL);
+        return false;
+}
+
+static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct pull_req *req = userdata;
+        struct kl_pm *pm = req->pm;
+        uint64_t now = kl_now_usec();
+
+        if (r < 0)
+                log_warning("pulling image '%s' failed: %s", req->image, kl_error_str(err));
+        else
+                log_info("pulled image '%s'", req->image);
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                for (size_t i = 0; i < w->n_cs; i++) {
+                        struct kl__cstat *cs = &w->cs[i];
+                        if (!cs->pull_pending || !streq(cs->spec->image, req->image))
+                                continue;
+                        cs->pull_pending = false;
+                        if (r >= 0) {
+                                cs->pull_done = true;
+                                cs->pull_backoff_usec = 0;
+                                cs->pull_retry_at = 0;
+                                continue;
+                        }
+                        /* Beyond upstream: an offline box runs the image it has. */
+                        Runtime__V1__ImageStatusResponse *st = NULL;
+                        struct kl_error e2 = {};
+                        bool present = kl_cri_image_status(pm->cri, req->image, false, &st, &e2) >= 0 && st->image;
+                        kl_cri_response_free(st);
+                        if (present && pm->cfg->image_pull_fallback_to_local) {
+                                log_warning("pod '%s': container '%s': pull of '%s' failed, using the local image "
+                                            "(imagePullFallbackToLocal)",
+                                            w->full_name, cs->spec->name, req->image);
+                                cs->pull_done = true;
+                                continue;
+                        }
+                        cs->pull_backoff_usec = cs->pull_backoff_usec ? MIN(cs->pull_backoff_usec * 2,
+                                                                           pm->cfg->crashloop_max_usec)
+                                                                      : pm->cfg->crashloop_initial_usec;
+                        cs->pull_retry_at = now + cs->pull_backoff_usec;
+                        kl__set_waiting(cs, "ErrImagePull", kl_error_str(err));
+                }
+        free(req);
+        kl_pm_kick(pm);
+}
+
