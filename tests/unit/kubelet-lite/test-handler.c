@@ -579,6 +579,7 @@ TEST(exec_runtime_down_is_error_and_cancel_survives_late_completion) {
         struct kl_cri *cri = NULL;
         struct kl_handler_call *call;
         struct kl_error err = {};
+        struct kl_event_io *cio;
         struct env e;
         sigset_t mask;
         uint64_t start;
@@ -595,7 +596,7 @@ TEST(exec_runtime_down_is_error_and_cancel_survives_late_completion) {
         e.p.cri = cri;
         e.p.container_id = "0123456789ab";
         e.p.timeout_usec = 300 * KL_USEC_PER_MSEC;
-        ASSERT_OK(kl_event_add_io(e.loop, kl_cri_event_fd(cri), EPOLLIN, on_cri, cri, NULL));
+        ASSERT_OK(kl_event_add_io(e.loop, kl_cri_event_fd(cri), EPOLLIN, on_cri, cri, &cio));
         start = kl_now_usec();
         ASSERT_OK(kl_handler_run(&e.h, &e.p, record, &e.res, NULL));
         ASSERT_TRUE(run_loop(e.loop, cri_idle, cri, 8000));
@@ -606,6 +607,7 @@ TEST(exec_runtime_down_is_error_and_cancel_survives_late_completion) {
         printf("  exec (300 ms, rounded up to 1 s) with the runtime down -> error after %.1f s: '%s'; "
                "late completion dropped\n",
                (double) (e.res.at - start) / 1e6, e.res.msg);
+        kl_event_io_free(cio);
         env_done(&e);
 
         /* Cancel at once; the runtime's completion comes later and must be dropped. */
@@ -614,13 +616,14 @@ TEST(exec_runtime_down_is_error_and_cancel_survives_late_completion) {
         e.p.cri = cri;
         e.p.container_id = "0123456789ab";
         e.p.timeout_usec = 0; /* the rpc deadline is the client's default, 3 s here */
-        ASSERT_OK(kl_event_add_io(e.loop, kl_cri_event_fd(cri), EPOLLIN, on_cri, cri, NULL));
+        ASSERT_OK(kl_event_add_io(e.loop, kl_cri_event_fd(cri), EPOLLIN, on_cri, cri, &cio));
         ASSERT_OK(kl_handler_run(&e.h, &e.p, record, &e.res, &call));
         ASSERT_EQ(kl_cri_n_pending(cri), 1);
         kl_handler_cancel(call);
         ASSERT_TRUE(run_loop(e.loop, cri_idle, cri, 8000));
         ASSERT_EQ(e.res.calls, 0);
         printf("  cancelled exec: the runtime's late completion was dropped, no callback\n");
+        kl_event_io_free(cio);
         env_done(&e);
 
         kl_cri_free(cri);
