@@ -58,6 +58,7 @@ void kl_config_init(struct kl_config *c) {
         c->crashloop_reset_usec = 600 * 1000000ULL;
         c->container_log_max_size = 10 * 1024 * 1024;
         c->container_log_max_files = 5;
+        c->container_log_monitor_interval_usec = 10 * 1000000ULL;
         c->image_pull_fallback_to_local = true;
         c->image_preload_dir = strdup("/var/lib/kubelet-lite/images");
 }
@@ -79,44 +80,78 @@ void kl_config_done(struct kl_config *c) {
         *c = (struct kl_config){};
 }
 
+/* Go's time.ParseDuration without the sign: one or more "<number><unit>",
+ * number decimal with an optional fraction, unit ns, us, µs, μs, ms, s, m or h.
+ * Computed in integer nanoseconds, as Go does, then rounded to microseconds. */
 int kl_parse_duration(const char *s, uint64_t *ret_usec) {
+        static const struct {
+                const char *name;
+                uint64_t nsec;
+        } units[] = {
+                {"ns", 1},
+                {"us", 1000},
+                {"\xc2\xb5s", 1000}, /* U+00B5 micro sign */
+                {"\xce\xbcs", 1000}, /* U+03BC greek mu */
+                {"ms", 1000000},
+                {"s", UINT64_C(1000000000)},
+                {"m", UINT64_C(60000000000)},
+                {"h", UINT64_C(3600000000000)},
+        };
+        /* Go's limit: durations are int64 nanoseconds. */
+        const uint64_t max_nsec = INT64_MAX;
         uint64_t total = 0;
         const char *p = s;
 
         if (!s || !*s)
                 return -EINVAL;
-        if (streq(s, "0")) {
+        if (*p == '+')
+                p++;
+        if (streq(p, "0")) {
                 *ret_usec = 0;
                 return 0;
         }
+        if (!*p)
+                return -EINVAL;
         while (*p) {
-                char *end;
-                errno = 0;
-                double v = strtod(p, &end);
-                if (errno || end == p || v < 0)
+                uint64_t whole = 0, frac = 0, scale = 1;
+                bool digits = false;
+
+                for (; *p >= '0' && *p <= '9'; p++, digits = true) {
+                        if (whole > (max_nsec - (uint64_t) (*p - '0')) / 10)
+                                return -ERANGE;
+                        whole = whole * 10 + (uint64_t) (*p - '0');
+                }
+                if (*p == '.')
+                        for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
+                                if (scale < UINT64_C(1000000000000000000)) { /* further digits cannot matter */
+                                        frac = frac * 10 + (uint64_t) (*p - '0');
+                                        scale *= 10;
+                                }
+                if (!digits)
                         return -EINVAL;
-                p = end;
-                double mult;
-                if (strncmp(p, "ns", 2) == 0)
-                        mult = 0.001, p += 2;
-                else if (strncmp(p, "us", 2) == 0 || strncmp(p, "µs", 3) == 0)
-                        mult = 1, p += (*p == 'u' ? 2 : 3);
-                else if (strncmp(p, "ms", 2) == 0)
-                        mult = 1000, p += 2;
-                else if (*p == 's')
-                        mult = 1e6, p += 1;
-                else if (*p == 'm')
-                        mult = 60e6, p += 1;
-                else if (*p == 'h')
-                        mult = 3600e6, p += 1;
-                else
+                size_t u = 0, ulen = 0;
+                for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                        size_t l = strlen(units[i].name);
+                        /* longest match: "ms" before "m" */
+                        if (strncmp(p, units[i].name, l) == 0 && l > ulen) {
+                                u = i;
+                                ulen = l;
+                        }
+                }
+                if (ulen == 0)
                         return -EINVAL;
-                double add = v * mult;
-                if (add > 1e15)
+                p += ulen;
+                uint64_t unit = units[u].nsec;
+                if (whole > max_nsec / unit)
                         return -ERANGE;
-                total += (uint64_t) (add + 0.5);
+                uint64_t v = whole * unit;
+                /* frac/scale of a unit, in floating point as Go does (no 128-bit integers on armhf) */
+                v += (uint64_t) ((double) frac * ((double) unit / (double) scale));
+                if (v > max_nsec || total > max_nsec - v)
+                        return -ERANGE;
+                total += v;
         }
-        *ret_usec = total;
+        *ret_usec = (total + 500) / 1000;
         return 0;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/error.h"
@@ -79,6 +80,7 @@ struct kl_config {
         uint64_t crashloop_reset_usec;
         int64_t container_log_max_size;
         int container_log_max_files;
+        uint64_t container_log_monitor_interval_usec;
         bool image_pull_fallback_to_local;
         char *image_preload_dir;
 
@@ -89,11 +91,19 @@ void kl_config_init(struct kl_config *c);
 void kl_config_done(struct kl_config *c);
 
 /* Load a KubeletConfiguration file into c (keys present override c).
- * Unknown keys are collected as warnings in *ret_warnings (strv, may be NULL). */
+ * Unknown keys are collected as warnings in *ret_warnings (a NULL-terminated
+ * strv the caller frees, also on failure; ret_warnings may be NULL).
+ * Errors read "file:line:col: key: message". On failure c may be partly
+ * updated: the daemon exits then. */
 int kl_config_load_file(struct kl_config *c, const char *path, char ***ret_warnings,
                         struct kl_error *reterr);
+/* The same for a file already in memory; path only names it in messages. */
+int kl_config_load_buffer(struct kl_config *c, const char *path, const char *buf, size_t len,
+                          char ***ret_warnings, struct kl_error *reterr);
 
-/* Parse a Go-style duration ("20s", "1m30s", "100ms", "0"). */
+/* Parse a Go-style duration ("20s", "1m30s", "100ms", "1.5h", "0"), rounded
+ * to microseconds. -EINVAL for bad syntax (a sign other than '+', no unit),
+ * -ERANGE beyond Go's limit of about 292 years. */
 int kl_parse_duration(const char *s, uint64_t *ret_usec);
 
 /* Fill node_name and other derived values after file and flags. */

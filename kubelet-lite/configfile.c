@@ -41,6 +41,8 @@ static void warn(struct ctx *x, const struct kl_yaml_node *n, const char *fmt, .
 static void warn(struct ctx *x, const struct kl_yaml_node *n, const char *fmt, ...) {
         char msg[512];
         va_list ap;
+        if (!x->warnings) /* the caller does not want them */
+                return;
         snprintf(msg, sizeof(msg), "%s:%u:%u: ", x->path, n->pos.line, n->pos.col);
         size_t l = strlen(msg);
         va_start(ap, fmt);
@@ -71,10 +73,26 @@ static int get_int(struct ctx *x, const char *key, const struct kl_yaml_node *v,
         char *end;
         if (!s || v->scalar.kind != KL_YAML_INT)
                 return fail(x, v, key, "must be an integer, got '%s'", strempty(s));
+        /* YAML 1.2 core integers: decimal with a sign, 0o octal, 0x hex */
+        const char *digits = s;
+        bool neg = false;
+        int base = 10;
+        if (*digits == '-' || *digits == '+')
+                neg = *digits++ == '-';
+        if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'o')) {
+                base = digits[1] == 'x' ? 16 : 8;
+                digits += 2;
+        }
         errno = 0;
-        long long l = strtoll(s, &end, 10);
-        if (errno || *end || l < min || l > max)
-                return fail(x, v, key, "integer '%s' out of range", strempty(s));
+        unsigned long long u = *digits >= '0' && *digits <= '9' ? strtoull(digits, &end, base) : 0;
+        if (*digits < '0' || *digits > '9' || *end)
+                return fail(x, v, key, "must be an integer, got '%s'", s);
+        if (errno || u > (unsigned long long) INT64_MAX + (neg ? 1 : 0))
+                return fail(x, v, key, "integer '%s' out of range", s);
+        long long l = neg ? (long long) (0 - u) : (long long) u;
+        if (l < min || l > max)
+                return fail(x, v, key, "integer '%s' out of range [%lld, %lld]", s, (long long) min,
+                            (long long) max);
         *dst = l;
         return 0;
 }
@@ -103,9 +121,11 @@ static int get_resources(struct ctx *x, const char *key, const struct kl_yaml_no
                 const char *k = v->map.items[i].key->scalar.value;
                 const struct kl_yaml_node *q = v->map.items[i].value;
                 const char *s = scalar(q);
+                char full[128];
                 int r;
+                snprintf(full, sizeof(full), "%s.%s", key, k);
                 if (!s)
-                        return fail(x, q, k, "must be a quantity");
+                        return fail(x, q, full, "must be a quantity");
                 if (streq(k, "cpu"))
                         r = kl_quantity_parse_milli(s, &dst->cpu_milli);
                 else if (streq(k, "memory"))
@@ -115,16 +135,11 @@ static int get_resources(struct ctx *x, const char *key, const struct kl_yaml_no
                 else if (streq(k, "ephemeral-storage"))
                         r = kl_quantity_parse_value(s, &dst->ephemeral);
                 else {
-                        char full[128];
-                        snprintf(full, sizeof(full), "%s.%s", key, k);
                         warn(x, q, "unknown resource \"%s\"", full);
                         continue;
                 }
-                if (r < 0) {
-                        char full[128];
-                        snprintf(full, sizeof(full), "%s.%s", key, k);
-                        return fail(x, q, full, "invalid quantity \"%s\"", strempty(s));
-                }
+                if (r < 0)
+                        return fail(x, q, full, "invalid quantity '%s'", s);
         }
         return 0;
 }
@@ -134,8 +149,8 @@ static int parse_threshold(const char *s, struct kl_config_threshold *t) {
         if (n > 1 && s[n - 1] == '%') {
                 char *end;
                 double p = strtod(s, &end);
-                if (end != s + n - 1 || p < 0 || p > 100)
-                        return -EINVAL;
+                if (end != s + n - 1 || !(p >= 0 && p <= 100) || !(*s >= '0' && *s <= '9'))
+                        return -EINVAL; /* also NaN, "inf%", " 5%" */
                 *t = (struct kl_config_threshold){.set = true, .quantity = -1, .percent = p};
                 return 0;
         }
@@ -176,14 +191,16 @@ static int get_eviction(struct ctx *x, const char *key, const struct kl_yaml_nod
                 const char *k = v->map.items[i].key->scalar.value;
                 const char *s = scalar(v->map.items[i].value);
                 struct kl_config_threshold *t = eviction_field(e, k, NULL);
+                char full[128];
+                snprintf(full, sizeof(full), "%s.%s", key, k);
                 if (!t) {
-                        char full[128];
-                        snprintf(full, sizeof(full), "%s.%s", key, k);
                         warn(x, v->map.items[i].key, "unsupported eviction signal \"%s\"", full);
                         continue;
                 }
                 if (!s || parse_threshold(s, t) < 0)
-                        return fail(x, v->map.items[i].value, k, "invalid threshold '%s'", strempty(s));
+                        return fail(x, v->map.items[i].value, full,
+                                    "invalid threshold '%s' (want a quantity such as 100Mi or a percentage such as 10%%)",
+                                    strempty(s));
         }
         return 0;
 }
@@ -247,14 +264,15 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                                 break;
                         }
                         for (size_t j = 0; j < v->map.n && r >= 0; j++) {
+                                const char *sig = v->map.items[j].key->scalar.value;
+                                char full[128];
                                 int idx;
-                                if (!eviction_field(&c->eviction_soft, v->map.items[j].key->scalar.value, &idx)) {
-                                        warn(x, v->map.items[j].key, "unsupported eviction signal \"%s\"",
-                                             v->map.items[j].key->scalar.value);
+                                snprintf(full, sizeof(full), "%s.%s", k, sig);
+                                if (!eviction_field(&c->eviction_soft, sig, &idx)) {
+                                        warn(x, v->map.items[j].key, "unsupported eviction signal \"%s\"", full);
                                         continue;
                                 }
-                                r = get_duration(x, v->map.items[j].key->scalar.value, v->map.items[j].value,
-                                                 &c->eviction_soft_grace_usec[idx]);
+                                r = get_duration(x, full, v->map.items[j].value, &c->eviction_soft_grace_usec[idx]);
                         }
                 } else if (streq(k, "evictionPressureTransitionPeriod"))
                         r = get_duration(x, k, v, &c->eviction_pressure_transition_usec);
@@ -294,12 +312,27 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                 } else if (streq(k, "containerLogMaxFiles")) {
                         if ((r = get_int(x, k, v, 2, 1000, &i64)) >= 0)
                                 c->container_log_max_files = (int) i64;
+                } else if (streq(k, "containerLogMonitorInterval")) {
+                        r = get_duration(x, k, v, &c->container_log_monitor_interval_usec);
+                        if (r >= 0 && c->container_log_monitor_interval_usec < 1000000)
+                                r = fail(x, v, k, "must be at least 1s");
                 } else if (streq(k, "crashLoopBackOff")) {
                         /* upstream (KubeletCrashLoopBackOffMax): maxContainerRestartPeriod;
                          * ours, for tests and impatient devices: initialContainerRestartPeriod */
+                        if (v->type != KL_YAML_MAPPING) {
+                                r = fail(x, v, k, "must be a mapping");
+                                break;
+                        }
                         const struct kl_yaml_node *m = kl_yaml_map_get(v, "maxContainerRestartPeriod");
                         const struct kl_yaml_node *in = kl_yaml_map_get(v, "initialContainerRestartPeriod");
                         const struct kl_yaml_node *rs = kl_yaml_map_get(v, "resetPeriod");
+                        for (size_t j = 0; j < v->map.n; j++) {
+                                const char *sub = v->map.items[j].key->scalar.value;
+                                if (!streq(sub, "maxContainerRestartPeriod") &&
+                                    !streq(sub, "initialContainerRestartPeriod") && !streq(sub, "resetPeriod"))
+                                        warn(x, v->map.items[j].key, "unknown or unsupported field \"%s.%s\"", k,
+                                             sub);
+                        }
                         if (m)
                                 r = get_duration(x, "crashLoopBackOff.maxContainerRestartPeriod", m,
                                                  &c->crashloop_max_usec);
@@ -322,27 +355,39 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
         return r;
 }
 
-int kl_config_load_file(struct kl_config *c, const char *path, char ***ret_warnings, struct kl_error *reterr) {
-        _cleanup_free_ char *buf = NULL;
+int kl_config_load_buffer(struct kl_config *c, const char *path, const char *buf, size_t len, char ***ret_warnings,
+                          struct kl_error *reterr) {
         struct kl_yaml_doc *docs = NULL;
         struct kl_yaml_error yerr = {};
         struct kl_yaml_limits lim = {.max_depth = 16, .max_nodes = 10000, .max_scalar_len = 4096,
                                      .max_documents = 1};
-        size_t len, n = 0;
+        size_t n = 0;
         int r;
 
+        if (ret_warnings)
+                *ret_warnings = NULL;
+        if (len > CONFIG_MAX_SIZE)
+                return kl_error_set(reterr, EFBIG, "%s: larger than %d bytes", path, CONFIG_MAX_SIZE);
+        r = kl_yaml_parse(buf, len, &lim, &docs, &n, &yerr);
+        if (r < 0)
+                return kl_error_set(reterr, r, "%s:%u:%u: %s", path, yerr.pos.line, yerr.pos.col, yerr.msg);
+        struct ctx x = {.path = path, .cfg = c, .warnings = ret_warnings, .err = reterr};
+        r = parse_root(&x, n > 0 ? docs[0].root : NULL);
+        kl_yaml_docs_free(docs, n);
+        return r;
+}
+
+int kl_config_load_file(struct kl_config *c, const char *path, char ***ret_warnings, struct kl_error *reterr) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r;
+
+        if (ret_warnings)
+                *ret_warnings = NULL;
         r = kl_read_file_at(AT_FDCWD, path, CONFIG_MAX_SIZE, 0, &buf, &len);
         if (r == -EFBIG)
                 return kl_error_set(reterr, r, "%s: larger than %d bytes", path, CONFIG_MAX_SIZE);
         if (r < 0)
                 return kl_error_set(reterr, r, "%s: %s", path, strerror(-r));
-        r = kl_yaml_parse(buf, len, &lim, &docs, &n, &yerr);
-        if (r < 0)
-                return kl_error_set(reterr, r, "%s:%u:%u: %s", path, yerr.pos.line, yerr.pos.col, yerr.msg);
-        struct ctx x = {.path = path, .cfg = c, .warnings = ret_warnings, .err = reterr};
-        if (ret_warnings)
-                *ret_warnings = NULL;
-        r = parse_root(&x, n > 0 ? docs[0].root : NULL);
-        kl_yaml_docs_free(docs, n);
-        return r;
+        return kl_config_load_buffer(c, path, buf, len, ret_warnings, reterr);
 }

@@ -15,6 +15,7 @@
 #include "lib/macros.h"
 #include "metrics.h"
 #include "node.h"
+#include "logrotate.h"
 #include "podworker.h"
 #include "prober.h"
 #include "cgroups/stats.h"
@@ -1081,6 +1082,47 @@ void kl_pm_kick(struct kl_pm *pm) {
                 kl_event_timer_set(pm->sync_timer, soon);
 }
 
+#define LOG_STEP_PERIOD_USEC (100 * KL_USEC_PER_MSEC)
+
+/* Container log rotation: every 10 s look at each running container's log;
+ * compression of rotated files runs in slices on a short timer. */
+static void on_log_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
+        struct kl_pm *pm = userdata;
+        struct kl_error err = {};
+        if (now >= pm->log_next_check) {
+                pm->log_next_check = now + pm->cfg->container_log_monitor_interval_usec;
+                for (struct kl__worker *w = pm->workers; w; w = w->next)
+                        for (size_t i = 0; i < w->n_cs; i++) {
+                                struct kl__cstat *cs = &w->cs[i];
+                                char path[4096];
+                                bool reopen = false;
+                                if (!cs->id || !kl__cs_running(cs))
+                                        continue;
+                                snprintf(path, sizeof(path), "%s/%s_%s_%s/%s/%u.log", pm->cfg->pod_logs_dir,
+                                         w->namespace, w->full_name, w->uid, cs->spec->name, cs->attempt);
+                                if (kl_logrotate_check(pm->logrotate, path, &reopen, &err) < 0) {
+                                        log_debug("log rotation of '%s': %s", path, kl_error_str(&err));
+                                        continue;
+                                }
+                                if (!reopen)
+                                        continue;
+                                int r = kl_cri_reopen_container_log(pm->cri, cs->id, &err);
+                                if (r < 0)
+                                        log_warning("pod '%s': container '%s': ReopenContainerLog: %s, ignoring",
+                                                    w->full_name, cs->spec->name, kl_error_str(&err));
+                                if (kl_logrotate_finish(pm->logrotate, path, r >= 0, &err) < 0)
+                                        log_warning("log rotation of '%s': %s, ignoring", path, kl_error_str(&err));
+                                else if (r >= 0)
+                                        log_debug("rotated the log of container '%s' of pod '%s'", cs->spec->name,
+                                                  w->full_name);
+                        }
+        }
+        int more = kl_logrotate_step(pm->logrotate, &err);
+        if (more < 0)
+                log_warning("compressing rotated logs: %s, ignoring", kl_error_str(&err));
+        kl_event_timer_set(t, more > 0 ? now + LOG_STEP_PERIOD_USEC : pm->log_next_check);
+}
+
 static void on_cri_event(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
         struct kl_pm *pm = userdata;
         (void) kl_cri_dispatch(pm->cri);
@@ -1143,6 +1185,18 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         }
         if (p->metrics && p->km)
                 (void) kl_metrics_add_collector(p->metrics, collect_metrics, pm);
+        struct kl_logrotate_options lo = {
+                .max_size = p->cfg->container_log_max_size,
+                .max_files = p->cfg->container_log_max_files,
+        };
+        r = kl_logrotate_new(&lo, &pm->logrotate);
+        if (r >= 0)
+                r = kl_event_add_timer(pm->loop, kl_now_usec() + p->cfg->container_log_monitor_interval_usec, on_log_timer, pm,
+                                       &pm->log_timer);
+        if (r < 0) {
+                kl_pm_free(pm);
+                return r;
+        }
         r = kl_event_add_timer(pm->loop, kl_now_usec(), on_sync_timer, pm, &pm->sync_timer);
         if (r >= 0)
                 r = kl_event_add_io(pm->loop, kl_cri_event_fd(pm->cri), 0x001 /* EPOLLIN */, on_cri_event, pm,
@@ -1164,6 +1218,8 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm) {
                 worker_free(w);
         }
         kl_prober_free(pm->prober);
+        kl_event_timer_free(pm->log_timer);
+        kl_logrotate_free(pm->logrotate);
         kl_event_timer_free(pm->sync_timer);
         kl_event_io_free(pm->cri_io);
         kl_cri_response_free(pm->sandboxes);

@@ -124,7 +124,10 @@ struct kl_pm {
         bool network_ready;
         bool orphans_cleaned;
         struct kl_kubelet_metrics *km; /* NULL without metrics */
-        struct kl_prober *prober; /* pod cgroups without a pod removed once at start */
+        struct kl_prober *prober;
+        struct kl_logrotate *logrotate;
+        struct kl_event_timer *log_timer;
+        uint64_t log_next_check; /* pod cgroups without a pod removed once at start */
 };
 
 /* podmanager.c */
