@@ -135,7 +135,7 @@ static int get_resources(struct ctx *x, const char *key, const struct kl_yaml_no
                 else if (streq(k, "ephemeral-storage"))
                         r = kl_quantity_parse_value(s, &dst->ephemeral);
                 else {
-                        warn(x, q, "unknown resource \"%s\"", full);
+                        warn(x, v->map.items[i].key, "unknown resource \"%s\"", full);
                         continue;
                 }
                 if (r < 0)
@@ -149,7 +149,7 @@ static int parse_threshold(const char *s, struct kl_config_threshold *t) {
         if (n > 1 && s[n - 1] == '%') {
                 char *end;
                 double p = strtod(s, &end);
-                if (end != s + n - 1 || !(p >= 0 && p <= 100) || !(*s >= '0' && *s <= '9'))
+                if (end != s + n - 1 || !(p >= 0 && p <= 100) || !((*s >= '0' && *s <= '9') || *s == '.'))
                         return -EINVAL; /* also NaN, "inf%", " 5%" */
                 *t = (struct kl_config_threshold){.set = true, .quantity = -1, .percent = p};
                 return 0;
