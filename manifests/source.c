@@ -698,6 +698,11 @@ int kl_source_new(const char *dir, const char *node_name, const struct kl_manife
         if (!s->node_name)
                 return -ENOMEM;
 
+        /* "changed" is relative to no entries at all */
+        bool unused;
+        if (build_entries(s, &unused) < 0)
+                return -ENOMEM;
+
         s->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         if (s->fd < 0)
                 return -errno;
