@@ -59,6 +59,7 @@ include lib/module.mk
 -include board/module.mk
 -include kubelet-lite/extra.mk
 -include kubelet-lite/probe.mk
+-include kubelet-lite/eviction.mk
 -include tests/module.mk
 
 KL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(KL_SRCS)) \
