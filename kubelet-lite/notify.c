@@ -20,7 +20,7 @@ int kl_notify(const char *state) {
         if (!path || !*path)
                 return 0;
         n = strlen(path);
-        if ((path[0] != '/' && path[0] != '@') || n >= sizeof(sa.sun_path))
+        if ((path[0] != '/' && path[0] != '@') || n < 2 || n >= sizeof(sa.sun_path))
                 return -EINVAL;
         memcpy(sa.sun_path, path, n);
         if (sa.sun_path[0] == '@') /* abstract namespace */
@@ -28,17 +28,28 @@ int kl_notify(const char *state) {
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *) &sa,
+        /* MSG_DONTWAIT: a supervisor that stopped reading must not stall the event loop. */
+        if (sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *) &sa,
                    (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n)) < 0)
                 return -errno;
         return 1;
 }
 
+/* A positive decimal number and nothing else, or 0. */
+static uint64_t parse_positive(const char *s) {
+        char *end;
+        if (!s || *s < '0' || *s > '9')
+                return 0;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || *end)
+                return 0;
+        return v;
+}
+
 uint64_t kl_notify_watchdog_usec(void) {
-        const char *s = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
-        if (!s)
+        const char *pid = getenv("WATCHDOG_PID");
+        if (pid && parse_positive(pid) != (uint64_t) getpid())
                 return 0;
-        if (pid && (pid_t) atol(pid) != getpid())
-                return 0;
-        return strtoull(s, NULL, 10);
+        return parse_positive(getenv("WATCHDOG_USEC"));
 }
