@@ -349,7 +349,10 @@ bool kl__dec_bool(struct kl__dec *d, const struct kl_yaml_node *v, bool *ret) {
         if (!v || kl_yaml_is_null(v))
                 return false;
         if (v->type != KL_YAML_SCALAR || v->scalar.kind != KL_YAML_BOOL) {
-                if (v->type == KL_YAML_SCALAR)
+                if (v->type == KL_YAML_SCALAR && !v->scalar.plain)
+                        kl__dec_error(d, v->pos, "expected true or false, got a string %s (remove the quotes)",
+                                      kl__dec_q(d, v->scalar.value));
+                else if (v->type == KL_YAML_SCALAR)
                         kl__dec_error(d, v->pos, "expected true or false, got %s",
                                       kl__dec_q(d, v->scalar.value));
                 else
@@ -379,7 +382,10 @@ bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, i
         if (!v || kl_yaml_is_null(v))
                 return false;
         if (v->type != KL_YAML_SCALAR || v->scalar.kind != KL_YAML_INT) {
-                if (v->type == KL_YAML_SCALAR)
+                if (v->type == KL_YAML_SCALAR && !v->scalar.plain)
+                        kl__dec_error(d, v->pos, "expected an integer, got a string %s (remove the quotes)",
+                                      kl__dec_q(d, v->scalar.value));
+                else if (v->type == KL_YAML_SCALAR)
                         kl__dec_error(d, v->pos, "expected an integer, got %s",
                                       kl__dec_q(d, v->scalar.value));
                 else
@@ -402,11 +408,15 @@ bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, i
         if (neg)
                 x = -x;
         if (x < min || x > max) {
-                if (max == INT64_MAX)
-                        kl__dec_error(d, v->pos, "must be greater than or equal to %" PRId64, min);
-                else
+                if (max < INT32_MAX) /* a real range, like ports */
                         kl__dec_error(d, v->pos, "must be between %" PRId64 " and %" PRId64
                                       ", got %lld", min, max, x);
+                else if (x < min)
+                        kl__dec_error(d, v->pos, "must be greater than or equal to %" PRId64 ", got %lld",
+                                      min, x);
+                else
+                        kl__dec_error(d, v->pos, "must be less than or equal to %" PRId64 ", got %lld",
+                                      max, x);
                 return false;
         }
         *ret = x;

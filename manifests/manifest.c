@@ -50,7 +50,7 @@ static bool check_type(struct kl__dec *d, const struct kl_yaml_node *root) {
 
         saved = kl__dec_push(d, "kind");
         if (!kind || kl_yaml_is_null(kind))
-                kl__dec_error(d, root->pos, "is required (only \"Pod\" is supported)");
+                kl__dec_error(d, root->pos, "missing (only \"Pod\" is supported)");
         else if (kind->type != KL_YAML_SCALAR || !streq(kind->scalar.value, "Pod"))
                 kl__dec_error(d, kind->pos, "%s is not supported: only Pod documents can be static pods",
                               kind->type == KL_YAML_SCALAR ? kl__dec_q(d, kind->scalar.value)
@@ -61,7 +61,7 @@ static bool check_type(struct kl__dec *d, const struct kl_yaml_node *root) {
 
         saved = kl__dec_push(d, "apiVersion");
         if (!api || kl_yaml_is_null(api)) {
-                kl__dec_error(d, root->pos, "is required (must be \"v1\")");
+                kl__dec_error(d, root->pos, "missing (must be \"v1\")");
                 ok = false;
         } else if (api->type != KL_YAML_SCALAR || !streq(api->scalar.value, "v1")) {
                 kl__dec_error(d, api->pos, "%s is not supported: must be \"v1\"",

@@ -334,8 +334,11 @@ static void decode_pod_security_context(struct kl__dec *d, const struct kl_yaml_
 
 static void decode_containers(struct kl__dec *d, const struct kl_yaml_node *v, bool init,
                               struct kl_container **ret, size_t *ret_n) {
-        if (!kl__dec_seq(d, v))
+        if (!kl__dec_seq(d, v)) {
+                if (!init && v && !kl_yaml_is_null(v))
+                        d->containers_rejected = true; /* reported as the wrong type */
                 return;
+        }
         if (v->seq.n > d->opts->max_containers) {
                 kl__dec_error(d, v->pos, "too many containers: %zu, at most %zu", v->seq.n,
                               d->opts->max_containers);

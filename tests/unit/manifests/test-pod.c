@@ -374,7 +374,7 @@ TEST(validation_messages) {
                       "t.yaml:6:45: spec.volumes[1].name: duplicate volume name \"v\"");
         EXPECT_ERRORS(HDR "spec:\n  restartPolicy: Sometimes\n  terminationGracePeriodSeconds: -1\n  containers: [{name: a, image: b}]\n",
                       "t.yaml:6:18: spec.restartPolicy: unsupported value \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
-                      "t.yaml:7:34: spec.terminationGracePeriodSeconds: must be greater than or equal to 0");
+                      "t.yaml:7:34: spec.terminationGracePeriodSeconds: must be greater than or equal to 0, got -1");
         EXPECT_ERRORS(HDR "spec:\n  containers: [{name: a, image: b, env: [{name: \"A=B\", value: x}, {name: X, value: 1}]}]\n",
                       "t.yaml:6:49: spec.containers[0].env[0].name: invalid name \"A=B\": must consist only of printable ASCII characters other than '='",
                       "t.yaml:6:84: spec.containers[0].env[1].value: expected a string, got a number (quote it: \"1\")");
@@ -471,7 +471,7 @@ TEST(documents_and_kinds) {
                       "t.yaml:10:13: apiVersion: \"apps/v1\" is not supported: must be \"v1\"",
                       "t.yaml:11:7: kind: \"Deployment\" is not supported: only Pod documents can be static pods");
         EXPECT_ERRORS("kind: Pod\nmetadata: {name: x}\n",
-                      "t.yaml:1:1: apiVersion: is required (must be \"v1\")");
+                      "t.yaml:1:1: apiVersion: missing (must be \"v1\")");
         EXPECT_ERRORS("- a\n", "t.yaml:1:1: a document must be a mapping (a Pod object)");
         EXPECT_ERRORS("", "t.yaml: no Pod in file (an empty file is treated as half-written; delete the file to remove its pods)");
         EXPECT_ERRORS("---\n# nothing\n---\n", "t.yaml: no Pod in file (an empty file is treated as half-written; delete the file to remove its pods)");
