@@ -64,6 +64,8 @@ struct kl_source {
         struct kl_manifest_opts opts;
         int fd;
         int wd;
+        dev_t dir_dev; /* what wd watches */
+        ino_t dir_ino;
         int parent_wd;
         char *parent_path;
         bool dir_present;
@@ -222,14 +224,27 @@ static void watch_parent(struct kl_source *s) {
 
 /* Returns true when the directory is watched. */
 static bool ensure_watch(struct kl_source *s) {
+        struct stat st;
+
+        /* the path may now lead elsewhere (a symlink switched, the directory
+         * replaced between two events): watch what it is now */
+        if (s->wd >= 0 && (stat(s->dir, &st) < 0 || st.st_dev != s->dir_dev || st.st_ino != s->dir_ino)) {
+                (void) inotify_rm_watch(s->fd, s->wd);
+                s->wd = -1;
+        }
         if (s->wd >= 0)
                 return true;
         s->wd = inotify_add_watch(s->fd, s->dir, DIR_MASK);
-        if (s->wd < 0) {
+        if (s->wd < 0 || stat(s->dir, &st) < 0) {
                 log_debug_errno(errno, "cannot watch manifest directory '%s'", s->dir);
+                if (s->wd >= 0)
+                        (void) inotify_rm_watch(s->fd, s->wd);
+                s->wd = -1;
                 watch_parent(s);
                 return false;
         }
+        s->dir_dev = st.st_dev;
+        s->dir_ino = st.st_ino;
         drop_parent_watch(s);
         return true;
 }
@@ -663,6 +678,28 @@ const struct kl_source_entry *kl_source_entries(struct kl_source *s, size_t *ret
         return s->entries;
 }
 
+/* Drop "." components, repeated and trailing slashes, in place; ".." stays
+ * (resolving it would need the file system, and symlinks make it ambiguous). */
+static void normalize_path(char *p) {
+        char *w = p;
+        for (const char *r = p; *r;) {
+                if (*r == '/') {
+                        r++;
+                        continue;
+                }
+                size_t n = strcspn(r, "/");
+                if (!(n == 1 && r[0] == '.')) {
+                        *w++ = '/';
+                        memmove(w, r, n);
+                        w += n;
+                }
+                r += n;
+        }
+        if (w == p)
+                *w++ = '/';
+        *w = '\0';
+}
+
 /* ---- life cycle --------------------------------------------------------------------- */
 
 int kl_source_new(const char *dir, const char *node_name, const struct kl_manifest_opts *opts,
@@ -692,8 +729,7 @@ int kl_source_new(const char *dir, const char *node_name, const struct kl_manife
         }
         if (!s->dir)
                 return -ENOMEM;
-        for (size_t n = strlen(s->dir); n > 1 && s->dir[n - 1] == '/'; n--)
-                s->dir[n - 1] = '\0';
+        normalize_path(s->dir);
         s->node_name = strdup(node_name);
         if (!s->node_name)
                 return -ENOMEM;

@@ -462,6 +462,42 @@ TEST(directory_missing_at_start) {
         cleanup();
 }
 
+TEST(directory_symlink_switched) {
+        uint64_t now = T0;
+        char a[512], b[512], m[512], tmp[512];
+
+        setup();
+        pathf(a, sizeof(a), "a");
+        pathf(b, sizeof(b), "b");
+        pathf(m, sizeof(m), "m");
+        pathf(tmp, sizeof(tmp), "m.new");
+        ASSERT_OK(mkdir(a, 0755));
+        ASSERT_OK(mkdir(b, 0755));
+        write_file("a/one.yaml", pod_yaml("one", "busybox:1"), 0);
+        write_file("b/two.yaml", pod_yaml("two", "busybox:1"), 0);
+        ASSERT_OK(symlink("a", m));
+        struct kl_source *s = new_source("m");
+        ASSERT_TRUE(sync_at(s, now, false));
+        ASSERT_NOT_NULL(entry(s, "one.yaml"));
+
+        /* switch the link atomically: the watched directory sees nothing */
+        ASSERT_OK(symlink("b", tmp));
+        ASSERT_OK(rename(tmp, m));
+        (void) kl_source_handle_events(s, now);
+        now = kl_source_next_deadline(s); /* the periodic rescan */
+        ASSERT_TRUE(sync_at(s, now, false));
+        ASSERT_NULL(entry(s, "one.yaml"));
+        ASSERT_NOT_NULL(entry(s, "two.yaml"));
+
+        /* and the new target is watched from now on */
+        write_file("b/three.yaml", pod_yaml("three", "busybox:1"), 0);
+        ASSERT_EQ(kl_source_handle_events(s, now), 1);
+        ASSERT_TRUE(settle(s, &now));
+        ASSERT_NOT_NULL(entry(s, "three.yaml"));
+        kl_source_free(s);
+        cleanup();
+}
+
 /* Throw away pending inotify events, as if the queue had overflowed. */
 static void lose_events(struct kl_source *s) {
         char buf[65536];
@@ -544,10 +580,10 @@ TEST(api_edges) {
         ASSERT_NOT_NULL(getcwd(cwd, sizeof(cwd)));
         ASSERT_OK(chdir(top));
         write_file("web.yaml", pod_yaml("web", "busybox:1"), 0);
-        ASSERT_OK(kl_source_new("./", "node1", NULL, &s));
+        ASSERT_OK(kl_source_new(".//./", "node1", NULL, &s));
         ASSERT_TRUE(sync_at(s, T0, false));
         char want[600];
-        snprintf(want, sizeof(want), "%s/./web.yaml", top);
+        snprintf(want, sizeof(want), "%s/web.yaml", top);
         ASSERT_STREQ(entry(s, "web.yaml")->pods[0]->source, want);
         ASSERT_OK(chdir(cwd));
         kl_source_free(s);
