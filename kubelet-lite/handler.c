@@ -249,9 +249,11 @@ static void on_exec_done(int r, const struct kl_error *err, ProtobufCMessage *re
         struct kl_buf out = {};
         size_t n = MIN(x->stdout.len, (size_t) KL_HANDLER_OUTPUT_MAX);
 
-        kl_buf_append(&out, x->stdout.data, n);
-        kl_buf_append(&out, x->stderr.data, MIN(x->stderr.len, (size_t) KL_HANDLER_OUTPUT_MAX - n));
-        kl_buf_append(&out, "", 0);
+        if (n > 0)
+                kl_buf_append(&out, x->stdout.data, n);
+        if (x->stderr.len > 0 && n < KL_HANDLER_OUTPUT_MAX)
+                kl_buf_append(&out, x->stderr.data, MIN(x->stderr.len, (size_t) KL_HANDLER_OUTPUT_MAX - n));
+        kl_buf_append(&out, "", 0); /* data is never NULL below */
         if (out.oom) {
                 kl_buf_free_contents(&out);
                 finish(c, KL_HANDLER_ERROR, "out of memory");
