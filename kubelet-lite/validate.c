@@ -54,10 +54,9 @@ static void print_pod(const struct kl_pod *p) {
         printf("pod %s (namespace %s, uid %s, QoS %s) from %s\n", p->full_name, p->namespace, p->uid,
                kl_qos_class_to_string(kl_pod_qos_class(p)), p->source);
         for (size_t i = 0; i < p->n_init_containers; i++)
-                print_container(&p->init_containers[i],
-                                p->init_containers[i].restart_policy == KL_RESTART_ALWAYS
-                                        ? "sidecar container"
-                                        : "init container");
+                print_container(&p->init_containers[i], p->init_containers[i].restart_policy == KL_RESTART_ALWAYS
+                                                                ? "sidecar container"
+                                                                : "init container");
         for (size_t i = 0; i < p->n_containers; i++)
                 print_container(&p->containers[i], "container");
 }
@@ -80,8 +79,8 @@ static bool claim(struct state *st, const struct kl_pod *p) {
                 return false;
         for (size_t i = 0; i < st->n_seen; i++)
                 if (streq(st->seen[i].key, key)) {
-                        fprintf(stderr, "%s: metadata.name: pod \"%s\" is already defined in %s\n",
-                                p->source, key, st->seen[i].file);
+                        fprintf(stderr, "%s: metadata.name: pod \"%s\" is already defined in %s\n", p->source, key,
+                                st->seen[i].file);
                         free(key);
                         st->n_errors++;
                         return false;
@@ -103,8 +102,8 @@ static unsigned count_char(const char *s, char c) {
         return n;
 }
 
-static void report(struct state *st, const char *file, struct kl_pod **pods, size_t n_pods,
-                   const char *error, char **errors, char **warnings) {
+static void report(struct state *st, const char *file, struct kl_pod **pods, size_t n_pods, const char *error,
+                   char **errors, char **warnings) {
         bool bad = error || errors;
 
         st->n_files++;
@@ -164,8 +163,7 @@ static int validate_dir(struct state *st, const char *path) {
         if (n == 0)
                 printf("%s: no manifests\n", path);
         for (size_t i = 0; i < n; i++)
-                report(st, e[i].file, e[i].error ? NULL : e[i].pods, e[i].n_pods, e[i].error, NULL,
-                       e[i].warnings);
+                report(st, e[i].file, e[i].error ? NULL : e[i].pods, e[i].n_pods, e[i].error, NULL, e[i].warnings);
         return 0;
 }
 
@@ -196,18 +194,10 @@ int kl_validate_main(int argc, char **argv) {
         optind = 0; /* reset GNU getopt whatever ran before */
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
                 switch (c) {
-                case 's':
-                        st.opts.strict = true;
-                        break;
-                case 'n':
-                        st.node = optarg;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 1;
+                case 's': st.opts.strict = true; break;
+                case 'n': st.node = optarg; break;
+                case 'h': usage(stdout); return 0;
+                default: usage(stderr); return 1;
                 }
         if (optind >= argc) {
                 usage(stderr);
@@ -244,7 +234,6 @@ int kl_validate_main(int argc, char **argv) {
                 printf("valid: %u pods in %u files (node %s)\n", st.n_pods, st.n_files, st.node);
                 return 0;
         }
-        fprintf(stderr, "invalid: %u errors in %u of %u files\n", st.n_errors, st.n_bad_files,
-                st.n_files);
+        fprintf(stderr, "invalid: %u errors in %u of %u files\n", st.n_errors, st.n_bad_files, st.n_files);
         return 1;
 }

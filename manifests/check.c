@@ -40,14 +40,13 @@ static bool has_port_name(const struct kl_container *c, const char *name) {
         return false;
 }
 
-static void check_handler(struct kl__dec *d, struct kl_pod *p, const struct citer *it,
-                          const struct kl_handler *h, const char *what) {
+static void check_handler(struct kl__dec *d, struct kl_pod *p, const struct citer *it, const struct kl_handler *h,
+                          const char *what) {
         if (h->kind == KL_HANDLER_NONE)
                 return;
         if (h->port_name && !has_port_name(it->c, h->port_name)) {
                 container_path(d, it, what);
-                kl__dec_error(d, h->pos, "port %s is not a named port of this container",
-                              kl__dec_q(d, h->port_name));
+                kl__dec_error(d, h->pos, "port %s is not a named port of this container", kl__dec_q(d, h->port_name));
         }
         if (h->kind == KL_HANDLER_SLEEP && h->sleep_seconds > p->termination_grace_period_seconds) {
                 container_path(d, it, what);
@@ -64,9 +63,8 @@ static void check_container(struct kl__dec *d, struct kl_pod *p, const struct ci
         const struct {
                 const struct kl_probe *probe;
                 const char *name;
-        } probes[] = {{&c->liveness, "livenessProbe"},
-                      {&c->readiness, "readinessProbe"},
-                      {&c->startup, "startupProbe"}};
+        } probes[] = {
+                {&c->liveness, "livenessProbe"}, {&c->readiness, "readinessProbe"}, {&c->startup, "startupProbe"}};
 
         for (size_t k = 0; k < ELEMENTSOF(probes); k++) {
                 if (!probes[k].probe->set)
@@ -95,8 +93,7 @@ static void check_container(struct kl__dec *d, struct kl_pod *p, const struct ci
                         found = streq_ptr(p->volumes[k].name, m->name);
                 if (!found) {
                         kl__dec_set_path(d, "spec.%s[%zu].volumeMounts[%zu].name", it->list, it->i, i);
-                        kl__dec_error(d, m->pos, "volume %s is not defined in spec.volumes",
-                                      kl__dec_q(d, m->name));
+                        kl__dec_error(d, m->pos, "volume %s is not defined in spec.volumes", kl__dec_q(d, m->name));
                 }
         }
 
@@ -133,8 +130,7 @@ void kl__check_pod(struct kl__dec *d, struct kl_pod *p) {
                 kl__dec_set_path(d, "spec.containers");
                 kl__dec_error(d, p->pos, "at least one container is required");
         }
-        if (!d->containers_rejected &&
-            p->n_containers + p->n_init_containers > d->opts->max_containers) {
+        if (!d->containers_rejected && p->n_containers + p->n_init_containers > d->opts->max_containers) {
                 kl__dec_set_path(d, "spec");
                 kl__dec_error(d, p->pos, "too many containers: %zu, at most %zu",
                               p->n_containers + p->n_init_containers, d->opts->max_containers);
@@ -146,8 +142,7 @@ void kl__check_pod(struct kl__dec *d, struct kl_pod *p) {
                 while (it.c->name && next_container(p, &prev) && prev.c != it.c)
                         if (streq_ptr(prev.c->name, it.c->name)) {
                                 container_path(d, &it, "name");
-                                kl__dec_error(d, it.c->pos, "duplicate container name %s",
-                                              kl__dec_q(d, it.c->name));
+                                kl__dec_error(d, it.c->pos, "duplicate container name %s", kl__dec_q(d, it.c->name));
                                 break;
                         }
                 check_container(d, p, &it);
@@ -165,15 +160,14 @@ void kl__check_pod(struct kl__dec *d, struct kl_pod *p) {
                                         const struct kl_port *y = &p->containers[b].ports[j];
                                         if (b == a && j >= i)
                                                 break;
-                                        if (y->host_port == x->host_port &&
-                                            streq_ptr(y->protocol, x->protocol) &&
+                                        if (y->host_port == x->host_port && streq_ptr(y->protocol, x->protocol) &&
                                             (!x->host_ip || !y->host_ip || streq(x->host_ip, y->host_ip)))
                                                 dup = true;
                                 }
                         if (dup) {
                                 kl__dec_set_path(d, "spec.containers[%zu].ports[%zu].hostPort", a, i);
-                                kl__dec_error(d, x->pos, "host port %d/%s is already used",
-                                              x->host_port, strempty(x->protocol));
+                                kl__dec_error(d, x->pos, "host port %d/%s is already used", x->host_port,
+                                              strempty(x->protocol));
                         }
                 }
 

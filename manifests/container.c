@@ -11,12 +11,16 @@
 #include "manifests/schema.h"
 #include "manifests/strv.h"
 
-enum probe_kind { PROBE_LIVENESS, PROBE_READINESS, PROBE_STARTUP, LIFECYCLE };
+enum probe_kind {
+        PROBE_LIVENESS,
+        PROBE_READINESS,
+        PROBE_STARTUP,
+        LIFECYCLE
+};
 
 void kl__quantity_error(struct kl__dec *d, const struct kl_yaml_node *v, const char *text, int r) {
         if (r == -EDOM)
-                kl__dec_error(d, v->pos, "quantity %s must be greater than or equal to 0",
-                              kl__dec_q(d, text));
+                kl__dec_error(d, v->pos, "quantity %s must be greater than or equal to 0", kl__dec_q(d, text));
         else if (r == -ERANGE)
                 kl__dec_error(d, v->pos, "quantity %s is too large", kl__dec_q(d, text));
         else
@@ -29,8 +33,8 @@ struct res_pos {
         const struct kl_yaml_node *cpu, *memory, *ephemeral;
 };
 
-static void decode_resource_list(struct kl__dec *d, const struct kl_yaml_node *v, int64_t *cpu,
-                                 int64_t *memory, int64_t *ephemeral, struct res_pos *pos) {
+static void decode_resource_list(struct kl__dec *d, const struct kl_yaml_node *v, int64_t *cpu, int64_t *memory,
+                                 int64_t *ephemeral, struct res_pos *pos) {
         static const char *const known[] = {"cpu", "memory", "ephemeral-storage", NULL};
 
         if (!kl__dec_map(d, v))
@@ -80,8 +84,7 @@ static void check_limit(struct kl__dec *d, const char *name, int64_t *req, int64
         if (lim >= 0 && *req > lim) {
                 size_t saved = kl__dec_push(d, "requests");
                 kl__dec_push(d, name);
-                kl__dec_error(d, req_node->pos,
-                              "request %s must be less than or equal to the limit %s",
+                kl__dec_error(d, req_node->pos, "request %s must be less than or equal to the limit %s",
                               kl__dec_q(d, req_node->scalar.value), kl__dec_q(d, lim_node->scalar.value));
                 kl__dec_pop(d, saved);
         }
@@ -98,8 +101,8 @@ static void decode_resources(struct kl__dec *d, const struct kl_yaml_node *v, st
                         decode_resource_list(d, f.value, &r->cpu_request_milli, &r->memory_request,
                                              &r->ephemeral_request, &rp);
                 else if (streq(f.name, "limits"))
-                        decode_resource_list(d, f.value, &r->cpu_limit_milli, &r->memory_limit,
-                                             &r->ephemeral_limit, &lp);
+                        decode_resource_list(d, f.value, &r->cpu_limit_milli, &r->memory_limit, &r->ephemeral_limit,
+                                             &lp);
                 else if (streq(f.name, "claims"))
                         kl__dec_unsupported(d, f.key, true, "dynamic resource claims");
                 else
@@ -110,15 +113,14 @@ static void decode_resources(struct kl__dec *d, const struct kl_yaml_node *v, st
         if (r->memory_limit >= 0)
                 check_limit(d, "memory", &r->memory_request, r->memory_limit, rp.memory, lp.memory);
         if (r->ephemeral_limit >= 0)
-                check_limit(d, "ephemeral-storage", &r->ephemeral_request, r->ephemeral_limit,
-                            rp.ephemeral, lp.ephemeral);
+                check_limit(d, "ephemeral-storage", &r->ephemeral_request, r->ephemeral_limit, rp.ephemeral,
+                            lp.ephemeral);
 }
 
 /* ---- env, ports, mounts --------------------------------------------------- */
 
-static const char *const field_refs[] = {"metadata.name",  "metadata.namespace", "metadata.uid",
-                                         "spec.nodeName",  "status.hostIP",      "status.podIP",
-                                         NULL};
+static const char *const field_refs[] = {
+        "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "status.hostIP", "status.podIP", NULL};
 
 static void decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_env *e) {
         static const char *const known[] = {"fieldPath", "apiVersion", NULL};
@@ -135,8 +137,7 @@ static void decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, st
                 } else if (streq(f.name, "apiVersion")) {
                         char *s = NULL;
                         if (kl__dec_str(d, f.value, &s) && !streq(s, "v1"))
-                                kl__dec_error(d, f.value->pos, "unsupported value %s: must be \"v1\"",
-                                              kl__dec_q(d, s));
+                                kl__dec_error(d, f.value->pos, "unsupported value %s: must be \"v1\"", kl__dec_q(d, s));
                         free(s);
                 } else
                         kl__dec_unknown(d, f.key, known);
@@ -147,8 +148,8 @@ static void decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, st
 
 static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_container *c) {
         static const char *const known[] = {"name", "value", "valueFrom", NULL};
-        static const char *const from_known[] = {"fieldRef", "configMapKeyRef", "secretKeyRef",
-                                                 "resourceFieldRef", "fileKeyRef", NULL};
+        static const char *const from_known[] = {"fieldRef",         "configMapKeyRef", "secretKeyRef",
+                                                 "resourceFieldRef", "fileKeyRef",      NULL};
 
         if (!kl__dec_seq(d, v) || !(c->env = kl__dec_calloc(d, v->seq.n, sizeof(*c->env))))
                 return;
@@ -165,8 +166,8 @@ static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct k
                 KL__FOREACH_FIELD(d, it.value, f) {
                         if (streq(f.name, "name")) {
                                 if (kl__dec_str(d, f.value, &e->name) && kl_check_env_name(e->name))
-                                        kl__dec_error(d, f.value->pos, "invalid name %s: %s",
-                                                      kl__dec_q(d, e->name), kl_check_env_name(e->name));
+                                        kl__dec_error(d, f.value->pos, "invalid name %s: %s", kl__dec_q(d, e->name),
+                                                      kl_check_env_name(e->name));
                         } else if (streq(f.name, "value"))
                                 kl__dec_str(d, f.value, &e->value);
                         else if (streq(f.name, "valueFrom")) {
@@ -178,26 +179,21 @@ static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct k
                                         n_src++;
                                         if (streq(g.name, "fieldRef"))
                                                 decode_field_ref(d, g.value, e);
-                                        else if (streq(g.name, "configMapKeyRef") ||
-                                                 streq(g.name, "secretKeyRef") ||
-                                                 streq(g.name, "resourceFieldRef") ||
-                                                 streq(g.name, "fileKeyRef"))
-                                                kl__dec_unsupported(d, g.key, true,
-                                                                    "only fieldRef is supported");
+                                        else if (streq(g.name, "configMapKeyRef") || streq(g.name, "secretKeyRef") ||
+                                                 streq(g.name, "resourceFieldRef") || streq(g.name, "fileKeyRef"))
+                                                kl__dec_unsupported(d, g.key, true, "only fieldRef is supported");
                                         else
                                                 kl__dec_unknown(d, g.key, from_known);
                                 }
                                 if (n_src != 1)
-                                        kl__dec_error(d, f.value->pos,
-                                                      "must specify exactly one source");
+                                        kl__dec_error(d, f.value->pos, "must specify exactly one source");
                         } else
                                 kl__dec_unknown(d, f.key, known);
                 }
                 if (!e->name)
                         kl__dec_error(d, it.value->pos, "name is required");
                 if (has_from && e->value && e->value[0])
-                        kl__dec_error(d, it.value->pos,
-                                      "valueFrom may not be specified when value is not empty");
+                        kl__dec_error(d, it.value->pos, "valueFrom may not be specified when value is not empty");
                 if (has_from && e->value) {
                         free(e->value);
                         e->value = NULL;
@@ -208,8 +204,7 @@ static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct k
 }
 
 static void decode_ports(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_container *c) {
-        static const char *const known[] = {"name", "containerPort", "hostPort", "protocol",
-                                            "hostIP", NULL};
+        static const char *const known[] = {"name", "containerPort", "hostPort", "protocol", "hostIP", NULL};
         static const char *const protocols[] = {"TCP", "UDP", "SCTP", NULL};
 
         if (!kl__dec_seq(d, v) || !(c->ports = kl__dec_calloc(d, v->seq.n, sizeof(*c->ports))))
@@ -255,12 +250,11 @@ static void decode_ports(struct kl__dec *d, const struct kl_yaml_node *v, struct
 }
 
 static void decode_mounts(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_container *c) {
-        static const char *const known[] = {"name", "mountPath", "subPath", "readOnly",
-                                            "mountPropagation", "subPathExpr", "recursiveReadOnly",
-                                            NULL};
+        static const char *const known[] = {
+                "name",        "mountPath",         "subPath", "readOnly", "mountPropagation",
+                "subPathExpr", "recursiveReadOnly", NULL};
 
-        if (!kl__dec_seq(d, v) ||
-            !(c->volume_mounts = kl__dec_calloc(d, v->seq.n, sizeof(*c->volume_mounts))))
+        if (!kl__dec_seq(d, v) || !(c->volume_mounts = kl__dec_calloc(d, v->seq.n, sizeof(*c->volume_mounts))))
                 return;
         KL__FOREACH_ITEM(d, v, it) {
                 struct kl_volume_mount *m = &c->volume_mounts[c->n_volume_mounts++];
@@ -275,8 +269,7 @@ static void decode_mounts(struct kl__dec *d, const struct kl_yaml_node *v, struc
                                 if (!kl__dec_str(d, f.value, &m->mount_path))
                                         continue;
                                 if (!kl_path_is_absolute_clean(m->mount_path))
-                                        kl__dec_error(d, f.value->pos,
-                                                      "must be an absolute path without '..', got %s",
+                                        kl__dec_error(d, f.value->pos, "must be an absolute path without '..', got %s",
                                                       kl__dec_q(d, m->mount_path));
                                 for (size_t k = 0; k + 1 < c->n_volume_mounts; k++)
                                         if (streq_ptr(c->volume_mounts[k].mount_path, m->mount_path))
@@ -285,8 +278,7 @@ static void decode_mounts(struct kl__dec *d, const struct kl_yaml_node *v, struc
                         } else if (streq(f.name, "subPath")) {
                                 if (kl__dec_str(d, f.value, &m->sub_path) &&
                                     (m->sub_path[0] == '/' || kl_path_has_dotdot(m->sub_path)))
-                                        kl__dec_error(d, f.value->pos,
-                                                      "must be a relative path without '..', got %s",
+                                        kl__dec_error(d, f.value->pos, "must be a relative path without '..', got %s",
                                                       kl__dec_q(d, m->sub_path));
                         } else if (streq(f.name, "readOnly"))
                                 kl__dec_bool(d, f.value, &m->read_only);
@@ -313,8 +305,8 @@ static void decode_port_ref(struct kl__dec *d, const struct kl_yaml_node *v, str
         if (!kl__dec_str(d, v, &h->port_name))
                 return;
         if (kl_check_port_name(h->port_name))
-                kl__dec_error(d, v->pos, "must be a port number or a port name, got %s: %s",
-                              kl__dec_q(d, h->port_name), kl_check_port_name(h->port_name));
+                kl__dec_error(d, v->pos, "must be a port number or a port name, got %s: %s", kl__dec_q(d, h->port_name),
+                              kl_check_port_name(h->port_name));
 }
 
 static void decode_http_get(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_handler *h) {
@@ -452,12 +444,18 @@ static bool decode_handler_field(struct kl__dec *d, const struct kl__field *f, s
         return true;
 }
 
-static void decode_probe(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_probe *p,
-                         enum probe_kind kind) {
-        static const char *const known[] = {
-                "exec",           "httpGet",          "tcpSocket",        "grpc",
-                "initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold",
-                "failureThreshold", "terminationGracePeriodSeconds", NULL};
+static void decode_probe(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_probe *p, enum probe_kind kind) {
+        static const char *const known[] = {"exec",
+                                            "httpGet",
+                                            "tcpSocket",
+                                            "grpc",
+                                            "initialDelaySeconds",
+                                            "timeoutSeconds",
+                                            "periodSeconds",
+                                            "successThreshold",
+                                            "failureThreshold",
+                                            "terminationGracePeriodSeconds",
+                                            NULL};
         unsigned n = 0;
 
         if (!kl__dec_map(d, v))
@@ -483,8 +481,7 @@ static void decode_probe(struct kl__dec *d, const struct kl_yaml_node *v, struct
                         if (kind == PROBE_READINESS)
                                 kl__dec_error(d, f.key->pos, "must not be set for readinessProbes");
                         else
-                                kl__dec_int(d, f.value, 1, INT64_MAX,
-                                            &p->termination_grace_period_seconds);
+                                kl__dec_int(d, f.value, 1, INT64_MAX, &p->termination_grace_period_seconds);
                 } else
                         kl__dec_unknown(d, f.key, known);
         }
@@ -532,8 +529,8 @@ static void decode_lifecycle(struct kl__dec *d, const struct kl_yaml_node *v, st
                         continue;
                 h->pos = f.value->pos;
                 KL__FOREACH_FIELD(d, f.value, g)
-                        if (!decode_handler_field(d, &g, h, LIFECYCLE, &n))
-                                kl__dec_unknown(d, g.key, hknown);
+                if (!decode_handler_field(d, &g, h, LIFECYCLE, &n))
+                        kl__dec_unknown(d, g.key, hknown);
                 if (n == 0)
                         kl__dec_error(d, f.value->pos,
                                       "must specify a handler type (exec, httpGet, tcpSocket or sleep)");
@@ -545,8 +542,7 @@ static void decode_lifecycle(struct kl__dec *d, const struct kl_yaml_node *v, st
 /* ---- securityContext ------------------------------------------------------ */
 
 /* Shared by pod and container securityContext. */
-bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl_seccomp *type,
-                           char **profile) {
+bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl_seccomp *type, char **profile) {
         static const char *const known[] = {"type", "localhostProfile", NULL};
         static const char *const types[] = {"", "RuntimeDefault", "Unconfined", "Localhost", NULL};
         int idx;
@@ -584,18 +580,24 @@ static void decode_caps(struct kl__dec *d, const struct kl_yaml_node *v, char **
                                         kl__dec_q(d, item->scalar.value));
                 }
                 if (!kl_capability_known(cap))
-                        kl__dec_error(d, item->pos, "unknown capability %s",
-                                      kl__dec_q(d, item->scalar.value));
+                        kl__dec_error(d, item->pos, "unknown capability %s", kl__dec_q(d, item->scalar.value));
         }
 }
 
-static void decode_security_context(struct kl__dec *d, const struct kl_yaml_node *v,
-                                    struct kl_security_context *sc) {
-        static const char *const known[] = {
-                "privileged",    "runAsUser",      "runAsGroup",     "runAsNonRoot",
-                "readOnlyRootFilesystem", "allowPrivilegeEscalation", "capabilities",
-                "seccompProfile", "seLinuxOptions", "appArmorProfile", "procMount",
-                "windowsOptions", NULL};
+static void decode_security_context(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_security_context *sc) {
+        static const char *const known[] = {"privileged",
+                                            "runAsUser",
+                                            "runAsGroup",
+                                            "runAsNonRoot",
+                                            "readOnlyRootFilesystem",
+                                            "allowPrivilegeEscalation",
+                                            "capabilities",
+                                            "seccompProfile",
+                                            "seLinuxOptions",
+                                            "appArmorProfile",
+                                            "procMount",
+                                            "windowsOptions",
+                                            NULL};
         static const char *const cap_known[] = {"add", "drop", NULL};
 
         if (!kl__dec_map(d, v))
@@ -657,16 +659,34 @@ static enum kl_pull_policy default_pull_policy(const char *image) {
         return KL_PULL_IF_NOT_PRESENT;
 }
 
-static const char *const container_known[] = {
-        "name",           "image",          "imagePullPolicy", "command",        "args",
-        "workingDir",     "env",            "envFrom",         "ports",          "resources",
-        "volumeMounts",   "volumeDevices",  "livenessProbe",   "readinessProbe", "startupProbe",
-        "lifecycle",      "securityContext", "restartPolicy",  "terminationMessagePath",
-        "terminationMessagePolicy", "stdin", "stdinOnce",      "tty",            "resizePolicy",
-        "restartPolicyRules", NULL};
+static const char *const container_known[] = {"name",
+                                              "image",
+                                              "imagePullPolicy",
+                                              "command",
+                                              "args",
+                                              "workingDir",
+                                              "env",
+                                              "envFrom",
+                                              "ports",
+                                              "resources",
+                                              "volumeMounts",
+                                              "volumeDevices",
+                                              "livenessProbe",
+                                              "readinessProbe",
+                                              "startupProbe",
+                                              "lifecycle",
+                                              "securityContext",
+                                              "restartPolicy",
+                                              "terminationMessagePath",
+                                              "terminationMessagePolicy",
+                                              "stdin",
+                                              "stdinOnce",
+                                              "tty",
+                                              "resizePolicy",
+                                              "restartPolicyRules",
+                                              NULL};
 
-void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool init,
-                          struct kl_container *c) {
+void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool init, struct kl_container *c) {
         static const char *const pull[] = {"IfNotPresent", "Always", "Never", NULL};
         static const char *const tmp[] = {"File", "FallbackToLogsOnError", NULL};
         static const char *const restart[] = {"", "Always", NULL};
@@ -686,8 +706,8 @@ void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool 
                 const char *n = f.name;
                 if (streq(n, "name")) {
                         if (kl__dec_str(d, f.value, &c->name) && kl_check_dns1123_label(c->name))
-                                kl__dec_error(d, f.value->pos, "invalid name %s: %s",
-                                              kl__dec_q(d, c->name), kl_check_dns1123_label(c->name));
+                                kl__dec_error(d, f.value->pos, "invalid name %s: %s", kl__dec_q(d, c->name),
+                                              kl_check_dns1123_label(c->name));
                 } else if (streq(n, "image")) {
                         if (!kl__dec_str(d, f.value, &c->image))
                                 continue;
@@ -742,8 +762,7 @@ void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool 
                         kl__dec_bool(d, f.value, &c->stdin_once);
                 else if (streq(n, "tty"))
                         kl__dec_bool(d, f.value, &c->tty);
-                else if (streq(n, "envFrom") || streq(n, "volumeDevices") ||
-                         streq(n, "restartPolicyRules"))
+                else if (streq(n, "envFrom") || streq(n, "volumeDevices") || streq(n, "restartPolicyRules"))
                         kl__dec_unsupported(d, f.key, true, NULL);
                 else if (streq(n, "resizePolicy"))
                         kl__dec_unsupported(d, f.key, false, "resources are never resized in place");

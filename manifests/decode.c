@@ -97,8 +97,7 @@ size_t kl__dec_push(struct kl__dec *d, const char *field) {
         char esc[96];
 
         escape_into(field, esc, sizeof(esc), 64);
-        int k = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "%s%s",
-                         d->plen ? "." : "", esc);
+        int k = snprintf(d->path + d->plen, sizeof(d->path) - d->plen, "%s%s", d->plen ? "." : "", esc);
         if (k < 0 || (size_t) k >= sizeof(d->path) - d->plen)
                 d->path[d->plen] = '\0';
         else
@@ -130,8 +129,8 @@ void kl__dec_set_path(struct kl__dec *d, const char *fmt, ...) {
         d->path[d->plen] = '\0';
 }
 
-_printf_(5, 0) static void add_line(struct kl__dec *d, bool error, struct kl_pos pos,
-                                    bool with_path, const char *fmt, va_list ap) {
+_printf_(5, 0) static void add_line(struct kl__dec *d, bool error, struct kl_pos pos, bool with_path, const char *fmt,
+                                    va_list ap) {
         char msg[1024], *line;
 
         if (error && d->n_errors >= d->opts->max_errors) {
@@ -223,18 +222,15 @@ void kl__dec_unknown(struct kl__dec *d, const struct kl_yaml_node *key, const ch
         if (d->opts->strict)
                 kl__dec_error_nopath(d, key->pos, "unknown field \"%s\"%s", d->path, hint);
         else
-                kl__dec_warning_nopath(d, key->pos, "unknown field \"%s\"%s, ignoring", d->path,
-                                       hint);
+                kl__dec_warning_nopath(d, key->pos, "unknown field \"%s\"%s, ignoring", d->path, hint);
 }
 
-void kl__dec_unsupported(struct kl__dec *d, const struct kl_yaml_node *key, bool fatal,
-                         const char *why) {
+void kl__dec_unsupported(struct kl__dec *d, const struct kl_yaml_node *key, bool fatal, const char *why) {
         if (fatal)
-                kl__dec_error(d, key->pos, "not supported by kubelet-lite%s%s", why ? ": " : "",
-                              strempty(why));
+                kl__dec_error(d, key->pos, "not supported by kubelet-lite%s%s", why ? ": " : "", strempty(why));
         else
-                kl__dec_warning(d, key->pos, "not supported by kubelet-lite, ignoring%s%s",
-                                why ? ": " : "", strempty(why));
+                kl__dec_warning(d, key->pos, "not supported by kubelet-lite, ignoring%s%s", why ? ": " : "",
+                                strempty(why));
 }
 
 bool kl__dec_next_field(struct kl__dec *d, const struct kl_yaml_node *map, struct kl__field *f) {
@@ -320,8 +316,8 @@ bool kl__dec_str(struct kl__dec *d, const struct kl_yaml_node *v, char **ret) {
                 return false;
         if (v->type != KL_YAML_SCALAR || v->scalar.kind != KL_YAML_STR) {
                 if (v->type == KL_YAML_SCALAR)
-                        kl__dec_error(d, v->pos, "expected a string, got %s (quote it: %s)",
-                                      type_name(v), kl__dec_q(d, v->scalar.value));
+                        kl__dec_error(d, v->pos, "expected a string, got %s (quote it: %s)", type_name(v),
+                                      kl__dec_q(d, v->scalar.value));
                 else
                         kl__dec_error(d, v->pos, "expected a string, got %s", type_name(v));
                 return false;
@@ -353,8 +349,7 @@ bool kl__dec_bool(struct kl__dec *d, const struct kl_yaml_node *v, bool *ret) {
                         kl__dec_error(d, v->pos, "expected true or false, got a string %s (remove the quotes)",
                                       kl__dec_q(d, v->scalar.value));
                 else if (v->type == KL_YAML_SCALAR)
-                        kl__dec_error(d, v->pos, "expected true or false, got %s",
-                                      kl__dec_q(d, v->scalar.value));
+                        kl__dec_error(d, v->pos, "expected true or false, got %s", kl__dec_q(d, v->scalar.value));
                 else
                         kl__dec_error(d, v->pos, "expected true or false, got %s", type_name(v));
                 return false;
@@ -371,8 +366,7 @@ bool kl__dec_tristate(struct kl__dec *d, const struct kl_yaml_node *v, int *ret)
         return true;
 }
 
-bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, int64_t max,
-                 int64_t *ret) {
+bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, int64_t max, int64_t *ret) {
         const char *s;
         char *end;
         long long x;
@@ -386,8 +380,7 @@ bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, i
                         kl__dec_error(d, v->pos, "expected an integer, got a string %s (remove the quotes)",
                                       kl__dec_q(d, v->scalar.value));
                 else if (v->type == KL_YAML_SCALAR)
-                        kl__dec_error(d, v->pos, "expected an integer, got %s",
-                                      kl__dec_q(d, v->scalar.value));
+                        kl__dec_error(d, v->pos, "expected an integer, got %s", kl__dec_q(d, v->scalar.value));
                 else
                         kl__dec_error(d, v->pos, "expected an integer, got %s", type_name(v));
                 return false;
@@ -409,14 +402,11 @@ bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, i
                 x = -x;
         if (x < min || x > max) {
                 if (max < INT32_MAX) /* a real range, like ports */
-                        kl__dec_error(d, v->pos, "must be between %" PRId64 " and %" PRId64
-                                      ", got %lld", min, max, x);
+                        kl__dec_error(d, v->pos, "must be between %" PRId64 " and %" PRId64 ", got %lld", min, max, x);
                 else if (x < min)
-                        kl__dec_error(d, v->pos, "must be greater than or equal to %" PRId64 ", got %lld",
-                                      min, x);
+                        kl__dec_error(d, v->pos, "must be greater than or equal to %" PRId64 ", got %lld", min, x);
                 else
-                        kl__dec_error(d, v->pos, "must be less than or equal to %" PRId64 ", got %lld",
-                                      max, x);
+                        kl__dec_error(d, v->pos, "must be less than or equal to %" PRId64 ", got %lld", max, x);
                 return false;
         }
         *ret = x;
@@ -462,8 +452,7 @@ bool kl__dec_strv(struct kl__dec *d, const struct kl_yaml_node *v, char ***ret) 
         return true;
 }
 
-bool kl__dec_string_map(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_kv **ret,
-                        size_t *ret_n) {
+bool kl__dec_string_map(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_kv **ret, size_t *ret_n) {
         struct kl_kv *kv;
         size_t n = 0;
 
@@ -497,8 +486,7 @@ bool kl__dec_string_map(struct kl__dec *d, const struct kl_yaml_node *v, struct 
         return true;
 }
 
-bool kl__dec_enum(struct kl__dec *d, const struct kl_yaml_node *v, const char *const *names,
-                  int *ret) {
+bool kl__dec_enum(struct kl__dec *d, const struct kl_yaml_node *v, const char *const *names, int *ret) {
         char list[512] = "";
         char *s = NULL;
 

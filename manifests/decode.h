@@ -53,16 +53,14 @@ void kl__dec_error(struct kl__dec *d, struct kl_pos pos, const char *fmt, ...) _
 void kl__dec_warning(struct kl__dec *d, struct kl_pos pos, const char *fmt, ...) _printf_(3, 4);
 /* Same without the path (the message carries it). */
 void kl__dec_error_nopath(struct kl__dec *d, struct kl_pos pos, const char *fmt, ...) _printf_(3, 4);
-void kl__dec_warning_nopath(struct kl__dec *d, struct kl_pos pos, const char *fmt, ...)
-        _printf_(3, 4);
+void kl__dec_warning_nopath(struct kl__dec *d, struct kl_pos pos, const char *fmt, ...) _printf_(3, 4);
 
 /* The current path names an unknown field: a warning, or an error in strict
  * mode, like kubectl's field validation, with a suggestion from known. */
 void kl__dec_unknown(struct kl__dec *d, const struct kl_yaml_node *key, const char *const *known);
 /* A Kubernetes field kubelet-lite does not implement: an error when it
  * would change what runs (fatal), else a warning that it is ignored. */
-void kl__dec_unsupported(struct kl__dec *d, const struct kl_yaml_node *key, bool fatal,
-                         const char *why);
+void kl__dec_unsupported(struct kl__dec *d, const struct kl_yaml_node *key, bool fatal, const char *why);
 
 /* Iterate a mapping: each step pops the previous key and pushes the next.
  * Do not break out of the loop. */
@@ -72,12 +70,10 @@ struct kl__field {
         const struct kl_yaml_node *key, *value;
 };
 bool kl__dec_next_field(struct kl__dec *d, const struct kl_yaml_node *map, struct kl__field *f);
-#define KL__FOREACH_FIELD(d, map, f) \
-        for (struct kl__field f = {.i = SIZE_MAX}; kl__dec_next_field((d), (map), &f);)
+#define KL__FOREACH_FIELD(d, map, f) for (struct kl__field f = {.i = SIZE_MAX}; kl__dec_next_field((d), (map), &f);)
 /* Iterate a sequence, pushing "[i]". */
 bool kl__dec_next_item(struct kl__dec *d, const struct kl_yaml_node *seq, struct kl__field *f);
-#define KL__FOREACH_ITEM(d, seq, f) \
-        for (struct kl__field f = {.i = SIZE_MAX}; kl__dec_next_item((d), (seq), &f);)
+#define KL__FOREACH_ITEM(d, seq, f) for (struct kl__field f = {.i = SIZE_MAX}; kl__dec_next_item((d), (seq), &f);)
 
 /* Typed getters. Each returns true when v held a usable value (which is then
  * stored), false when v is null (nothing stored, no error) or has the wrong
@@ -89,16 +85,13 @@ bool kl__dec_str(struct kl__dec *d, const struct kl_yaml_node *v, char **ret);
 bool kl__dec_scalar_text(struct kl__dec *d, const struct kl_yaml_node *v, const char **ret);
 bool kl__dec_bool(struct kl__dec *d, const struct kl_yaml_node *v, bool *ret);
 bool kl__dec_tristate(struct kl__dec *d, const struct kl_yaml_node *v, int *ret);
-bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, int64_t max,
-                 int64_t *ret);
+bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, int64_t max, int64_t *ret);
 bool kl__dec_int32(struct kl__dec *d, const struct kl_yaml_node *v, int min, int max, int *ret);
 bool kl__dec_strv(struct kl__dec *d, const struct kl_yaml_node *v, char ***ret);
 /* A mapping of string to string (labels, annotations). */
-bool kl__dec_string_map(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_kv **ret,
-                        size_t *ret_n);
+bool kl__dec_string_map(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_kv **ret, size_t *ret_n);
 /* v must be one of the NULL-terminated names; *ret is its index. */
-bool kl__dec_enum(struct kl__dec *d, const struct kl_yaml_node *v, const char *const *names,
-                  int *ret);
+bool kl__dec_enum(struct kl__dec *d, const struct kl_yaml_node *v, const char *const *names, int *ret);
 
 /* calloc() that records OOM in d (NULL for n == 0 too). */
 void *kl__dec_calloc(struct kl__dec *d, size_t n, size_t size);

@@ -13,16 +13,14 @@
 /* ---- SHA-256 ---------------------------------------------------------------- */
 
 static const uint32_t K[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-        0xc67178f2,
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
 static uint32_t ror(uint32_t x, unsigned n) {
@@ -33,8 +31,8 @@ static void sha256_block(struct kl_sha256 *s, const uint8_t *p) {
         uint32_t w[64], a, b, c, d, e, f, g, h;
 
         for (int i = 0; i < 16; i++)
-                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
-                       (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
+                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8 |
+                       p[4 * i + 3];
         for (int i = 16; i < 64; i++) {
                 uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
                 uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -127,21 +125,15 @@ static int canon(struct kl_sha256 *s, const struct kl_yaml_node *n) {
         switch (n->type) {
         case KL_YAML_SCALAR:
                 switch (n->scalar.kind) {
-                case KL_YAML_NULL:
-                        put_tagged(s, 'N', "", 0);
-                        break;
+                case KL_YAML_NULL: put_tagged(s, 'N', "", 0); break;
                 case KL_YAML_BOOL: {
                         bool t = n->scalar.value[0] == 't' || n->scalar.value[0] == 'T';
                         put_tagged(s, 'B', t ? "1" : "0", 1);
                         break;
                 }
-                case KL_YAML_STR:
-                        put_tagged(s, 'S', n->scalar.value, n->scalar.len);
-                        break;
+                case KL_YAML_STR: put_tagged(s, 'S', n->scalar.value, n->scalar.len); break;
                 case KL_YAML_INT:
-                case KL_YAML_FLOAT:
-                        put_tagged(s, 'D', n->scalar.value, n->scalar.len);
-                        break;
+                case KL_YAML_FLOAT: put_tagged(s, 'D', n->scalar.value, n->scalar.len); break;
                 }
                 return 0;
         case KL_YAML_SEQUENCE:

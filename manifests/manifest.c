@@ -53,8 +53,7 @@ static bool check_type(struct kl__dec *d, const struct kl_yaml_node *root) {
                 kl__dec_error(d, root->pos, "missing (only \"Pod\" is supported)");
         else if (kind->type != KL_YAML_SCALAR || !streq(kind->scalar.value, "Pod"))
                 kl__dec_error(d, kind->pos, "%s is not supported: only Pod documents can be static pods",
-                              kind->type == KL_YAML_SCALAR ? kl__dec_q(d, kind->scalar.value)
-                                                           : "this value");
+                              kind->type == KL_YAML_SCALAR ? kl__dec_q(d, kind->scalar.value) : "this value");
         if (!kind || kind->type != KL_YAML_SCALAR || !streq(kind->scalar.value, "Pod"))
                 ok = false;
         kl__dec_pop(d, saved);
@@ -65,8 +64,7 @@ static bool check_type(struct kl__dec *d, const struct kl_yaml_node *root) {
                 ok = false;
         } else if (api->type != KL_YAML_SCALAR || !streq(api->scalar.value, "v1")) {
                 kl__dec_error(d, api->pos, "%s is not supported: must be \"v1\"",
-                              api->type == KL_YAML_SCALAR ? kl__dec_q(d, api->scalar.value)
-                                                          : "this value");
+                              api->type == KL_YAML_SCALAR ? kl__dec_q(d, api->scalar.value) : "this value");
                 ok = false;
         }
         kl__dec_pop(d, saved);
@@ -116,8 +114,8 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
         d.node_name = node_name;
 
         if (len > opts->max_file_size) {
-                kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (%zu bytes, at most %zu)",
-                              len, opts->max_file_size);
+                kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (%zu bytes, at most %zu)", len,
+                              opts->max_file_size);
                 goto finish;
         }
         lim = (struct kl_yaml_limits){
@@ -162,8 +160,8 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
                         if (streq_ptr(ret->pods[k]->name, p->name) &&
                             streq_ptr(ret->pods[k]->namespace, p->namespace)) {
                                 kl__dec_set_path(&d, "metadata.name");
-                                kl__dec_error(&d, p->pos, "pod \"%s/%s\" is already defined at line %u",
-                                              p->namespace, p->name, ret->pods[k]->pos.line);
+                                kl__dec_error(&d, p->pos, "pod \"%s/%s\" is already defined at line %u", p->namespace,
+                                              p->name, ret->pods[k]->pos.line);
                                 kl__dec_set_path(&d, "%s", "");
                                 break;
                         }
@@ -205,8 +203,7 @@ static int read_error(const char *name, const struct kl_manifest_opts *opts, int
 
         kl__dec_init(&d, name, opts);
         if (r == -EFBIG)
-                kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (at most %zu bytes)",
-                              opts->max_file_size);
+                kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (at most %zu bytes)", opts->max_file_size);
         else
                 kl__dec_error(&d, (struct kl_pos){0, 0}, "cannot read: %s", why ? why : strerror(-r));
         r = kl__dec_finish(&d, ret);
@@ -218,8 +215,8 @@ static int read_error(const char *name, const struct kl_manifest_opts *opts, int
         return -EINVAL;
 }
 
-int kl_manifest_parse_fd(int fd, const char *display_name, const char *node_name,
-                         const struct kl_manifest_opts *opts, struct kl_manifest *ret) {
+int kl_manifest_parse_fd(int fd, const char *display_name, const char *node_name, const struct kl_manifest_opts *opts,
+                         struct kl_manifest *ret) {
         struct kl_manifest_opts defaults;
         _cleanup_free_ char *buf = NULL;
         const char *name = display_name ? display_name : "-";
@@ -266,9 +263,8 @@ int kl_manifest_parse_fd(int fd, const char *display_name, const char *node_name
         return kl_manifest_parse(buf, len, name, node_name, opts, ret);
 }
 
-int kl_manifest_parse_file(int dirfd, const char *path, const char *display_name,
-                           const char *node_name, const struct kl_manifest_opts *opts,
-                           struct kl_manifest *ret) {
+int kl_manifest_parse_file(int dirfd, const char *path, const char *display_name, const char *node_name,
+                           const struct kl_manifest_opts *opts, struct kl_manifest *ret) {
         struct kl_manifest_opts defaults;
         _cleanup_close_ int fd = -EBADF;
         const char *name = display_name ? display_name : path;

@@ -14,14 +14,14 @@
 
 struct kl_manifest_opts {
         /* caps on what a file controls */
-        size_t max_file_size;   /* bytes; default 1 MiB */
-        size_t max_depth;       /* nesting of mappings/sequences; default 64 */
-        size_t max_nodes;       /* YAML nodes per file; default 100000 */
-        size_t max_scalar_len;  /* bytes per scalar; default 64 KiB */
-        size_t max_containers;  /* init + app containers per pod; default 64 */
-        size_t max_documents;   /* YAML documents per file; default 64 */
-        size_t max_errors;      /* errors reported per file; default 20 */
-        bool strict;            /* unknown fields are errors instead of warnings */
+        size_t max_file_size;  /* bytes; default 1 MiB */
+        size_t max_depth;      /* nesting of mappings/sequences; default 64 */
+        size_t max_nodes;      /* YAML nodes per file; default 100000 */
+        size_t max_scalar_len; /* bytes per scalar; default 64 KiB */
+        size_t max_containers; /* init + app containers per pod; default 64 */
+        size_t max_documents;  /* YAML documents per file; default 64 */
+        size_t max_errors;     /* errors reported per file; default 20 */
+        bool strict;           /* unknown fields are errors instead of warnings */
 
         /* directory intake (manifests/source.h) */
         uint64_t debounce_usec;       /* quiet time before a changed file is read; default 100 ms */
@@ -54,10 +54,9 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
  * kl_manifest_parse() it with display_name (path when NULL) as the file.
  * Only regular files are read (symlinks are followed). Errors reading the
  * file become an error line like the others; returns -EINVAL then. */
-int kl_manifest_parse_file(int dirfd, const char *path, const char *display_name,
-                           const char *node_name, const struct kl_manifest_opts *opts,
-                           struct kl_manifest *ret);
+int kl_manifest_parse_file(int dirfd, const char *path, const char *display_name, const char *node_name,
+                           const struct kl_manifest_opts *opts, struct kl_manifest *ret);
 
 /* The same for an open file (read from its current offset). */
-int kl_manifest_parse_fd(int fd, const char *display_name, const char *node_name,
-                         const struct kl_manifest_opts *opts, struct kl_manifest *ret);
+int kl_manifest_parse_fd(int fd, const char *display_name, const char *node_name, const struct kl_manifest_opts *opts,
+                         struct kl_manifest *ret);

@@ -137,11 +137,11 @@ static void *dup_array(bool *ok, const void *a, size_t n, size_t sz) {
 
 /* Shallow-copied arrays hold the source's pointers until deep-copied; on
  * allocation failure the array is reset to empty so nothing is freed twice. */
-#define DUP_ARRAY(ok, dst, src, field, nfield)                                                  \
-        do {                                                                                    \
+#define DUP_ARRAY(ok, dst, src, field, nfield)                                                    \
+        do {                                                                                      \
                 (dst)->field = dup_array(ok, (src)->field, (src)->nfield, sizeof(*(src)->field)); \
-                if (!(dst)->field)                                                              \
-                        (dst)->nfield = 0;                                                      \
+                if (!(dst)->field)                                                                \
+                        (dst)->nfield = 0;                                                        \
         } while (0)
 
 static void dup_kv(bool *ok, struct kl_kv *kv, size_t n) {
@@ -196,8 +196,7 @@ static void dup_container(bool *ok, struct kl_container *c) {
         dup_handler(ok, &c->pre_stop);
         c->security_context.capabilities_add = dup_strv(ok, c->security_context.capabilities_add);
         c->security_context.capabilities_drop = dup_strv(ok, c->security_context.capabilities_drop);
-        c->security_context.seccomp_localhost_profile =
-                dup_str(ok, c->security_context.seccomp_localhost_profile);
+        c->security_context.seccomp_localhost_profile = dup_str(ok, c->security_context.seccomp_localhost_profile);
         c->termination_message_path = dup_str(ok, c->termination_message_path);
 }
 
@@ -240,10 +239,8 @@ struct kl_pod *kl_pod_dup(const struct kl_pod *p) {
                 c->volumes[i].name = dup_str(&ok, c->volumes[i].name);
                 c->volumes[i].host_path = dup_str(&ok, c->volumes[i].host_path);
         }
-        DUP_ARRAY(&ok, &c->security_context, &p->security_context, supplemental_groups,
-                  n_supplemental_groups);
-        c->security_context.seccomp_localhost_profile =
-                dup_str(&ok, p->security_context.seccomp_localhost_profile);
+        DUP_ARRAY(&ok, &c->security_context, &p->security_context, supplemental_groups, n_supplemental_groups);
+        c->security_context.seccomp_localhost_profile = dup_str(&ok, p->security_context.seccomp_localhost_profile);
         DUP_ARRAY(&ok, &c->security_context, &p->security_context, sysctls, n_sysctls);
         dup_kv(&ok, c->security_context.sysctls, c->security_context.n_sysctls);
         c->priority_class_name = dup_str(&ok, p->priority_class_name);
@@ -285,13 +282,12 @@ enum kl_qos_class kl_pod_qos_class(const struct kl_pod *p) {
                 size_t n = pass ? p->n_init_containers : p->n_containers;
                 for (size_t i = 0; i < n; i++) {
                         const struct kl_resources *r = &cs[i].resources;
-                        if (r->cpu_request_milli > 0 || r->memory_request > 0 ||
-                            r->cpu_limit_milli > 0 || r->memory_limit > 0)
+                        if (r->cpu_request_milli > 0 || r->memory_request > 0 || r->cpu_limit_milli > 0 ||
+                            r->memory_limit > 0)
                                 any = true;
                         if (r->cpu_limit_milli <= 0 || r->memory_limit <= 0)
                                 guaranteed = false;
-                        else if (r->cpu_request_milli != r->cpu_limit_milli ||
-                                 r->memory_request != r->memory_limit)
+                        else if (r->cpu_request_milli != r->cpu_limit_milli || r->memory_request != r->memory_limit)
                                 guaranteed = false;
                 }
         }

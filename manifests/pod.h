@@ -51,21 +51,21 @@ enum kl_qos_class {
 /* Resource amounts in canonical units. -1 when not given. */
 struct kl_resources {
         int64_t cpu_request_milli, cpu_limit_milli;
-        int64_t memory_request, memory_limit; /* bytes */
+        int64_t memory_request, memory_limit;       /* bytes */
         int64_t ephemeral_request, ephemeral_limit; /* bytes */
 };
 
 struct kl_env {
         char *name;
-        char *value;     /* literal value (may be ""), NULL when field_ref is used */
-        char *field_ref; /* valueFrom.fieldRef.fieldPath, e.g. "metadata.name" */
+        char *value;       /* literal value (may be ""), NULL when field_ref is used */
+        char *field_ref;   /* valueFrom.fieldRef.fieldPath, e.g. "metadata.name" */
         struct kl_pos pos; /* added: where the entry is in the manifest */
 };
 
 struct kl_port {
         char *name;
         int container_port;
-        int host_port; /* 0 when unset */
+        int host_port;  /* 0 when unset */
         char *protocol; /* "TCP" (default), "UDP", "SCTP" */
         char *host_ip;
         struct kl_pos pos; /* added */
@@ -89,12 +89,12 @@ enum kl_handler_kind {
 
 struct kl_handler {
         enum kl_handler_kind kind;
-        char **exec_command;  /* EXEC */
-        char *host;           /* HTTP_GET, TCP_SOCKET: NULL means pod IP / 127.0.0.1 */
-        char *path;           /* HTTP_GET, default "/" */
-        int port;             /* numeric port, 0 when port_name is used */
-        char *port_name;      /* named container port */
-        char *scheme;         /* "HTTP" (default) or "HTTPS" */
+        char **exec_command; /* EXEC */
+        char *host;          /* HTTP_GET, TCP_SOCKET: NULL means pod IP / 127.0.0.1 */
+        char *path;          /* HTTP_GET, default "/" */
+        int port;            /* numeric port, 0 when port_name is used */
+        char *port_name;     /* named container port */
+        char *scheme;        /* "HTTP" (default) or "HTTPS" */
         struct kl_kv *http_headers;
         size_t n_http_headers;
         int64_t sleep_seconds; /* SLEEP */
@@ -197,10 +197,10 @@ enum kl_host_path_type {
 struct kl_volume {
         char *name;
         enum kl_volume_kind kind;
-        char *host_path;                   /* HOST_PATH */
+        char *host_path; /* HOST_PATH */
         enum kl_host_path_type host_path_type;
-        bool medium_memory;                /* EMPTY_DIR: medium: Memory */
-        int64_t size_limit;                /* EMPTY_DIR: bytes, -1 unset */
+        bool medium_memory; /* EMPTY_DIR: medium: Memory */
+        int64_t size_limit; /* EMPTY_DIR: bytes, -1 unset */
         struct kl_pos pos;
 };
 
@@ -232,11 +232,11 @@ struct kl_pod {
         size_t n_containers;
         struct kl_container *init_containers;
         size_t n_init_containers;
-        enum kl_restart_policy restart_policy; /* defaulted: ALWAYS */
+        enum kl_restart_policy restart_policy;    /* defaulted: ALWAYS */
         int64_t termination_grace_period_seconds; /* defaulted: 30 */
         int64_t active_deadline_seconds;          /* -1 unset */
         bool host_network, host_pid, host_ipc;
-        char *hostname;  /* NULL unless given */
+        char *hostname; /* NULL unless given */
         char *subdomain;
         enum kl_dns_policy dns_policy;
         struct kl_dns_config dns_config;

@@ -15,16 +15,14 @@
 struct kl_pod *kl__decode_pod(struct kl__dec *d, const struct kl_yaml_node *root);
 
 /* Map a container mapping (d's path points at it). */
-void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool init,
-                          struct kl_container *c);
+void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool init, struct kl_container *c);
 
 /* Checks across fields (container names, volume references, ports, probes of
  * init containers, ...) and defaults that depend on other fields. */
 void kl__check_pod(struct kl__dec *d, struct kl_pod *p);
 
 /* securityContext.seccompProfile, shared by pod and containers. */
-bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl_seccomp *type,
-                        char **profile);
+bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl_seccomp *type, char **profile);
 
 /* Report a quantity parse error (r from kl_quantity_parse_*) at v. */
 void kl__quantity_error(struct kl__dec *d, const struct kl_yaml_node *v, const char *text, int r);

@@ -16,9 +16,9 @@
 #include "manifests/identity.h"
 #include "manifests/strv.h"
 
-#define DIR_MASK                                                                                  \
-        (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | \
-         IN_ATTRIB | IN_CREATE | IN_MODIFY | IN_ONLYDIR)
+#define DIR_MASK                                                                                                \
+        (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | \
+         IN_CREATE | IN_MODIFY | IN_ONLYDIR)
 #define PARENT_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 struct pods {
@@ -70,7 +70,7 @@ struct kl_source {
         char *parent_path;
         bool dir_present;
 
-        bool pending;       /* a debounced change waits */
+        bool pending; /* a debounced change waits */
         uint64_t pending_at;
         uint64_t next_rescan;
         uint64_t write_wait; /* a deferred file is read at this time anyway */
@@ -100,8 +100,8 @@ static bool has_suffix(const char *s, const char *suffix) {
 const char *kl_source_ignore_reason(const char *name) {
         if (name[0] == '.')
                 return "hidden file";
-        if (has_suffix(name, "~") || has_suffix(name, ".swp") || has_suffix(name, ".swx") ||
-            streq(name, "4913") || (name[0] == '#' && has_suffix(name, "#")))
+        if (has_suffix(name, "~") || has_suffix(name, ".swp") || has_suffix(name, ".swx") || streq(name, "4913") ||
+            (name[0] == '#' && has_suffix(name, "#")))
                 return "editor temporary file";
         if (has_suffix(name, ".bak") || has_suffix(name, ".tmp"))
                 return "backup or temporary file";
@@ -213,8 +213,7 @@ static void watch_parent(struct kl_source *s) {
                         drop_parent_watch(s);
                         s->parent_wd = wd;
                         s->parent_path = TAKE_PTR(p);
-                        log_debug("manifest directory '%s' is missing, watching '%s'", s->dir,
-                                  s->parent_path);
+                        log_debug("manifest directory '%s' is missing, watching '%s'", s->dir, s->parent_path);
                         return;
                 }
                 if ((errno != ENOENT && errno != ENOTDIR) || streq(p, "/"))
@@ -251,8 +250,7 @@ static bool ensure_watch(struct kl_source *s) {
 
 /* ---- events ------------------------------------------------------------------- */
 
-static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, uint64_t now,
-                         bool *relevant) {
+static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, uint64_t now, bool *relevant) {
         if (ev->mask & IN_IGNORED) {
                 s->wd = -1;
                 schedule(s, now);
@@ -290,9 +288,8 @@ static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, ui
                  * symlinks are complete as they are */
                 struct stat st;
                 _cleanup_free_ char *path = NULL;
-                if (asprintf(&path, "%s/%s", s->dir, ev->name) >= 0 &&
-                    lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-                    st.st_size == 0) {
+                if (asprintf(&path, "%s/%s", s->dir, ev->name) >= 0 && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+                    st.st_nlink == 1 && st.st_size == 0) {
                         f->writing = true;
                         f->last_write = now;
                 }
@@ -457,8 +454,7 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
                         continue;
                 }
                 if (fstatat(dfd, de->d_name, &st, 0) < 0) {
-                        log_ignored(s, de->d_name, errno == ENOENT ? "dangling symlink" : strerror(errno),
-                                    &ignored);
+                        log_ignored(s, de->d_name, errno == ENOENT ? "dangling symlink" : strerror(errno), &ignored);
                         continue;
                 }
                 if (S_ISDIR(st.st_mode)) {
@@ -526,8 +522,7 @@ static const struct kl_pod *find_claim(struct kl_source *s, size_t before, const
         for (size_t i = 0; i < before; i++) {
                 const struct pods *sh = s->files[i]->shown;
                 for (size_t k = 0; sh && k < sh->n; k++)
-                        if (streq_ptr(sh->v[k]->name, p->name) &&
-                            streq_ptr(sh->v[k]->namespace, p->namespace)) {
+                        if (streq_ptr(sh->v[k]->name, p->name) && streq_ptr(sh->v[k]->namespace, p->namespace)) {
                                 *ret_file = s->files[i];
                                 return sh->v[k];
                         }
@@ -702,8 +697,7 @@ static void normalize_path(char *p) {
 
 /* ---- life cycle --------------------------------------------------------------------- */
 
-int kl_source_new(const char *dir, const char *node_name, const struct kl_manifest_opts *opts,
-                  struct kl_source **ret) {
+int kl_source_new(const char *dir, const char *node_name, const struct kl_manifest_opts *opts, struct kl_source **ret) {
         _cleanup_(kl_source_freep) struct kl_source *s = NULL;
 
         if (!dir || !*dir || !node_name)

@@ -21,18 +21,18 @@
 struct kl_source;
 
 struct kl_source_entry {
-        char *file;           /* file name relative to the directory */
-        struct kl_pod **pods; /* pods from the LAST GOOD parse of this file (kept when the file later becomes invalid) */
+        char *file; /* file name relative to the directory */
+        struct kl_pod *
+                *pods; /* pods from the LAST GOOD parse of this file (kept when the file later becomes invalid) */
         size_t n_pods;
-        char *error;          /* current problem with the file ("file:line:col: path: msg", may hold several lines), NULL if ok */
-        char **warnings;      /* strv of warnings from the current parse, may be NULL */
-        bool error_is_new;    /* error changed since the previous kl_source_sync (false when error is NULL) */
+        char *error; /* current problem with the file ("file:line:col: path: msg", may hold several lines), NULL if ok */
+        char **warnings;   /* strv of warnings from the current parse, may be NULL */
+        bool error_is_new; /* error changed since the previous kl_source_sync (false when error is NULL) */
 };
 
 /* dir is made absolute (against the current directory) and may not exist
  * yet: it is waited for. opts may be NULL for defaults. */
-int kl_source_new(const char *dir, const char *node_name, const struct kl_manifest_opts *opts,
-                  struct kl_source **ret);
+int kl_source_new(const char *dir, const char *node_name, const struct kl_manifest_opts *opts, struct kl_source **ret);
 struct kl_source *kl_source_free(struct kl_source *s);
 static inline void kl_source_freep(struct kl_source **s) {
         if (*s)

@@ -21,41 +21,46 @@ static void check_keys(struct kl__dec *d, const struct kl_yaml_node *v, bool lab
                 const struct kl_yaml_node *key = v->map.items[i].key, *val = v->map.items[i].value;
                 const char *why = kl_check_qualified_name(key->scalar.value);
                 if (why)
-                        kl__dec_error(d, key->pos, "invalid key %s: %s", kl__dec_q(d, key->scalar.value),
-                                      why);
+                        kl__dec_error(d, key->pos, "invalid key %s: %s", kl__dec_q(d, key->scalar.value), why);
                 if (val->type != KL_YAML_SCALAR)
                         continue;
                 total += key->scalar.len + val->scalar.len;
                 if (labels && (why = kl_check_label_value(val->scalar.value)))
-                        kl__dec_error(d, val->pos, "invalid value %s: %s", kl__dec_q(d, val->scalar.value),
-                                      why);
+                        kl__dec_error(d, val->pos, "invalid value %s: %s", kl__dec_q(d, val->scalar.value), why);
         }
         if (!labels && total > 256 * 1024)
-                kl__dec_error(d, v->pos, "annotations are too long: %zu bytes, must have at most 262144",
-                              total);
+                kl__dec_error(d, v->pos, "annotations are too long: %zu bytes, must have at most 262144", total);
 }
 
 static void decode_metadata(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_pod *p) {
-        static const char *const known[] = {
-                "name", "namespace", "labels", "annotations", "generateName", "uid",
-                "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-                "deletionGracePeriodSeconds", "ownerReferences", "finalizers", "managedFields",
-                "selfLink", NULL};
+        static const char *const known[] = {"name",
+                                            "namespace",
+                                            "labels",
+                                            "annotations",
+                                            "generateName",
+                                            "uid",
+                                            "resourceVersion",
+                                            "generation",
+                                            "creationTimestamp",
+                                            "deletionTimestamp",
+                                            "deletionGracePeriodSeconds",
+                                            "ownerReferences",
+                                            "finalizers",
+                                            "managedFields",
+                                            "selfLink",
+                                            NULL};
         const char *why;
 
         if (!kl__dec_map(d, v))
                 return;
         KL__FOREACH_FIELD(d, v, f) {
                 if (streq(f.name, "name")) {
-                        if (kl__dec_str(d, f.value, &p->name) &&
-                            (why = kl_check_dns1123_subdomain(p->name)))
-                                kl__dec_error(d, f.value->pos, "invalid name %s: %s",
-                                              kl__dec_q(d, p->name), why);
+                        if (kl__dec_str(d, f.value, &p->name) && (why = kl_check_dns1123_subdomain(p->name)))
+                                kl__dec_error(d, f.value->pos, "invalid name %s: %s", kl__dec_q(d, p->name), why);
                 } else if (streq(f.name, "namespace")) {
-                        if (kl__dec_str(d, f.value, &p->namespace) &&
-                            (why = kl_check_dns1123_label(p->namespace)))
-                                kl__dec_error(d, f.value->pos, "invalid namespace %s: %s",
-                                              kl__dec_q(d, p->namespace), why);
+                        if (kl__dec_str(d, f.value, &p->namespace) && (why = kl_check_dns1123_label(p->namespace)))
+                                kl__dec_error(d, f.value->pos, "invalid namespace %s: %s", kl__dec_q(d, p->namespace),
+                                              why);
                 } else if (streq(f.name, "labels")) {
                         if (kl__dec_string_map(d, f.value, &p->labels, &p->n_labels))
                                 check_keys(d, f.value, true);
@@ -66,12 +71,10 @@ static void decode_metadata(struct kl__dec *d, const struct kl_yaml_node *v, str
                         kl__dec_unsupported(d, f.key, true, "static pods need metadata.name");
                 else if (streq(f.name, "creationTimestamp") && kl_yaml_is_null(f.value))
                         ; /* what kubeadm and `kubectl create --dry-run` write */
-                else if (streq(f.name, "uid") || streq(f.name, "resourceVersion") ||
-                         streq(f.name, "generation") || streq(f.name, "creationTimestamp") ||
-                         streq(f.name, "deletionTimestamp") ||
-                         streq(f.name, "deletionGracePeriodSeconds") ||
-                         streq(f.name, "ownerReferences") || streq(f.name, "finalizers") ||
-                         streq(f.name, "managedFields") || streq(f.name, "selfLink"))
+                else if (streq(f.name, "uid") || streq(f.name, "resourceVersion") || streq(f.name, "generation") ||
+                         streq(f.name, "creationTimestamp") || streq(f.name, "deletionTimestamp") ||
+                         streq(f.name, "deletionGracePeriodSeconds") || streq(f.name, "ownerReferences") ||
+                         streq(f.name, "finalizers") || streq(f.name, "managedFields") || streq(f.name, "selfLink"))
                         kl__dec_unsupported(d, f.key, false, "set by the API server");
                 else
                         kl__dec_unknown(d, f.key, known);
@@ -80,12 +83,35 @@ static void decode_metadata(struct kl__dec *d, const struct kl_yaml_node *v, str
 
 /* ---- volumes -------------------------------------------------------------- */
 
-static const char *const volume_sources[] = {
-        "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "configMap", "csi",
-        "downwardAPI", "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo",
-        "glusterfs", "image", "iscsi", "nfs", "persistentVolumeClaim", "photonPersistentDisk",
-        "portworxVolume", "projected", "quobyte", "rbd", "scaleIO", "secret", "storageos",
-        "vsphereVolume", NULL};
+static const char *const volume_sources[] = {"awsElasticBlockStore",
+                                             "azureDisk",
+                                             "azureFile",
+                                             "cephfs",
+                                             "cinder",
+                                             "configMap",
+                                             "csi",
+                                             "downwardAPI",
+                                             "ephemeral",
+                                             "fc",
+                                             "flexVolume",
+                                             "flocker",
+                                             "gcePersistentDisk",
+                                             "gitRepo",
+                                             "glusterfs",
+                                             "image",
+                                             "iscsi",
+                                             "nfs",
+                                             "persistentVolumeClaim",
+                                             "photonPersistentDisk",
+                                             "portworxVolume",
+                                             "projected",
+                                             "quobyte",
+                                             "rbd",
+                                             "scaleIO",
+                                             "secret",
+                                             "storageos",
+                                             "vsphereVolume",
+                                             NULL};
 
 static bool in_list(const char *s, const char *const *l) {
         for (size_t i = 0; l[i]; i++)
@@ -96,8 +122,9 @@ static bool in_list(const char *s, const char *const *l) {
 
 static void decode_host_path(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_volume *vol) {
         static const char *const known[] = {"path", "type", NULL};
-        static const char *const types[] = {"", "DirectoryOrCreate", "Directory", "FileOrCreate",
-                                            "File", "Socket", "CharDevice", "BlockDevice", NULL};
+        static const char *const types[] = {
+                "",           "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket",
+                "CharDevice", "BlockDevice",       NULL};
         int idx;
 
         vol->kind = KL_VOLUME_HOST_PATH;
@@ -108,8 +135,7 @@ static void decode_host_path(struct kl__dec *d, const struct kl_yaml_node *v, st
         }
         KL__FOREACH_FIELD(d, v, f) {
                 if (streq(f.name, "path")) {
-                        if (kl__dec_str(d, f.value, &vol->host_path) &&
-                            !kl_path_is_absolute_clean(vol->host_path))
+                        if (kl__dec_str(d, f.value, &vol->host_path) && !kl_path_is_absolute_clean(vol->host_path))
                                 kl__dec_error(d, f.value->pos, "must be an absolute path without '..', got %s",
                                               kl__dec_q(d, vol->host_path));
                 } else if (streq(f.name, "type")) {
@@ -169,8 +195,8 @@ static void decode_volumes(struct kl__dec *d, const struct kl_yaml_node *v, stru
                                 if (!kl__dec_str(d, f.value, &vol->name))
                                         continue;
                                 if ((why = kl_check_dns1123_label(vol->name)))
-                                        kl__dec_error(d, f.value->pos, "invalid name %s: %s",
-                                                      kl__dec_q(d, vol->name), why);
+                                        kl__dec_error(d, f.value->pos, "invalid name %s: %s", kl__dec_q(d, vol->name),
+                                                      why);
                                 for (size_t k = 0; k + 1 < p->n_volumes; k++)
                                         if (streq_ptr(p->volumes[k].name, vol->name))
                                                 kl__dec_error(d, f.value->pos, "duplicate volume name %s",
@@ -183,8 +209,7 @@ static void decode_volumes(struct kl__dec *d, const struct kl_yaml_node *v, stru
                                 decode_empty_dir(d, f.value, vol);
                         } else if (in_list(f.name, volume_sources)) {
                                 n_src++;
-                                kl__dec_unsupported(d, f.key, true,
-                                                    "only hostPath and emptyDir volumes are supported");
+                                kl__dec_unsupported(d, f.key, true, "only hostPath and emptyDir volumes are supported");
                         } else {
                                 static const char *const known[] = {"name", "hostPath", "emptyDir", NULL};
                                 kl__dec_unknown(d, f.key, known);
@@ -234,8 +259,7 @@ static void decode_dns_config(struct kl__dec *d, const struct kl_yaml_node *v, s
                                 if (l > 0 && l < sizeof(buf) && buf[l - 1] == '.')
                                         buf[l - 1] = '\0'; /* a trailing dot is allowed */
                                 if (l >= sizeof(buf) || kl_check_dns1123_subdomain(buf))
-                                        kl__dec_error(d, f.value->seq.items[i]->pos,
-                                                      "invalid search domain %s",
+                                        kl__dec_error(d, f.value->seq.items[i]->pos, "invalid search domain %s",
                                                       kl__dec_q(d, c->searches[i]));
                         }
                         if (total + kl__strv_length(c->searches) > 2048)
@@ -266,11 +290,20 @@ static void decode_dns_config(struct kl__dec *d, const struct kl_yaml_node *v, s
 
 static void decode_pod_security_context(struct kl__dec *d, const struct kl_yaml_node *v,
                                         struct kl_pod_security_context *sc) {
-        static const char *const known[] = {
-                "runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup", "supplementalGroups",
-                "seccompProfile", "sysctls", "seLinuxOptions", "appArmorProfile",
-                "supplementalGroupsPolicy", "fsGroupChangePolicy", "seLinuxChangePolicy",
-                "windowsOptions", NULL};
+        static const char *const known[] = {"runAsUser",
+                                            "runAsGroup",
+                                            "runAsNonRoot",
+                                            "fsGroup",
+                                            "supplementalGroups",
+                                            "seccompProfile",
+                                            "sysctls",
+                                            "seLinuxOptions",
+                                            "appArmorProfile",
+                                            "supplementalGroupsPolicy",
+                                            "fsGroupChangePolicy",
+                                            "seLinuxChangePolicy",
+                                            "windowsOptions",
+                                            NULL};
         static const char *const sysctl_known[] = {"name", "value", NULL};
         const char *why;
 
@@ -290,9 +323,8 @@ static void decode_pod_security_context(struct kl__dec *d, const struct kl_yaml_
                             !(sc->supplemental_groups = kl__dec_calloc(d, f.value->seq.n, sizeof(int64_t))))
                                 continue;
                         KL__FOREACH_ITEM(d, f.value, it)
-                                if (kl__dec_int(d, it.value, 0, INT32_MAX,
-                                                &sc->supplemental_groups[sc->n_supplemental_groups]))
-                                        sc->n_supplemental_groups++;
+                        if (kl__dec_int(d, it.value, 0, INT32_MAX, &sc->supplemental_groups[sc->n_supplemental_groups]))
+                                sc->n_supplemental_groups++;
                 } else if (streq(f.name, "seccompProfile"))
                         kl__decode_seccomp(d, f.value, &sc->seccomp, &sc->seccomp_localhost_profile);
                 else if (streq(f.name, "sysctls")) {
@@ -332,16 +364,15 @@ static void decode_pod_security_context(struct kl__dec *d, const struct kl_yaml_
 
 /* ---- spec ----------------------------------------------------------------- */
 
-static void decode_containers(struct kl__dec *d, const struct kl_yaml_node *v, bool init,
-                              struct kl_container **ret, size_t *ret_n) {
+static void decode_containers(struct kl__dec *d, const struct kl_yaml_node *v, bool init, struct kl_container **ret,
+                              size_t *ret_n) {
         if (!kl__dec_seq(d, v)) {
                 if (!init && v && !kl_yaml_is_null(v))
                         d->containers_rejected = true; /* reported as the wrong type */
                 return;
         }
         if (v->seq.n > d->opts->max_containers) {
-                kl__dec_error(d, v->pos, "too many containers: %zu, at most %zu", v->seq.n,
-                              d->opts->max_containers);
+                kl__dec_error(d, v->pos, "too many containers: %zu, at most %zu", v->seq.n, d->opts->max_containers);
                 d->containers_rejected = true;
                 return;
         }
@@ -357,33 +388,80 @@ static void decode_containers(struct kl__dec *d, const struct kl_yaml_node *v, b
         }
 }
 
-static const char *const spec_known[] = {
-        "containers", "initContainers", "restartPolicy", "terminationGracePeriodSeconds",
-        "activeDeadlineSeconds", "hostNetwork", "hostPID", "hostIPC", "hostname", "subdomain",
-        "dnsPolicy", "dnsConfig", "volumes", "securityContext", "priorityClassName", "priority",
-        "nodeName", "nodeSelector", "affinity", "tolerations", "schedulerName", "serviceAccountName",
-        "serviceAccount", "automountServiceAccountToken", "enableServiceLinks", "preemptionPolicy",
-        "topologySpreadConstraints", "readinessGates", "imagePullSecrets", "schedulingGates",
-        "setHostnameAsFQDN", "overhead", "os", "ephemeralContainers", "hostAliases",
-        "shareProcessNamespace", "runtimeClassName", "resourceClaims", "resources", "hostUsers",
-        NULL};
+static const char *const spec_known[] = {"containers",
+                                         "initContainers",
+                                         "restartPolicy",
+                                         "terminationGracePeriodSeconds",
+                                         "activeDeadlineSeconds",
+                                         "hostNetwork",
+                                         "hostPID",
+                                         "hostIPC",
+                                         "hostname",
+                                         "subdomain",
+                                         "dnsPolicy",
+                                         "dnsConfig",
+                                         "volumes",
+                                         "securityContext",
+                                         "priorityClassName",
+                                         "priority",
+                                         "nodeName",
+                                         "nodeSelector",
+                                         "affinity",
+                                         "tolerations",
+                                         "schedulerName",
+                                         "serviceAccountName",
+                                         "serviceAccount",
+                                         "automountServiceAccountToken",
+                                         "enableServiceLinks",
+                                         "preemptionPolicy",
+                                         "topologySpreadConstraints",
+                                         "readinessGates",
+                                         "imagePullSecrets",
+                                         "schedulingGates",
+                                         "setHostnameAsFQDN",
+                                         "overhead",
+                                         "os",
+                                         "ephemeralContainers",
+                                         "hostAliases",
+                                         "shareProcessNamespace",
+                                         "runtimeClassName",
+                                         "resourceClaims",
+                                         "resources",
+                                         "hostUsers",
+                                         NULL};
 
 /* Scheduling and API-server features: meaningless for a pod pinned to this node. */
-static const char *const spec_ignored[] = {
-        "nodeSelector", "affinity", "tolerations", "schedulerName", "serviceAccountName",
-        "serviceAccount", "automountServiceAccountToken", "enableServiceLinks", "preemptionPolicy",
-        "topologySpreadConstraints", "readinessGates", "imagePullSecrets", "schedulingGates",
-        "setHostnameAsFQDN", "overhead", "os", NULL};
+static const char *const spec_ignored[] = {"nodeSelector",
+                                           "affinity",
+                                           "tolerations",
+                                           "schedulerName",
+                                           "serviceAccountName",
+                                           "serviceAccount",
+                                           "automountServiceAccountToken",
+                                           "enableServiceLinks",
+                                           "preemptionPolicy",
+                                           "topologySpreadConstraints",
+                                           "readinessGates",
+                                           "imagePullSecrets",
+                                           "schedulingGates",
+                                           "setHostnameAsFQDN",
+                                           "overhead",
+                                           "os",
+                                           NULL};
 
 /* Features that would change what runs. */
-static const char *const spec_fatal[] = {
-        "ephemeralContainers", "hostAliases", "shareProcessNamespace", "runtimeClassName",
-        "resourceClaims", "resources", "hostUsers", NULL};
+static const char *const spec_fatal[] = {"ephemeralContainers",
+                                         "hostAliases",
+                                         "shareProcessNamespace",
+                                         "runtimeClassName",
+                                         "resourceClaims",
+                                         "resources",
+                                         "hostUsers",
+                                         NULL};
 
 static void decode_spec(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_pod *p) {
         static const char *const restart[] = {"", "Always", "OnFailure", "Never", NULL};
-        static const char *const dns[] = {"ClusterFirst", "ClusterFirstWithHostNet", "Default",
-                                          "None", NULL};
+        static const char *const dns[] = {"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None", NULL};
         const char *why;
         int idx;
 
@@ -409,8 +487,7 @@ static void decode_spec(struct kl__dec *d, const struct kl_yaml_node *v, struct 
                 else if (streq(n, "hostname") || streq(n, "subdomain")) {
                         char **dst = streq(n, "hostname") ? &p->hostname : &p->subdomain;
                         if (kl__dec_str(d, f.value, dst) && (why = kl_check_dns1123_label(*dst)))
-                                kl__dec_error(d, f.value->pos, "invalid %s %s: %s", n,
-                                              kl__dec_q(d, *dst), why);
+                                kl__dec_error(d, f.value->pos, "invalid %s %s: %s", n, kl__dec_q(d, *dst), why);
                 } else if (streq(n, "dnsPolicy")) {
                         if (kl__dec_enum(d, f.value, dns, &idx))
                                 p->dns_policy = (enum kl_dns_policy) idx;
@@ -433,8 +510,7 @@ static void decode_spec(struct kl__dec *d, const struct kl_yaml_node *v, struct 
                         }
                 } else if (streq(n, "nodeName")) {
                         char *node = NULL;
-                        if (kl__dec_str(d, f.value, &node) && d->node_name &&
-                            !streq(node, d->node_name))
+                        if (kl__dec_str(d, f.value, &node) && d->node_name && !streq(node, d->node_name))
                                 kl__dec_warning(d, f.value->pos,
                                                 "%s is not this node (%s), ignoring: static pods "
                                                 "always run on the node that reads them",

@@ -83,9 +83,7 @@ struct kl_yaml_node *kl_yaml_node_free(struct kl_yaml_node *n) {
         if (!n)
                 return NULL;
         switch (n->type) {
-        case KL_YAML_SCALAR:
-                free(n->scalar.value);
-                break;
+        case KL_YAML_SCALAR: free(n->scalar.value); break;
         case KL_YAML_SEQUENCE:
                 for (size_t i = 0; i < n->seq.n; i++)
                         kl_yaml_node_free(n->seq.items[i]);
@@ -158,8 +156,7 @@ static bool is_core_float(const char *s) {
         size_t a, b = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(special); i++)
-                if (streq(s, special[i]) ||
-                    (i < 3 && (s[0] == '-' || s[0] == '+') && streq(s + 1, special[i])))
+                if (streq(s, special[i]) || (i < 3 && (s[0] == '-' || s[0] == '+') && streq(s + 1, special[i])))
                         return true;
         if (*p == '-' || *p == '+')
                 p++;
@@ -220,8 +217,8 @@ struct builder {
         size_t depth;
 };
 
-static int check_anchor_tag(struct builder *b, const yaml_event_t *ev, const char *anchor,
-                            const char *tag, const char *want_tag) {
+static int check_anchor_tag(struct builder *b, const yaml_event_t *ev, const char *anchor, const char *tag,
+                            const char *want_tag) {
         struct kl_pos pos = pos_of_mark(&ev->start_mark);
 
         if (anchor)
@@ -232,16 +229,15 @@ static int check_anchor_tag(struct builder *b, const yaml_event_t *ev, const cha
                 const char *t = tag + strlen(TAG_PREFIX);
                 if (streq(t, want_tag))
                         return 0;
-                if (streq(want_tag, "scalar") && (streq(t, "str") || streq(t, "int") ||
-                                                  streq(t, "float") || streq(t, "bool") ||
-                                                  streq(t, "null")))
+                if (streq(want_tag, "scalar") &&
+                    (streq(t, "str") || streq(t, "int") || streq(t, "float") || streq(t, "bool") || streq(t, "null")))
                         return 0;
         }
         return set_error(b->err, pos, "YAML tag '%s' is not supported here", tag);
 }
 
 /* Attach a new node to the innermost open collection (or make it the root). */
-static int attach(struct builder *b, struct kl_yaml_node *n, const yaml_event_t *ev) {
+static int attach(struct builder *b, struct kl_yaml_node *n) {
         struct kl_yaml_doc *doc = &b->docs[b->n_docs - 1];
 
         if (b->depth == 0) {
@@ -278,7 +274,6 @@ static int attach(struct builder *b, struct kl_yaml_node *n, const yaml_event_t 
                 parent->map.items = items;
         }
         parent->map.items[parent->map.n++] = (struct kl_yaml_pair){.key = n};
-        (void) ev;
         return 0;
 }
 
@@ -324,13 +319,11 @@ static int check_duplicate_keys(struct builder *b, const struct kl_yaml_node *ma
                          dup->key->scalar.value, first->key->pos.line);
 }
 
-static struct kl_yaml_node *new_node(struct builder *b, enum kl_yaml_type t, const yaml_event_t *ev,
-                                     int *r) {
+static struct kl_yaml_node *new_node(struct builder *b, enum kl_yaml_type t, const yaml_event_t *ev, int *r) {
         struct kl_yaml_node *n;
 
         if (b->n_nodes >= b->lim->max_nodes) {
-                set_error(b->err, pos_of_mark(&ev->start_mark), "too many nodes (limit %zu)",
-                          b->lim->max_nodes);
+                set_error(b->err, pos_of_mark(&ev->start_mark), "too many nodes (limit %zu)", b->lim->max_nodes);
                 *r = -E2BIG;
                 return NULL;
         }
@@ -354,14 +347,12 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev) {
         if (r < 0)
                 return r;
         if (ev->data.scalar.length > b->lim->max_scalar_len) {
-                set_error(b->err, pos_of_mark(&ev->start_mark),
-                          "scalar is too long (%zu bytes, limit %zu)", ev->data.scalar.length,
-                          b->lim->max_scalar_len);
+                set_error(b->err, pos_of_mark(&ev->start_mark), "scalar is too long (%zu bytes, limit %zu)",
+                          ev->data.scalar.length, b->lim->max_scalar_len);
                 return -E2BIG;
         }
         if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length))
-                return set_error(b->err, pos_of_mark(&ev->start_mark),
-                                 "NUL characters are not allowed");
+                return set_error(b->err, pos_of_mark(&ev->start_mark), "NUL characters are not allowed");
         n = new_node(b, KL_YAML_SCALAR, ev, &r);
         if (!n)
                 return r;
@@ -376,7 +367,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev) {
                 /* an explicit core tag must agree with the text */
                 enum kl_yaml_kind want, got = resolve_plain(n->scalar.value, n->scalar.len);
                 const char *t = tag + strlen(TAG_PREFIX);
-                want = streq(t, "int")    ? KL_YAML_INT
+                want = streq(t, "int")     ? KL_YAML_INT
                        : streq(t, "float") ? KL_YAML_FLOAT
                        : streq(t, "bool")  ? KL_YAML_BOOL
                                            : KL_YAML_NULL;
@@ -391,7 +382,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev) {
         else
                 n->scalar.kind = KL_YAML_STR;
 
-        r = attach(b, n, ev);
+        r = attach(b, n);
         if (r < 0) {
                 kl_yaml_node_free(n);
                 return r;
@@ -401,10 +392,8 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev) {
 
 static int on_collection_start(struct builder *b, const yaml_event_t *ev, enum kl_yaml_type t) {
         bool seq = t == KL_YAML_SEQUENCE;
-        const char *anchor = (const char *) (seq ? ev->data.sequence_start.anchor
-                                                 : ev->data.mapping_start.anchor);
-        const char *tag = (const char *) (seq ? ev->data.sequence_start.tag
-                                              : ev->data.mapping_start.tag);
+        const char *anchor = (const char *) (seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor);
+        const char *tag = (const char *) (seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag);
         struct kl_yaml_node *n;
         int r;
 
@@ -419,7 +408,7 @@ static int on_collection_start(struct builder *b, const yaml_event_t *ev, enum k
         n = new_node(b, t, ev, &r);
         if (!n)
                 return r;
-        r = attach(b, n, ev);
+        r = attach(b, n);
         if (r < 0) {
                 kl_yaml_node_free(n);
                 return r;
@@ -432,8 +421,8 @@ static int on_event(struct builder *b, const yaml_event_t *ev) {
         switch (ev->type) {
         case YAML_DOCUMENT_START_EVENT: {
                 if (b->n_docs >= b->lim->max_documents) {
-                        set_error(b->err, pos_of_mark(&ev->start_mark),
-                                  "too many documents (limit %zu)", b->lim->max_documents);
+                        set_error(b->err, pos_of_mark(&ev->start_mark), "too many documents (limit %zu)",
+                                  b->lim->max_documents);
                         return -E2BIG;
                 }
                 if ((b->n_docs & (b->n_docs - 1)) == 0) {
@@ -448,15 +437,11 @@ static int on_event(struct builder *b, const yaml_event_t *ev) {
                 return 0;
         }
         case YAML_ALIAS_EVENT:
-                return set_error(b->err, pos_of_mark(&ev->start_mark),
-                                 "YAML aliases (*%s) are not supported",
+                return set_error(b->err, pos_of_mark(&ev->start_mark), "YAML aliases (*%s) are not supported",
                                  (const char *) ev->data.alias.anchor);
-        case YAML_SCALAR_EVENT:
-                return on_scalar(b, ev);
-        case YAML_SEQUENCE_START_EVENT:
-                return on_collection_start(b, ev, KL_YAML_SEQUENCE);
-        case YAML_MAPPING_START_EVENT:
-                return on_collection_start(b, ev, KL_YAML_MAPPING);
+        case YAML_SCALAR_EVENT: return on_scalar(b, ev);
+        case YAML_SEQUENCE_START_EVENT: return on_collection_start(b, ev, KL_YAML_SEQUENCE);
+        case YAML_MAPPING_START_EVENT: return on_collection_start(b, ev, KL_YAML_MAPPING);
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
                 if (b->depth == 0)
@@ -465,21 +450,19 @@ static int on_event(struct builder *b, const yaml_event_t *ev) {
                 if (ev->type == YAML_MAPPING_END_EVENT)
                         return check_duplicate_keys(b, b->stack[b->depth]);
                 return 0;
-        default:
-                return 0;
+        default: return 0;
         }
 }
 
-int kl_yaml_parse(const char *buf, size_t len, const struct kl_yaml_limits *limits,
-                  struct kl_yaml_doc **ret_docs, size_t *ret_n, struct kl_yaml_error *reterr) {
+int kl_yaml_parse(const char *buf, size_t len, const struct kl_yaml_limits *limits, struct kl_yaml_doc **ret_docs,
+                  size_t *ret_n, struct kl_yaml_error *reterr) {
         struct builder b = {.lim = limits, .err = reterr};
         yaml_parser_t parser;
         size_t bad;
         int r = 0;
 
         if (!kl_utf8_valid(buf, len, &bad)) {
-                set_error(reterr, pos_of_offset(buf, bad), "invalid UTF-8 (byte 0x%02x)",
-                          (unsigned char) buf[bad]);
+                set_error(reterr, pos_of_offset(buf, bad), "invalid UTF-8 (byte 0x%02x)", (unsigned char) buf[bad]);
                 return -EILSEQ;
         }
         if (!yaml_parser_initialize(&parser))
@@ -501,8 +484,7 @@ int kl_yaml_parse(const char *buf, size_t len, const struct kl_yaml_limits *limi
                                               (unsigned) parser.context_mark.line + 1,
                                               (unsigned) parser.context_mark.column + 1);
                         else
-                                r = set_error(reterr, pos, "invalid YAML: %s",
-                                              strempty(parser.problem));
+                                r = set_error(reterr, pos, "invalid YAML: %s", strempty(parser.problem));
                         break;
                 }
                 r = on_event(&b, &ev);

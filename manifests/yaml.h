@@ -78,8 +78,8 @@ struct kl_yaml_error {
 /* Parse a whole stream. On success returns 0 with an array of documents
  * (empty documents have root == NULL). On bad input returns -EINVAL (or
  * -E2BIG when a cap was hit, -EILSEQ for non-UTF-8) and fills reterr. */
-int kl_yaml_parse(const char *buf, size_t len, const struct kl_yaml_limits *limits,
-                  struct kl_yaml_doc **ret_docs, size_t *ret_n, struct kl_yaml_error *reterr);
+int kl_yaml_parse(const char *buf, size_t len, const struct kl_yaml_limits *limits, struct kl_yaml_doc **ret_docs,
+                  size_t *ret_n, struct kl_yaml_error *reterr);
 
 struct kl_yaml_node *kl_yaml_node_free(struct kl_yaml_node *n);
 void kl_yaml_docs_free(struct kl_yaml_doc *docs, size_t n);

@@ -79,8 +79,7 @@ TEST(bad_manifests_report_exact_errors) {
                 free(joined);
                 kl_manifest_done(&m);
 
-                ASSERT_TRUE(asprintf(&exp_name, "%s/%.*s.expected", dir, (int) (strlen(names[i]) - 5),
-                                     names[i]) > 0);
+                ASSERT_TRUE(asprintf(&exp_name, "%s/%.*s.expected", dir, (int) (strlen(names[i]) - 5), names[i]) > 0);
                 if (update) {
                         int fd = open(exp_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                         ASSERT_TRUE(fd >= 0);

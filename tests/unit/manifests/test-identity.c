@@ -65,17 +65,16 @@ static char *uid_of(const char *yaml, const char *node, const char *path) {
         return uid;
 }
 
-static const char base[] =
-        "apiVersion: v1\n"
-        "kind: Pod\n"
-        "metadata:\n"
-        "  name: web\n"
-        "  labels: {app: web}\n"
-        "spec:\n"
-        "  containers:\n"
-        "  - name: app\n"
-        "    image: busybox:1\n"
-        "    command: [sleep, \"3600\"]\n";
+static const char base[] = "apiVersion: v1\n"
+                           "kind: Pod\n"
+                           "metadata:\n"
+                           "  name: web\n"
+                           "  labels: {app: web}\n"
+                           "spec:\n"
+                           "  containers:\n"
+                           "  - name: app\n"
+                           "    image: busybox:1\n"
+                           "    command: [sleep, \"3600\"]\n";
 
 TEST(uid_format_and_stability) {
         _cleanup_free_ char *a = uid_of(base, "node1", "/etc/kubernetes/manifests/web.yaml");
@@ -132,8 +131,7 @@ TEST(uid_changes_with_content_node_path) {
         for (size_t i = 0; i < ELEMENTSOF(edits); i++) {
                 const char *at = strstr(base, edits[i].from);
                 ASSERT_NOT_NULL(at);
-                snprintf(y, sizeof(y), "%.*s%s%s", (int) (at - base), base, edits[i].to,
-                         at + strlen(edits[i].from));
+                snprintf(y, sizeof(y), "%.*s%s%s", (int) (at - base), base, edits[i].to, at + strlen(edits[i].from));
                 _cleanup_free_ char *b = uid_of(y, "node1", "/m/web.yaml");
                 ASSERT_TRUE(!streq(a, b));
         }
@@ -146,16 +144,15 @@ TEST(uid_changes_with_content_node_path) {
 TEST(canonical_digest_types) {
         struct kl_yaml_limits lim = {64, 1000, 1000, 8};
         static const char *const pairs[][2] = {
-                {"a: true", "a: True"},     /* booleans normalised */
-                {"a: ~", "a: null"},        /* nulls normalised */
-                {"a: x", "a: \"x\""},       /* strings by value */
+                {"a: true", "a: True"}, /* booleans normalised */
+                {"a: ~", "a: null"},    /* nulls normalised */
+                {"a: x", "a: \"x\""},   /* strings by value */
                 {"{b: 1, a: 2}", "a: 2\nb: 1"},
         };
         static const char *const differ[][2] = {
                 {"a: 1", "a: \"1\""},       /* a number is not a string */
                 {"a: [1, 2]", "a: [2, 1]"}, /* list order matters */
-                {"a: {}", "a: []"},
-                {"a: ''", "a: ~"},
+                {"a: {}", "a: []"},           {"a: ''", "a: ~"},
                 {"a: {b: c}", "a: {bc: ''}"}, /* no ambiguity from concatenation */
         };
         for (int want_equal = 1; want_equal >= 0; want_equal--) {

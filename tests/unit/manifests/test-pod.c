@@ -127,8 +127,7 @@ TEST(image_pull_policy_defaults) {
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char y[512];
                 struct kl_manifest m;
-                snprintf(y, sizeof(y), HDR "spec:\n  containers:\n  - {name: c, image: \"%s\"}\n",
-                         cases[i].image);
+                snprintf(y, sizeof(y), HDR "spec:\n  containers:\n  - {name: c, image: \"%s\"}\n", cases[i].image);
                 struct kl_pod *p = parse_pod(y, &m);
                 if (p->containers[0].image_pull_policy != cases[i].want)
                         fprintf(stderr, "  %s\n", cases[i].image);
@@ -138,14 +137,14 @@ TEST(image_pull_policy_defaults) {
         }
         /* an explicit policy wins */
         struct kl_manifest m;
-        struct kl_pod *p = parse_pod(HDR "spec:\n  containers:\n  - {name: c, image: busybox, imagePullPolicy: Never}\n", &m);
+        struct kl_pod *p =
+                parse_pod(HDR "spec:\n  containers:\n  - {name: c, image: busybox, imagePullPolicy: Never}\n", &m);
         ASSERT_EQ(p->containers[0].image_pull_policy, KL_PULL_NEVER);
         kl_manifest_done(&m);
 }
 
 TEST(full_mapping) {
-        static const char y[] =
-                HDR
+        static const char y[] = HDR
                 "  namespace: kube-system\n"
                 "  labels: {app: web, example.com/tier: \"1\"}\n"
                 "  annotations: {note: hello}\n"
@@ -332,7 +331,10 @@ TEST(full_mapping) {
 
 TEST(requests_default_to_limits) {
         struct kl_manifest m;
-        struct kl_pod *p = parse_pod(HDR "spec:\n  containers:\n  - {name: c, image: b, resources: {limits: {cpu: 500m, memory: 1Gi}, requests: {ephemeral-storage: 1Gi}}}\n", &m);
+        struct kl_pod *p = parse_pod(
+                HDR
+                "spec:\n  containers:\n  - {name: c, image: b, resources: {limits: {cpu: 500m, memory: 1Gi}, requests: {ephemeral-storage: 1Gi}}}\n",
+                &m);
         const struct kl_resources *r = &p->containers[0].resources;
         ASSERT_EQ(r->cpu_request_milli, 500);
         ASSERT_EQ(r->memory_request, 1 << 30);
@@ -346,84 +348,119 @@ TEST(json_manifest) {
         struct kl_manifest m;
         struct kl_pod *p = parse_pod("{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"j\"},"
                                      " \"spec\": {\"containers\": [{\"name\": \"c\", \"image\": \"i:1\","
-                                     " \"resources\": {\"limits\": {\"cpu\": 0.5, \"memory\": \"1Gi\"}}}]}}", &m);
+                                     " \"resources\": {\"limits\": {\"cpu\": 0.5, \"memory\": \"1Gi\"}}}]}}",
+                                     &m);
         ASSERT_STREQ(p->name, "j");
         ASSERT_EQ(p->containers[0].resources.cpu_limit_milli, 500);
         kl_manifest_done(&m);
 }
 
 TEST(validation_messages) {
-        EXPECT_ERRORS(HDR "spec:\n  containers:\n  - name: a\n    image: b\n  - name: c\n    image: d\n    resources: {limits: {memory: 12Q}}\n",
-                      "t.yaml:11:34: spec.containers[1].resources.limits.memory: invalid quantity \"12Q\"");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  containers:\n  - name: a\n    image: b\n  - name: c\n    image: d\n    resources: {limits: {memory: 12Q}}\n",
+                "t.yaml:11:34: spec.containers[1].resources.limits.memory: invalid quantity \"12Q\"");
         EXPECT_ERRORS(HDR "spec:\n  containers:\n  - name: c\n",
                       "t.yaml:7:5: spec.containers[0].image: must not be empty");
-        EXPECT_ERRORS(HDR "spec:\n  containers:\n  - name: Web_1\n    image: b\n",
-                      "t.yaml:7:11: spec.containers[0].name: invalid name \"Web_1\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character");
+        EXPECT_ERRORS(
+                HDR "spec:\n  containers:\n  - name: Web_1\n    image: b\n",
+                "t.yaml:7:11: spec.containers[0].name: invalid name \"Web_1\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character");
         EXPECT_ERRORS(HDR "spec:\n  initContainers: [{name: a, image: b}]\n  containers: [{name: a, image: b}]\n",
                       "t.yaml:7:16: spec.containers[0].name: duplicate container name \"a\"");
-        EXPECT_ERRORS(HDR "spec:\n  containers: [{name: a, image: b, resources: {requests: {cpu: 2}, limits: {cpu: 1}}}]\n",
-                      "t.yaml:6:64: spec.containers[0].resources.requests.cpu: request \"2\" must be less than or equal to the limit \"1\"");
-        EXPECT_ERRORS(HDR "spec:\n  containers: [{name: a, image: b, ports: [{containerPort: 0}, {containerPort: 80, hostPort: 70000}, {name: HTTP, containerPort: 1}]}]\n",
-                      "t.yaml:6:60: spec.containers[0].ports[0].containerPort: must be between 1 and 65535, got 0",
-                      "t.yaml:6:94: spec.containers[0].ports[1].hostPort: must be between 0 and 65535, got 70000",
-                      "t.yaml:6:109: spec.containers[0].ports[2].name: invalid port name \"HTTP\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
-        EXPECT_ERRORS(HDR "spec:\n  containers: [{name: a, image: b, volumeMounts: [{name: nope, mountPath: rel}]}]\n",
-                      "t.yaml:6:51: spec.containers[0].volumeMounts[0].name: volume \"nope\" is not defined in spec.volumes",
-                      "t.yaml:6:75: spec.containers[0].volumeMounts[0].mountPath: must be an absolute path without '..', got \"rel\"");
-        EXPECT_ERRORS(HDR "spec:\n  volumes: [{name: v, emptyDir: {}}, {name: v, hostPath: {path: /x}}]\n  containers: [{name: a, image: b}]\n",
-                      "t.yaml:6:45: spec.volumes[1].name: duplicate volume name \"v\"");
-        EXPECT_ERRORS(HDR "spec:\n  restartPolicy: Sometimes\n  terminationGracePeriodSeconds: -1\n  containers: [{name: a, image: b}]\n",
-                      "t.yaml:6:18: spec.restartPolicy: unsupported value \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
-                      "t.yaml:7:34: spec.terminationGracePeriodSeconds: must be greater than or equal to 0, got -1");
-        EXPECT_ERRORS(HDR "spec:\n  containers: [{name: a, image: b, env: [{name: \"A=B\", value: x}, {name: X, value: 1}]}]\n",
-                      "t.yaml:6:49: spec.containers[0].env[0].name: invalid name \"A=B\": must consist only of printable ASCII characters other than '='",
-                      "t.yaml:6:84: spec.containers[0].env[1].value: expected a string, got a number (quote it: \"1\")");
-        EXPECT_ERRORS(HDR "spec:\n  containers: [{name: a, image: b, env: [{name: X, valueFrom: {fieldRef: {fieldPath: metadata.labels}}}, {name: Y, valueFrom: {secretKeyRef: {name: s, key: k}}}]}]\n",
-                      "t.yaml:6:86: spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: unsupported value \"metadata.labels\": supported values: \"metadata.name\", \"metadata.namespace\", \"metadata.uid\", \"spec.nodeName\", \"status.hostIP\", \"status.podIP\"",
-                      "t.yaml:6:128: spec.containers[0].env[1].valueFrom.secretKeyRef: not supported by kubelet-lite: only fieldRef is supported");
-        EXPECT_ERRORS(HDR "spec:\n  containers:\n  - name: a\n    image: b\n    livenessProbe: {exec: {command: [x]}, successThreshold: 2}\n    startupProbe: {grpc: {port: 1}}\n",
-                      "t.yaml:9:61: spec.containers[0].livenessProbe.successThreshold: must be 1 for liveness and startup probes",
-                      "t.yaml:10:20: spec.containers[0].startupProbe.grpc: grpc probes are not supported");
-        EXPECT_ERRORS(HDR "spec:\n  initContainers: [{name: i, image: b, readinessProbe: {exec: {command: [x]}}}]\n  containers: [{name: a, image: b, restartPolicy: Always}]\n",
-                      "t.yaml:6:56: spec.initContainers[0].readinessProbe: may not be set for init containers without restartPolicy: Always",
-                      "t.yaml:7:51: spec.containers[0].restartPolicy: may only be set for init containers");
-        EXPECT_ERRORS(HDR "spec:\n  hostNetwork: true\n  containers: [{name: a, image: b, ports: [{containerPort: 80, hostPort: 8080}]}]\n",
-                      "t.yaml:7:44: spec.containers[0].ports[0].hostPort: must match containerPort when hostNetwork is true");
-        EXPECT_ERRORS(HDR "  labels: {\"-bad\": x, ok: \"v v\"}\n" ONE_CONTAINER,
-                      "t.yaml:5:12: metadata.labels: invalid key \"-bad\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-                      "t.yaml:5:27: metadata.labels: invalid value \"v v\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
-        EXPECT_ERRORS("apiVersion: v1\nkind: Pod\nmetadata: {name: UPPER}\n" ONE_CONTAINER,
-                      "t.yaml:3:18: metadata.name: invalid name \"UPPER\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
-        EXPECT_ERRORS("apiVersion: v1\nkind: Pod\nspec: {}\n",
-                      "t.yaml:1:1: metadata.name is required",
+        EXPECT_ERRORS(
+                HDR "spec:\n  containers: [{name: a, image: b, resources: {requests: {cpu: 2}, limits: {cpu: 1}}}]\n",
+                "t.yaml:6:64: spec.containers[0].resources.requests.cpu: request \"2\" must be less than or equal to the limit \"1\"");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  containers: [{name: a, image: b, ports: [{containerPort: 0}, {containerPort: 80, hostPort: 70000}, {name: HTTP, containerPort: 1}]}]\n",
+                "t.yaml:6:60: spec.containers[0].ports[0].containerPort: must be between 1 and 65535, got 0",
+                "t.yaml:6:94: spec.containers[0].ports[1].hostPort: must be between 0 and 65535, got 70000",
+                "t.yaml:6:109: spec.containers[0].ports[2].name: invalid port name \"HTTP\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+        EXPECT_ERRORS(
+                HDR "spec:\n  containers: [{name: a, image: b, volumeMounts: [{name: nope, mountPath: rel}]}]\n",
+                "t.yaml:6:51: spec.containers[0].volumeMounts[0].name: volume \"nope\" is not defined in spec.volumes",
+                "t.yaml:6:75: spec.containers[0].volumeMounts[0].mountPath: must be an absolute path without '..', got \"rel\"");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  volumes: [{name: v, emptyDir: {}}, {name: v, hostPath: {path: /x}}]\n  containers: [{name: a, image: b}]\n",
+                "t.yaml:6:45: spec.volumes[1].name: duplicate volume name \"v\"");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  restartPolicy: Sometimes\n  terminationGracePeriodSeconds: -1\n  containers: [{name: a, image: b}]\n",
+                "t.yaml:6:18: spec.restartPolicy: unsupported value \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
+                "t.yaml:7:34: spec.terminationGracePeriodSeconds: must be greater than or equal to 0, got -1");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  containers: [{name: a, image: b, env: [{name: \"A=B\", value: x}, {name: X, value: 1}]}]\n",
+                "t.yaml:6:49: spec.containers[0].env[0].name: invalid name \"A=B\": must consist only of printable ASCII characters other than '='",
+                "t.yaml:6:84: spec.containers[0].env[1].value: expected a string, got a number (quote it: \"1\")");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  containers: [{name: a, image: b, env: [{name: X, valueFrom: {fieldRef: {fieldPath: metadata.labels}}}, {name: Y, valueFrom: {secretKeyRef: {name: s, key: k}}}]}]\n",
+                "t.yaml:6:86: spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: unsupported value \"metadata.labels\": supported values: \"metadata.name\", \"metadata.namespace\", \"metadata.uid\", \"spec.nodeName\", \"status.hostIP\", \"status.podIP\"",
+                "t.yaml:6:128: spec.containers[0].env[1].valueFrom.secretKeyRef: not supported by kubelet-lite: only fieldRef is supported");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  containers:\n  - name: a\n    image: b\n    livenessProbe: {exec: {command: [x]}, successThreshold: 2}\n    startupProbe: {grpc: {port: 1}}\n",
+                "t.yaml:9:61: spec.containers[0].livenessProbe.successThreshold: must be 1 for liveness and startup probes",
+                "t.yaml:10:20: spec.containers[0].startupProbe.grpc: grpc probes are not supported");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  initContainers: [{name: i, image: b, readinessProbe: {exec: {command: [x]}}}]\n  containers: [{name: a, image: b, restartPolicy: Always}]\n",
+                "t.yaml:6:56: spec.initContainers[0].readinessProbe: may not be set for init containers without restartPolicy: Always",
+                "t.yaml:7:51: spec.containers[0].restartPolicy: may only be set for init containers");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  hostNetwork: true\n  containers: [{name: a, image: b, ports: [{containerPort: 80, hostPort: 8080}]}]\n",
+                "t.yaml:7:44: spec.containers[0].ports[0].hostPort: must match containerPort when hostNetwork is true");
+        EXPECT_ERRORS(
+                HDR "  labels: {\"-bad\": x, ok: \"v v\"}\n" ONE_CONTAINER,
+                "t.yaml:5:12: metadata.labels: invalid key \"-bad\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+                "t.yaml:5:27: metadata.labels: invalid value \"v v\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
+        EXPECT_ERRORS(
+                "apiVersion: v1\nkind: Pod\nmetadata: {name: UPPER}\n" ONE_CONTAINER,
+                "t.yaml:3:18: metadata.name: invalid name \"UPPER\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
+        EXPECT_ERRORS("apiVersion: v1\nkind: Pod\nspec: {}\n", "t.yaml:1:1: metadata.name is required",
                       "t.yaml:1:1: spec.containers: at least one container is required");
 }
 
 TEST(lifecycle_sleep_and_security) {
-        EXPECT_ERRORS(HDR "spec:\n  terminationGracePeriodSeconds: 5\n  containers:\n  - name: a\n    image: b\n    lifecycle: {preStop: {sleep: {seconds: 10}}}\n    securityContext: {privileged: true, allowPrivilegeEscalation: false, capabilities: {add: [CAP_NET_ADMIN, BOGUS]}}\n",
-                      "t.yaml:10:26: spec.containers[0].lifecycle.preStop: sleep.seconds (10) must not be greater than terminationGracePeriodSeconds (5)",
-                      "t.yaml:11:22: spec.containers[0].securityContext: cannot set allowPrivilegeEscalation to false and privileged to true",
-                      "t.yaml:11:110: spec.containers[0].securityContext.capabilities.add: unknown capability \"BOGUS\"");
-        EXPECT_ERRORS(HDR "spec:\n  securityContext: {runAsNonRoot: true}\n  containers: [{name: a, image: b, securityContext: {runAsUser: 0}}]\n",
-                      "t.yaml:7:16: spec.containers[0].securityContext: runAsNonRoot is true but runAsUser is 0 (root)");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  terminationGracePeriodSeconds: 5\n  containers:\n  - name: a\n    image: b\n    lifecycle: {preStop: {sleep: {seconds: 10}}}\n    securityContext: {privileged: true, allowPrivilegeEscalation: false, capabilities: {add: [CAP_NET_ADMIN, BOGUS]}}\n",
+                "t.yaml:10:26: spec.containers[0].lifecycle.preStop: sleep.seconds (10) must not be greater than terminationGracePeriodSeconds (5)",
+                "t.yaml:11:22: spec.containers[0].securityContext: cannot set allowPrivilegeEscalation to false and privileged to true",
+                "t.yaml:11:110: spec.containers[0].securityContext.capabilities.add: unknown capability \"BOGUS\"");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  securityContext: {runAsNonRoot: true}\n  containers: [{name: a, image: b, securityContext: {runAsUser: 0}}]\n",
+                "t.yaml:7:16: spec.containers[0].securityContext: runAsNonRoot is true but runAsUser is 0 (root)");
 
         /* "CAP_" is stripped with a warning */
         struct kl_manifest m;
-        struct kl_pod *p = parse_pod(HDR "spec:\n  containers: [{name: a, image: b, securityContext: {capabilities: {add: [CAP_NET_RAW]}}}]\n", &m);
+        struct kl_pod *p = parse_pod(
+                HDR
+                "spec:\n  containers: [{name: a, image: b, securityContext: {capabilities: {add: [CAP_NET_RAW]}}}]\n",
+                &m);
         ASSERT_STREQ(p->containers[0].security_context.capabilities_add[0], "NET_RAW");
         ASSERT_CONTAINS(m.warnings[0], "capability \"CAP_NET_RAW\": drop the CAP_ prefix");
         kl_manifest_done(&m);
 }
 
 TEST(unknown_fields_warn_or_fail) {
-        static const char y[] = HDR "spec:\n  containers:\n  - name: a\n    image: b\n    imagePullPolcy: Always\n  nodeSelector: {a: b}\n";
+        static const char y[] = HDR
+                "spec:\n  containers:\n  - name: a\n    image: b\n    imagePullPolcy: Always\n  nodeSelector: {a: b}\n";
         struct kl_manifest_opts o;
         struct kl_manifest m = parse(y);
 
         ASSERT_NULL(m.errors);
         ASSERT_EQ(m.n_pods, 1);
-        ASSERT_STREQ(m.warnings[0], "t.yaml:9:5: unknown field \"spec.containers[0].imagePullPolcy\" (did you mean \"imagePullPolicy\"?), ignoring");
-        ASSERT_STREQ(m.warnings[1], "t.yaml:10:3: spec.nodeSelector: not supported by kubelet-lite, ignoring: static pods are not scheduled");
+        ASSERT_STREQ(
+                m.warnings[0],
+                "t.yaml:9:5: unknown field \"spec.containers[0].imagePullPolcy\" (did you mean \"imagePullPolicy\"?), ignoring");
+        ASSERT_STREQ(
+                m.warnings[1],
+                "t.yaml:10:3: spec.nodeSelector: not supported by kubelet-lite, ignoring: static pods are not scheduled");
         ASSERT_NULL(m.warnings[2]);
         kl_manifest_done(&m);
 
@@ -431,23 +468,30 @@ TEST(unknown_fields_warn_or_fail) {
         o.strict = true;
         m = parse_opts(y, &o);
         ASSERT_EQ(m.n_pods, 0);
-        ASSERT_STREQ(m.errors[0], "t.yaml:9:5: unknown field \"spec.containers[0].imagePullPolcy\" (did you mean \"imagePullPolicy\"?)");
+        ASSERT_STREQ(
+                m.errors[0],
+                "t.yaml:9:5: unknown field \"spec.containers[0].imagePullPolcy\" (did you mean \"imagePullPolicy\"?)");
         ASSERT_NULL(m.errors[1]);
         /* ignored scheduler fields stay warnings in strict mode */
         ASSERT_CONTAINS(m.warnings[0], "spec.nodeSelector");
         kl_manifest_done(&m);
 
         /* unsupported fields that change what runs are always errors */
-        EXPECT_ERRORS(HDR "spec:\n  shareProcessNamespace: true\n  containers: [{name: a, image: b, envFrom: [{configMapRef: {name: x}}]}]\n",
-                      "t.yaml:6:3: spec.shareProcessNamespace: not supported by kubelet-lite",
-                      "t.yaml:7:36: spec.containers[0].envFrom: not supported by kubelet-lite");
-        EXPECT_ERRORS(HDR "spec:\n  volumes: [{name: c, configMap: {name: x}}]\n  containers: [{name: a, image: b}]\n",
-                      "t.yaml:6:23: spec.volumes[0].configMap: not supported by kubelet-lite: only hostPath and emptyDir volumes are supported");
+        EXPECT_ERRORS(
+                HDR
+                "spec:\n  shareProcessNamespace: true\n  containers: [{name: a, image: b, envFrom: [{configMapRef: {name: x}}]}]\n",
+                "t.yaml:6:3: spec.shareProcessNamespace: not supported by kubelet-lite",
+                "t.yaml:7:36: spec.containers[0].envFrom: not supported by kubelet-lite");
+        EXPECT_ERRORS(
+                HDR "spec:\n  volumes: [{name: c, configMap: {name: x}}]\n  containers: [{name: a, image: b}]\n",
+                "t.yaml:6:23: spec.volumes[0].configMap: not supported by kubelet-lite: only hostPath and emptyDir volumes are supported");
 }
 
 TEST(kubeadm_boilerplate_is_quiet) {
         struct kl_manifest m;
-        parse_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  creationTimestamp: null\n  name: p\n" ONE_CONTAINER "status: {}\n", &m);
+        parse_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  creationTimestamp: null\n  name: p\n" ONE_CONTAINER
+                  "status: {}\n",
+                  &m);
         ASSERT_NULL(m.warnings);
         kl_manifest_done(&m);
 }
@@ -455,7 +499,8 @@ TEST(kubeadm_boilerplate_is_quiet) {
 TEST(documents_and_kinds) {
         struct kl_manifest m;
 
-        m = parse("---\n" HDR ONE_CONTAINER "---\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: q}\n" ONE_CONTAINER "...\n");
+        m = parse("---\n" HDR ONE_CONTAINER "---\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: q}\n" ONE_CONTAINER
+                  "...\n");
         dump(&m);
         ASSERT_NULL(m.errors);
         ASSERT_EQ(m.n_pods, 2);
@@ -470,11 +515,14 @@ TEST(documents_and_kinds) {
         EXPECT_ERRORS(HDR ONE_CONTAINER "---\napiVersion: apps/v1\nkind: Deployment\n",
                       "t.yaml:10:13: apiVersion: \"apps/v1\" is not supported: must be \"v1\"",
                       "t.yaml:11:7: kind: \"Deployment\" is not supported: only Pod documents can be static pods");
-        EXPECT_ERRORS("kind: Pod\nmetadata: {name: x}\n",
-                      "t.yaml:1:1: apiVersion: missing (must be \"v1\")");
+        EXPECT_ERRORS("kind: Pod\nmetadata: {name: x}\n", "t.yaml:1:1: apiVersion: missing (must be \"v1\")");
         EXPECT_ERRORS("- a\n", "t.yaml:1:1: a document must be a mapping (a Pod object)");
-        EXPECT_ERRORS("", "t.yaml: no Pod in file (an empty file is treated as half-written; delete the file to remove its pods)");
-        EXPECT_ERRORS("---\n# nothing\n---\n", "t.yaml: no Pod in file (an empty file is treated as half-written; delete the file to remove its pods)");
+        EXPECT_ERRORS(
+                "",
+                "t.yaml: no Pod in file (an empty file is treated as half-written; delete the file to remove its pods)");
+        EXPECT_ERRORS(
+                "---\n# nothing\n---\n",
+                "t.yaml: no Pod in file (an empty file is treated as half-written; delete the file to remove its pods)");
         EXPECT_ERRORS(HDR "spec:\n  containers: [{name: a, image: &x b}]\n",
                       "t.yaml:6:33: YAML anchors (&x) are not supported");
 }
@@ -483,7 +531,8 @@ TEST(all_errors_reported_up_to_cap) {
         char y[8192];
         size_t o = (size_t) snprintf(y, sizeof(y), HDR "spec:\n  containers:\n");
         for (int i = 0; i < 30; i++)
-                o += (size_t) snprintf(y + o, sizeof(y) - o, "  - {name: c%d, image: i, resources: {limits: {cpu: bad}}}\n", i);
+                o += (size_t) snprintf(y + o, sizeof(y) - o,
+                                       "  - {name: c%d, image: i, resources: {limits: {cpu: bad}}}\n", i);
         struct kl_manifest m = parse(y);
         size_t n = 0;
         while (m.errors[n])
@@ -498,7 +547,8 @@ TEST(all_errors_reported_up_to_cap) {
 TEST(container_cap) {
         char y[16384];
         struct kl_manifest_opts o;
-        size_t off = (size_t) snprintf(y, sizeof(y), HDR "spec:\n  initContainers: [{name: i, image: x}]\n  containers:\n");
+        size_t off =
+                (size_t) snprintf(y, sizeof(y), HDR "spec:\n  initContainers: [{name: i, image: x}]\n  containers:\n");
         kl_manifest_opts_default(&o);
         o.max_containers = 4;
         for (int i = 0; i < 4; i++)
@@ -549,15 +599,13 @@ TEST(full_name_length) {
 
 /* ---- QoS and effective resources --------------------------------------- */
 
-static struct kl_container res_container(int64_t cpu_req, int64_t cpu_lim, int64_t mem_req,
-                                         int64_t mem_lim) {
+static struct kl_container res_container(int64_t cpu_req, int64_t cpu_lim, int64_t mem_req, int64_t mem_lim) {
         return (struct kl_container){.resources = {cpu_req, cpu_lim, mem_req, mem_lim, -1, -1}};
 }
 
 TEST(qos_classes) {
         struct kl_container app[2], init[1];
-        struct kl_pod p = {.containers = app, .n_containers = 2, .init_containers = init,
-                           .n_init_containers = 0};
+        struct kl_pod p = {.containers = app, .n_containers = 2, .init_containers = init, .n_init_containers = 0};
 
         app[0] = res_container(-1, -1, -1, -1);
         app[1] = res_container(-1, -1, -1, -1);
@@ -642,7 +690,8 @@ TEST(to_string) {
         ASSERT_STREQ(kl_restart_policy_to_string(KL_RESTART_ON_FAILURE), "OnFailure");
         ASSERT_STREQ(kl_pull_policy_to_string(KL_PULL_IF_NOT_PRESENT), "IfNotPresent");
         ASSERT_STREQ(kl_dns_policy_to_string(KL_DNS_CLUSTER_FIRST_WITH_HOST_NET), "ClusterFirstWithHostNet");
-        ASSERT_STREQ(kl_termination_message_policy_to_string(KL_TERMINATION_MESSAGE_FALLBACK_TO_LOGS), "FallbackToLogsOnError");
+        ASSERT_STREQ(kl_termination_message_policy_to_string(KL_TERMINATION_MESSAGE_FALLBACK_TO_LOGS),
+                     "FallbackToLogsOnError");
         ASSERT_STREQ(kl_host_path_type_to_string(KL_HOST_PATH_SOCKET), "Socket");
         ASSERT_STREQ(kl_host_path_type_to_string(KL_HOST_PATH_UNSET), "");
         ASSERT_STREQ(kl_seccomp_to_string(KL_SECCOMP_RUNTIME_DEFAULT), "RuntimeDefault");

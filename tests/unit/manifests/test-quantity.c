@@ -114,15 +114,15 @@ static void check(const char *s, int r, int64_t got, int64_t want, const char *w
                 want = -EINVAL;
         if (want < 0) {
                 if (r != want) {
-                        fprintf(stderr, "  %s(\"%s\"): want error %jd, got r=%d value=%jd\n", what, s,
-                                (intmax_t) want, r, (intmax_t) got);
+                        fprintf(stderr, "  %s(\"%s\"): want error %jd, got r=%d value=%jd\n", what, s, (intmax_t) want,
+                                r, (intmax_t) got);
                         ASSERT_EQ(r, want);
                 }
                 return;
         }
         if (r != 0 || got != want)
-                fprintf(stderr, "  %s(\"%s\"): want %jd, got r=%d value=%jd\n", what, s, (intmax_t) want,
-                        r, (intmax_t) got);
+                fprintf(stderr, "  %s(\"%s\"): want %jd, got r=%d value=%jd\n", what, s, (intmax_t) want, r,
+                        (intmax_t) got);
         ASSERT_EQ(r, 0);
         ASSERT_EQ(got, want);
 }
@@ -175,8 +175,8 @@ TEST(quantity_scaled) {
 }
 
 TEST(quantity_format_round_trip) {
-        static const int64_t bytes[] = {0, 1, 1000, 1024, 134217728, 1610612736, INT64_MAX,
-                                        (int64_t) 1 << 62, 3 * ((int64_t) 1 << 40)};
+        static const int64_t bytes[] = {
+                0, 1, 1000, 1024, 134217728, 1610612736, INT64_MAX, (int64_t) 1 << 62, 3 * ((int64_t) 1 << 40)};
         static const int64_t milli[] = {0, 1, 100, 500, 1000, 2500, INT64_MAX};
         char buf[64];
         int64_t v;

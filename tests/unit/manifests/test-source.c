@@ -96,11 +96,24 @@ static bool settle(struct kl_source *s, uint64_t *now) {
 }
 
 TEST(ignored_names) {
-        static const char *const ignored[] = {
-                ".hidden.yaml", "web.yaml~", ".web.yaml.swp", "web.swp", "web.swx", "4913",
-                "#web.yaml#", "web.bak", "web.yaml.bak", "web.tmp", "web.yaml.dpkg-new",
-                "web.yaml.dpkg-old", "web.yaml.dpkg-dist", "web.yaml.rpmnew", "web.yaml.rpmsave",
-                "notes.txt", "web.YAML", "README"};
+        static const char *const ignored[] = {".hidden.yaml",
+                                              "web.yaml~",
+                                              ".web.yaml.swp",
+                                              "web.swp",
+                                              "web.swx",
+                                              "4913",
+                                              "#web.yaml#",
+                                              "web.bak",
+                                              "web.yaml.bak",
+                                              "web.tmp",
+                                              "web.yaml.dpkg-new",
+                                              "web.yaml.dpkg-old",
+                                              "web.yaml.dpkg-dist",
+                                              "web.yaml.rpmnew",
+                                              "web.yaml.rpmsave",
+                                              "notes.txt",
+                                              "web.YAML",
+                                              "README"};
         static const char *const read[] = {"web.yaml", "web.yml", "web.json", "my.rpmish.yaml"};
 
         for (size_t i = 0; i < ELEMENTSOF(ignored); i++) {
@@ -122,9 +135,12 @@ TEST(initial_scan_reads_only_manifests) {
         ASSERT_OK(mkdir(p, 0755));
         write_file("m/a.yaml", pod_yaml("a", "busybox:1"), 0);
         write_file("m/b.yml", pod_yaml("b", "busybox:1"), 0);
-        write_file("m/c.json", "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"c\"}, \"spec\": {\"containers\": [{\"name\": \"c\", \"image\": \"i:1\"}]}}", 0);
-        static const char *const junk[] = {"m/.hidden.yaml", "m/a.yaml~", "m/.a.yaml.swp", "m/4913",
-                                           "m/#a.yaml#", "m/a.bak", "m/a.tmp", "m/a.yaml.dpkg-new",
+        write_file(
+                "m/c.json",
+                "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"c\"}, \"spec\": {\"containers\": [{\"name\": \"c\", \"image\": \"i:1\"}]}}",
+                0);
+        static const char *const junk[] = {"m/.hidden.yaml",   "m/a.yaml~",  "m/.a.yaml.swp", "m/4913",
+                                           "m/#a.yaml#",       "m/a.bak",    "m/a.tmp",       "m/a.yaml.dpkg-new",
                                            "m/a.yaml.rpmsave", "m/notes.txt"};
         for (size_t i = 0; i < ELEMENTSOF(junk); i++)
                 write_file(junk[i], pod_yaml("junk", "busybox:1"), 0);
@@ -185,8 +201,7 @@ TEST(debounce_several_writes_one_change) {
         size_t third = strlen(y) / 3;
         char part[512];
         for (int i = 0; i < 3; i++) {
-                snprintf(part, sizeof(part), "%.*s", (int) (i < 2 ? third : strlen(y) - 2 * third),
-                         y + i * third);
+                snprintf(part, sizeof(part), "%.*s", (int) (i < 2 ? third : strlen(y) - 2 * third), y + i * third);
                 write_file("web.yaml", part, O_APPEND);
                 ASSERT_EQ(kl_source_handle_events(s, now), 1);
                 ASSERT_EQ(kl_source_next_deadline(s), now + 100 * MS);
@@ -297,13 +312,17 @@ TEST(invalid_after_valid_keeps_last_good_pods) {
         ASSERT_FALSE(e->error_is_new);
 
         /* a typo: the running pod stays, the error is reported once */
-        write_file("web.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: c\n    image: busybox:1\n    resources: {limits: {memory: 12Q}}\n", O_TRUNC);
+        write_file(
+                "web.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: c\n    image: busybox:1\n    resources: {limits: {memory: 12Q}}\n",
+                O_TRUNC);
         ASSERT_TRUE(settle(s, &now));
         e = entry(s, "web.yaml");
         ASSERT_EQ(e->n_pods, 1);
         ASSERT_STREQ(e->pods[0]->uid, uid);
         ASSERT_NOT_NULL(e->error);
-        ASSERT_CONTAINS(e->error, "/web.yaml:9:34: spec.containers[0].resources.limits.memory: invalid quantity \"12Q\"");
+        ASSERT_CONTAINS(e->error,
+                        "/web.yaml:9:34: spec.containers[0].resources.limits.memory: invalid quantity \"12Q\"");
         ASSERT_TRUE(e->error_is_new);
         ASSERT_FALSE(sync_at(s, now + 1, true)); /* same state */
         ASSERT_FALSE(entry(s, "web.yaml")->error_is_new);
@@ -353,7 +372,8 @@ TEST(duplicate_pod_names) {
         char want[1024];
         snprintf(want, sizeof(want),
                  "%s/b.yaml:1:1: metadata.name: pod \"default/web\" is already defined in %s/a.yaml:1:1 "
-                 "(the first file in sorted order wins)", top, top);
+                 "(the first file in sorted order wins)",
+                 top, top);
         ASSERT_STREQ(entry(s, "b.yaml")->error, want);
         ASSERT_TRUE(entry(s, "b.yaml")->error_is_new);
 
@@ -377,7 +397,8 @@ TEST(duplicate_pod_names) {
         ASSERT_TRUE(settle(s, &now));
         ASSERT_EQ(entry(s, "c.yaml")->n_pods, 1);
         ASSERT_STREQ(entry(s, "c.yaml")->pods[0]->name, "other");
-        ASSERT_CONTAINS(entry(s, "c.yaml")->error, "/c.yaml:1:1: metadata.name: pod \"default/web\" is already defined in");
+        ASSERT_CONTAINS(entry(s, "c.yaml")->error,
+                        "/c.yaml:1:1: metadata.name: pod \"default/web\" is already defined in");
         kl_source_free(s);
         cleanup();
 }
@@ -396,10 +417,11 @@ TEST(directory_deleted_and_recreated) {
 
         /* deleted: its pods go away, as upstream does */
         ASSERT_EQ(system(({
-                static char cmd[600];
-                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-                cmd;
-        })), 0);
+                          static char cmd[600];
+                          snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+                          cmd;
+                  })),
+                  0);
         ASSERT_EQ(kl_source_handle_events(s, now), 1);
         ASSERT_TRUE(settle(s, &now));
         ASSERT_EQ(n_entries(s), 0);

@@ -98,12 +98,15 @@ TEST(examples_validate) {
 
 TEST(errors_and_exit_status) {
         setup();
-        write_file("bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: busybox\n    resources: {limits: {memory: 12Q}}\n");
+        write_file(
+                "bad.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: busybox\n    resources: {limits: {memory: 12Q}}\n");
         char p[512];
         snprintf(p, sizeof(p), "%s/bad.yaml", dir);
         ASSERT_EQ(run("--node-name", "n", p, NULL), 1);
         char want[600];
-        snprintf(want, sizeof(want), "%s:9:34: spec.containers[0].resources.limits.memory: invalid quantity \"12Q\"\n", p);
+        snprintf(want, sizeof(want), "%s:9:34: spec.containers[0].resources.limits.memory: invalid quantity \"12Q\"\n",
+                 p);
         ASSERT_CONTAINS(err, want);
         ASSERT_CONTAINS(err, "invalid: 1 errors in 1 of 1 files\n");
         ASSERT_TRUE(strstr(out, "pod ") == NULL);
@@ -117,21 +120,28 @@ TEST(errors_and_exit_status) {
 
 TEST(strict_and_warnings) {
         setup();
-        write_file("typo.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: busybox:1\n    imagePullPolcy: Never\n");
+        write_file(
+                "typo.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: busybox:1\n    imagePullPolcy: Never\n");
         char p[512];
         snprintf(p, sizeof(p), "%s/typo.yaml", dir);
         ASSERT_EQ(run("--node-name", "n", p, NULL), 0);
         ASSERT_CONTAINS(err, "warning: ");
-        ASSERT_CONTAINS(err, "typo.yaml:9:5: unknown field \"spec.containers[0].imagePullPolcy\" (did you mean \"imagePullPolicy\"?), ignoring");
+        ASSERT_CONTAINS(
+                err,
+                "typo.yaml:9:5: unknown field \"spec.containers[0].imagePullPolcy\" (did you mean \"imagePullPolicy\"?), ignoring");
         ASSERT_CONTAINS(out, "pod web-n ");
         ASSERT_EQ(run("--strict", "--node-name", "n", p, NULL), 1);
-        ASSERT_CONTAINS(err, "typo.yaml:9:5: unknown field \"spec.containers[0].imagePullPolcy\" (did you mean \"imagePullPolicy\"?)\n");
+        ASSERT_CONTAINS(
+                err,
+                "typo.yaml:9:5: unknown field \"spec.containers[0].imagePullPolcy\" (did you mean \"imagePullPolicy\"?)\n");
         cleanup();
 }
 
 TEST(directory_rules_and_duplicates) {
         setup();
-        const char *pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - {name: app, image: busybox:1}\n";
+        const char *pod =
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - {name: app, image: busybox:1}\n";
         write_file("a.yaml", pod);
         write_file("a.yaml~", "garbage: [");
         write_file(".a.yaml.swp", "garbage: [");

@@ -32,18 +32,18 @@ static void done(struct parsed *p) {
                 kl_yaml_docs_free(p->docs, p->n);
 }
 
-#define ASSERT_POS(n, l, c)                       \
-        do {                                      \
-                ASSERT_EQ((n)->pos.line, (l));    \
-                ASSERT_EQ((n)->pos.col, (c));     \
+#define ASSERT_POS(n, l, c)                    \
+        do {                                   \
+                ASSERT_EQ((n)->pos.line, (l)); \
+                ASSERT_EQ((n)->pos.col, (c));  \
         } while (0)
 
 /* Expect a parse error r at line:col whose message contains msg. */
 static void expect_error(const char *yaml, int r, unsigned line, unsigned col, const char *msg) {
         struct parsed p = parse(yaml);
         if (p.r != r || p.err.pos.line != line || p.err.pos.col != col || !strstr(p.err.msg, msg))
-                fprintf(stderr, "  input %s: got r=%d at %u:%u \"%s\"\n", yaml, p.r, p.err.pos.line,
-                        p.err.pos.col, p.err.msg);
+                fprintf(stderr, "  input %s: got r=%d at %u:%u \"%s\"\n", yaml, p.r, p.err.pos.line, p.err.pos.col,
+                        p.err.msg);
         ASSERT_EQ(p.r, r);
         ASSERT_EQ(p.err.pos.line, line);
         ASSERT_EQ(p.err.pos.col, col);
@@ -100,16 +100,16 @@ TEST(scalar_kinds_core_schema) {
                 const char *text;
                 enum kl_yaml_kind kind;
         } cases[] = {
-                {"true", KL_YAML_BOOL},   {"False", KL_YAML_BOOL},  {"TRUE", KL_YAML_BOOL},
-                {"yes", KL_YAML_STR},     {"on", KL_YAML_STR},      {"y", KL_YAML_STR},
-                {"~", KL_YAML_NULL},      {"null", KL_YAML_NULL},   {"Null", KL_YAML_NULL},
-                {"", KL_YAML_NULL},       {"12", KL_YAML_INT},      {"-12", KL_YAML_INT},
-                {"+12", KL_YAML_INT},     {"0x1f", KL_YAML_INT},    {"0o17", KL_YAML_INT},
-                {"1.5", KL_YAML_FLOAT},   {"1e3", KL_YAML_FLOAT},   {".5", KL_YAML_FLOAT},
-                {"-.inf", KL_YAML_FLOAT}, {".NaN", KL_YAML_FLOAT},  {"1.", KL_YAML_FLOAT},
-                {"12abc", KL_YAML_STR},   {"100m", KL_YAML_STR},    {"128Mi", KL_YAML_STR},
-                {"0x", KL_YAML_STR},      {"1e", KL_YAML_STR},      {"'true'", KL_YAML_STR},
-                {"\"12\"", KL_YAML_STR},  {"!!str 12", KL_YAML_STR}, {"! 12", KL_YAML_STR},
+                {"true", KL_YAML_BOOL},    {"False", KL_YAML_BOOL},       {"TRUE", KL_YAML_BOOL},
+                {"yes", KL_YAML_STR},      {"on", KL_YAML_STR},           {"y", KL_YAML_STR},
+                {"~", KL_YAML_NULL},       {"null", KL_YAML_NULL},        {"Null", KL_YAML_NULL},
+                {"", KL_YAML_NULL},        {"12", KL_YAML_INT},           {"-12", KL_YAML_INT},
+                {"+12", KL_YAML_INT},      {"0x1f", KL_YAML_INT},         {"0o17", KL_YAML_INT},
+                {"1.5", KL_YAML_FLOAT},    {"1e3", KL_YAML_FLOAT},        {".5", KL_YAML_FLOAT},
+                {"-.inf", KL_YAML_FLOAT},  {".NaN", KL_YAML_FLOAT},       {"1.", KL_YAML_FLOAT},
+                {"12abc", KL_YAML_STR},    {"100m", KL_YAML_STR},         {"128Mi", KL_YAML_STR},
+                {"0x", KL_YAML_STR},       {"1e", KL_YAML_STR},           {"'true'", KL_YAML_STR},
+                {"\"12\"", KL_YAML_STR},   {"!!str 12", KL_YAML_STR},     {"! 12", KL_YAML_STR},
                 {"!!int 12", KL_YAML_INT}, {"!!float 12", KL_YAML_FLOAT}, {"!!null ~", KL_YAML_NULL},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -120,8 +120,7 @@ TEST(scalar_kinds_core_schema) {
                 const struct kl_yaml_node *v = kl_yaml_map_get(p.docs[0].root, "k");
                 ASSERT_NOT_NULL(v);
                 if (v->scalar.kind != cases[i].kind)
-                        fprintf(stderr, "  %s: kind %d, want %d\n", cases[i].text, v->scalar.kind,
-                                cases[i].kind);
+                        fprintf(stderr, "  %s: kind %d, want %d\n", cases[i].text, v->scalar.kind, cases[i].kind);
                 ASSERT_EQ(v->scalar.kind, cases[i].kind);
                 done(&p);
         }
@@ -201,11 +200,13 @@ TEST(tags) {
 
 TEST(non_utf8_rejected) {
         expect_error("a: caf\xe9\n", -EILSEQ, 1, 7, "invalid UTF-8 (byte 0xe9)");
-        expect_error("a: 1\nb: \xc0\xaf\n", -EILSEQ, 2, 4, "invalid UTF-8"); /* overlong '/' */
-        expect_error("a: \xed\xa0\x80\n", -EILSEQ, 1, 4, "invalid UTF-8");    /* surrogate */
+        expect_error("a: 1\nb: \xc0\xaf\n", -EILSEQ, 2, 4, "invalid UTF-8");   /* overlong '/' */
+        expect_error("a: \xed\xa0\x80\n", -EILSEQ, 1, 4, "invalid UTF-8");     /* surrogate */
         expect_error("a: \xf4\x90\x80\x80\n", -EILSEQ, 1, 4, "invalid UTF-8"); /* > U+10FFFF */
         expect_error("a: \xe2\x82\n", -EILSEQ, 1, 4, "invalid UTF-8");         /* truncated */
-        expect_error("\xff\xfe" "a\0:\0", -EILSEQ, 1, 1, "invalid UTF-8");       /* UTF-16 BOM */
+        expect_error("\xff\xfe"
+                     "a\0:\0",
+                     -EILSEQ, 1, 1, "invalid UTF-8"); /* UTF-16 BOM */
 
         size_t bad = 0;
         ASSERT_TRUE(kl_utf8_valid("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80", 14, &bad));
@@ -213,7 +214,8 @@ TEST(non_utf8_rejected) {
         ASSERT_EQ(bad, 2);
 
         /* a UTF-8 byte order mark is fine */
-        struct parsed p = parse("\xef\xbb\xbf" "a: 1\n");
+        struct parsed p = parse("\xef\xbb\xbf"
+                                "a: 1\n");
         ASSERT_OK(p.r);
         done(&p);
 }
