@@ -1,0 +1,1 @@
+KL_SRCS += kubelet-lite/eviction.c
