@@ -55,9 +55,9 @@ struct kl_config {
 
         /* endpoints */
         char *healthz_bind_address;
-        int healthz_port;  /* 0 disables */
-        char *address;     /* bind address of the read-only port */
-        int read_only_port; /* 0 disables, as upstream */
+        int healthz_port;             /* 0 disables */
+        char *address;                /* bind address of the read-only port */
+        int read_only_port;           /* 0 disables, as upstream */
         uint64_t syncloop_stuck_usec; /* /healthz/syncloop fails past this */
 
         /* cgroups and admission */
@@ -95,11 +95,10 @@ void kl_config_done(struct kl_config *c);
  * strv the caller frees, also on failure; ret_warnings may be NULL).
  * Errors read "file:line:col: key: message". On failure c may be partly
  * updated: the daemon exits then. */
-int kl_config_load_file(struct kl_config *c, const char *path, char ***ret_warnings,
-                        struct kl_error *reterr);
+int kl_config_load_file(struct kl_config *c, const char *path, char ***ret_warnings, struct kl_error *reterr);
 /* The same for a file already in memory; path only names it in messages. */
-int kl_config_load_buffer(struct kl_config *c, const char *path, const char *buf, size_t len,
-                          char ***ret_warnings, struct kl_error *reterr);
+int kl_config_load_buffer(struct kl_config *c, const char *path, const char *buf, size_t len, char ***ret_warnings,
+                          struct kl_error *reterr);
 
 /* Parse a Go-style duration ("20s", "1m30s", "100ms", "1.5h", "0"), rounded
  * to microseconds. -EINVAL for bad syntax (a sign other than '+', no unit),

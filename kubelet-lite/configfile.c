@@ -25,16 +25,15 @@ struct ctx {
         struct kl_error *err;
 };
 
-static int fail(struct ctx *x, const struct kl_yaml_node *n, const char *key, const char *fmt, ...)
-        _printf_(4, 5);
+static int fail(struct ctx *x, const struct kl_yaml_node *n, const char *key, const char *fmt, ...) _printf_(4, 5);
 static int fail(struct ctx *x, const struct kl_yaml_node *n, const char *key, const char *fmt, ...) {
         char msg[256];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return kl_error_set(x->err, EINVAL, "%s:%u:%u: %s: %s", x->path, n ? n->pos.line : 0, n ? n->pos.col : 0,
-                            key, msg);
+        return kl_error_set(x->err, EINVAL, "%s:%u:%u: %s: %s", x->path, n ? n->pos.line : 0, n ? n->pos.col : 0, key,
+                            msg);
 }
 
 static void warn(struct ctx *x, const struct kl_yaml_node *n, const char *fmt, ...) _printf_(3, 4);
@@ -91,8 +90,7 @@ static int get_int(struct ctx *x, const char *key, const struct kl_yaml_node *v,
                 return fail(x, v, key, "integer '%s' out of range", s);
         long long l = neg ? (long long) (0 - u) : (long long) u;
         if (l < min || l > max)
-                return fail(x, v, key, "integer '%s' out of range [%lld, %lld]", s, (long long) min,
-                            (long long) max);
+                return fail(x, v, key, "integer '%s' out of range [%lld, %lld]", s, (long long) min, (long long) max);
         *dst = l;
         return 0;
 }
@@ -162,8 +160,7 @@ static int parse_threshold(const char *s, struct kl_config_threshold *t) {
 }
 
 static struct kl_config_threshold *eviction_field(struct kl_config_eviction *e, const char *signal, int *ret_idx) {
-        static const char *names[] = {"memory.available", "nodefs.available", "nodefs.inodesFree",
-                                      "pid.available"};
+        static const char *names[] = {"memory.available", "nodefs.available", "nodefs.inodesFree", "pid.available"};
         struct kl_config_threshold *fields[] = {&e->memory_available, &e->nodefs_available, &e->nodefs_inodes_free,
                                                 &e->pid_available};
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
@@ -198,9 +195,10 @@ static int get_eviction(struct ctx *x, const char *key, const struct kl_yaml_nod
                         continue;
                 }
                 if (!s || parse_threshold(s, t) < 0)
-                        return fail(x, v->map.items[i].value, full,
-                                    "invalid threshold '%s' (want a quantity such as 100Mi or a percentage such as 10%%)",
-                                    strempty(s));
+                        return fail(
+                                x, v->map.items[i].value, full,
+                                "invalid threshold '%s' (want a quantity such as 100Mi or a percentage such as 10%%)",
+                                strempty(s));
         }
         return 0;
 }
@@ -286,10 +284,9 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                                 const char *s = scalar(v->seq.items[j]);
                                 if (s && streq(s, "pods"))
                                         c->enforce_node_allocatable_pods = true;
-                                else if (s && (streq(s, "system-reserved") || streq(s, "kube-reserved") ||
-                                               streq(s, "none")))
-                                        warn(x, v->seq.items[j], "enforceNodeAllocatable \"%s\" is not enforced",
-                                             s);
+                                else if (s &&
+                                         (streq(s, "system-reserved") || streq(s, "kube-reserved") || streq(s, "none")))
+                                        warn(x, v->seq.items[j], "enforceNodeAllocatable \"%s\" is not enforced", s);
                                 else
                                         r = fail(x, v->seq.items[j], k, "unknown value '%s'", strempty(s));
                         }
@@ -330,8 +327,7 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                                 const char *sub = v->map.items[j].key->scalar.value;
                                 if (!streq(sub, "maxContainerRestartPeriod") &&
                                     !streq(sub, "initialContainerRestartPeriod") && !streq(sub, "resetPeriod"))
-                                        warn(x, v->map.items[j].key, "unknown or unsupported field \"%s.%s\"", k,
-                                             sub);
+                                        warn(x, v->map.items[j].key, "unknown or unsupported field \"%s.%s\"", k, sub);
                         }
                         if (m)
                                 r = get_duration(x, "crashLoopBackOff.maxContainerRestartPeriod", m,
@@ -359,8 +355,7 @@ int kl_config_load_buffer(struct kl_config *c, const char *path, const char *buf
                           struct kl_error *reterr) {
         struct kl_yaml_doc *docs = NULL;
         struct kl_yaml_error yerr = {};
-        struct kl_yaml_limits lim = {.max_depth = 16, .max_nodes = 10000, .max_scalar_len = 4096,
-                                     .max_documents = 1};
+        struct kl_yaml_limits lim = {.max_depth = 16, .max_nodes = 10000, .max_scalar_len = 4096, .max_documents = 1};
         size_t n = 0;
         int r;
 

@@ -101,7 +101,9 @@ static int parse_request_line(const unsigned char *b, size_t len, struct reqline
         for (size_t k = 0; k < 8; k++, i++) {
                 if (i == len)
                         return 0;
-                bool ok = k < 5 ? b[i] == (unsigned char) "HTTP/"[k] : k == 6 ? b[i] == '.' : b[i] >= '0' && b[i] <= '9';
+                bool ok = k < 5    ? b[i] == (unsigned char) "HTTP/"[k]
+                          : k == 6 ? b[i] == '.'
+                                   : b[i] >= '0' && b[i] <= '9';
                 if (!ok)
                         return -EBADMSG;
         }
@@ -344,8 +346,7 @@ static void conn_handle_request(struct conn *c, const struct kl_http_request *re
                 kl_buf_free_contents(&resp.body);
                 return conn_error(c, 500);
         }
-        conn_respond(c, resp.status, resp.content_type, resp.body.data ? resp.body.data : "", resp.body.len,
-                     req->head);
+        conn_respond(c, resp.status, resp.content_type, resp.body.data ? resp.body.data : "", resp.body.len, req->head);
         kl_buf_free_contents(&resp.body);
 }
 
@@ -441,15 +442,9 @@ static void conn_drain(struct conn *c) {
 static void conn_io(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
         struct conn *c = userdata;
         switch (c->state) {
-        case CONN_READING:
-                conn_read(c);
-                break;
-        case CONN_WRITING:
-                conn_write(c);
-                break;
-        case CONN_LINGERING:
-                conn_drain(c);
-                break;
+        case CONN_READING: conn_read(c); break;
+        case CONN_WRITING: conn_write(c); break;
+        case CONN_LINGERING: conn_drain(c); break;
         }
 }
 
@@ -462,10 +457,8 @@ static void conn_timeout(struct kl_event_timer *t, uint64_t now, void *userdata)
                 if (c->req_len > 0)
                         return conn_error(c, 408);
                 return conn_free(c);
-        case CONN_WRITING: /* a client that does not read */
-                return conn_abort(c);
-        case CONN_LINGERING:
-                return conn_free(c);
+        case CONN_WRITING: /* a client that does not read */ return conn_abort(c);
+        case CONN_LINGERING: return conn_free(c);
         }
 }
 
@@ -540,8 +533,8 @@ static void server_accept(struct kl_event_io *io, int fd, uint32_t revents, void
         }
 }
 
-int kl_http_server_new(struct kl_event *e, const char *addr, int port, kl_http_handler_fn fn,
-                       void *userdata, struct kl_http_server **ret) {
+int kl_http_server_new(struct kl_event *e, const char *addr, int port, kl_http_handler_fn fn, void *userdata,
+                       struct kl_http_server **ret) {
         struct sockaddr_storage ss = {};
         socklen_t sl;
         _cleanup_close_ int fd = -EBADF;

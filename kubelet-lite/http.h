@@ -11,9 +11,9 @@
 #include "event.h"
 #include "lib/strbuf.h"
 
-#define KL_HTTP_MAX_REQUEST 8192      /* request line plus headers */
-#define KL_HTTP_MAX_TARGET 2048       /* request target (path and query) */
-#define KL_HTTP_MAX_CONNECTIONS 256   /* connections being served */
+#define KL_HTTP_MAX_REQUEST 8192    /* request line plus headers */
+#define KL_HTTP_MAX_TARGET 2048     /* request target (path and query) */
+#define KL_HTTP_MAX_CONNECTIONS 256 /* connections being served */
 /* Connections past KL_HTTP_MAX_CONNECTIONS get a 503 (and a lingering close,
  * so that the answer is not lost to a reset); past this many more as well,
  * they are closed at once. */
@@ -30,14 +30,13 @@ struct kl_http_response {
 };
 
 /* path is the decoded path without query; query may be "" */
-typedef void (*kl_http_handler_fn)(const char *path, const char *query, struct kl_http_response *resp,
-                                   void *userdata);
+typedef void (*kl_http_handler_fn)(const char *path, const char *query, struct kl_http_response *resp, void *userdata);
 
 struct kl_http_server;
 
 /* Listen on addr:port (IPv4 or IPv6 literal, or "localhost"). port 0 picks one. */
-int kl_http_server_new(struct kl_event *e, const char *addr, int port, kl_http_handler_fn fn,
-                       void *userdata, struct kl_http_server **ret);
+int kl_http_server_new(struct kl_event *e, const char *addr, int port, kl_http_handler_fn fn, void *userdata,
+                       struct kl_http_server **ret);
 struct kl_http_server *kl_http_server_free(struct kl_http_server *s);
 int kl_http_server_port(const struct kl_http_server *s);
 /* Connections currently open, rejected ones (503) included. */

@@ -14,7 +14,7 @@ struct kl_arena {
         bool oom;
 };
 
-void *kl_arena_alloc(struct kl_arena *a, size_t size); /* zeroed; NULL on OOM */
+void *kl_arena_alloc(struct kl_arena *a, size_t size);    /* zeroed; NULL on OOM */
 char *kl_arena_strdup(struct kl_arena *a, const char *s); /* NULL in -> NULL out */
 char *kl_arena_printf(struct kl_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline bool kl_arena_ok(const struct kl_arena *a) {

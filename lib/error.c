@@ -42,8 +42,7 @@ int kl_error_prefix(struct kl_error *reterr, const char *fmt, ...) {
         vsnprintf(prefix, sizeof(prefix), fmt, ap);
         va_end(ap);
         memcpy(old, reterr->msg, sizeof(old));
-        int n = snprintf(reterr->msg, sizeof(reterr->msg), "%s: %s", prefix,
-                         old[0] ? old : strerror(reterr->err));
+        int n = snprintf(reterr->msg, sizeof(reterr->msg), "%s: %s", prefix, old[0] ? old : strerror(reterr->err));
         if (n >= 0 && (size_t) n >= sizeof(reterr->msg))
                 mark_truncated(reterr->msg);
         return -reterr->err;

@@ -13,8 +13,7 @@
 
 #include "macros.h"
 
-int kl_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_buf,
-                    size_t *ret_len) {
+int kl_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_buf, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 0;

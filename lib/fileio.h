@@ -7,8 +7,7 @@
  * buffer. Fails with -EFBIG when it is larger than max bytes, -EISDIR for a
  * directory and -EBADFD for anything else that is not a regular file (a FIFO
  * would block). O_CLOEXEC, and O_NOFOLLOW when nofollow is set (-ELOOP). */
-int kl_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_buf,
-                    size_t *ret_len);
+int kl_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char **ret_buf, size_t *ret_len);
 
 /* Atomically replace dirfd/name with data: temp file in the same directory
  * (random name, O_EXCL), fsync, rename, fsync the directory. name may have a

@@ -21,15 +21,13 @@ void kl_log_set_verbosity(int v);
 
 /* Returns -|error| when error != 0, else 0, so callers can
  * "return log_error_errno(r, ...)". */
-int kl_log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
-        _printf_(5, 6);
+int kl_log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);
 
-#define log_full_errno(level, error, ...)                                              \
-        ({                                                                             \
-                int _l = (level), _e = (error);                                        \
-                (_l <= kl_log_get_max_level())                                         \
-                        ? kl_log_internal(_l, _e, __FILE__, __LINE__, __VA_ARGS__)     \
-                        : (_e < 0 ? _e : -_e);                                         \
+#define log_full_errno(level, error, ...)                                                                 \
+        ({                                                                                                \
+                int _l = (level), _e = (error);                                                           \
+                (_l <= kl_log_get_max_level()) ? kl_log_internal(_l, _e, __FILE__, __LINE__, __VA_ARGS__) \
+                                               : (_e < 0 ? _e : -_e);                                     \
         })
 
 #define log_debug(...) log_full_errno(KL_LOG_DEBUG, 0, __VA_ARGS__)

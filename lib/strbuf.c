@@ -170,10 +170,18 @@ static void json_close(struct kl_json *j, char c) {
                 j->depth--;
 }
 
-void kl_json_begin_object(struct kl_json *j) { json_open(j, '{'); }
-void kl_json_end_object(struct kl_json *j) { json_close(j, '}'); }
-void kl_json_begin_array(struct kl_json *j) { json_open(j, '['); }
-void kl_json_end_array(struct kl_json *j) { json_close(j, ']'); }
+void kl_json_begin_object(struct kl_json *j) {
+        json_open(j, '{');
+}
+void kl_json_end_object(struct kl_json *j) {
+        json_close(j, '}');
+}
+void kl_json_begin_array(struct kl_json *j) {
+        json_open(j, '[');
+}
+void kl_json_end_array(struct kl_json *j) {
+        json_close(j, ']');
+}
 
 void kl_json_key(struct kl_json *j, const char *key) {
         json_sep(j);

@@ -79,40 +79,40 @@ TEST(defaults) {
 }
 
 TEST(every_key) {
-        static const char yaml[] = HEAD
-                "staticPodPath: /srv/manifests\n"
-                "fileCheckFrequency: 1m30s\n"
-                "containerRuntimeEndpoint: unix:///tmp/c.sock\n"
-                "runtimeRequestTimeout: 100ms\n"
-                "podLogsDir: /srv/logs\n"
-                "healthzBindAddress: 0.0.0.0\n"
-                "healthzPort: 0x2838\n"
-                "address: '::1'\n"
-                "readOnlyPort: 10255\n"
-                "cgroupsPerQOS: false\n"
-                "cgroupRoot: /edge\n"
-                "systemReserved: {cpu: 500m, memory: 256Mi, pid: \"100\", ephemeral-storage: 1Gi}\n"
-                "kubeReserved:\n  cpu: \"1\"\n  memory: 1G\n"
-                "evictionHard:\n  memory.available: 50Mi\n  pid.available: 10%\n"
-                "evictionSoft:\n  memory.available: 200Mi\n  nodefs.available: 15.5%\n"
-                "  nodefs.inodesFree: 1000\n"
-                "evictionSoftGracePeriod:\n  memory.available: 1m\n  nodefs.available: 90s\n"
-                "  nodefs.inodesFree: 2m\n  pid.available: 3s\n"
-                "evictionPressureTransitionPeriod: 30s\n"
-                "enforceNodeAllocatable: [pods]\n"
-                "reservedSystemCPUs: 0-1\n"
-                "maxPods: 0o20\n"
-                "podPidsLimit: 4096\n"
-                "cpuCFSQuotaPeriod: 50ms\n"
-                "cpuManagerPolicy: static\n"
-                "containerLogMaxSize: 5Mi\n"
-                "containerLogMaxFiles: 3\n"
-                "crashLoopBackOff:\n  maxContainerRestartPeriod: 1m\n"
-                "  initialContainerRestartPeriod: 500ms\n  resetPeriod: 2m\n"
-                "imagePullFallbackToLocal: false\n"
-                "imagePreloadDir: /srv/images\n"
-                "syncLoopStuckThreshold: 45s\n"
-                "strictManifests: true\n";
+        static const char yaml[] =
+                HEAD "staticPodPath: /srv/manifests\n"
+                     "fileCheckFrequency: 1m30s\n"
+                     "containerRuntimeEndpoint: unix:///tmp/c.sock\n"
+                     "runtimeRequestTimeout: 100ms\n"
+                     "podLogsDir: /srv/logs\n"
+                     "healthzBindAddress: 0.0.0.0\n"
+                     "healthzPort: 0x2838\n"
+                     "address: '::1'\n"
+                     "readOnlyPort: 10255\n"
+                     "cgroupsPerQOS: false\n"
+                     "cgroupRoot: /edge\n"
+                     "systemReserved: {cpu: 500m, memory: 256Mi, pid: \"100\", ephemeral-storage: 1Gi}\n"
+                     "kubeReserved:\n  cpu: \"1\"\n  memory: 1G\n"
+                     "evictionHard:\n  memory.available: 50Mi\n  pid.available: 10%\n"
+                     "evictionSoft:\n  memory.available: 200Mi\n  nodefs.available: 15.5%\n"
+                     "  nodefs.inodesFree: 1000\n"
+                     "evictionSoftGracePeriod:\n  memory.available: 1m\n  nodefs.available: 90s\n"
+                     "  nodefs.inodesFree: 2m\n  pid.available: 3s\n"
+                     "evictionPressureTransitionPeriod: 30s\n"
+                     "enforceNodeAllocatable: [pods]\n"
+                     "reservedSystemCPUs: 0-1\n"
+                     "maxPods: 0o20\n"
+                     "podPidsLimit: 4096\n"
+                     "cpuCFSQuotaPeriod: 50ms\n"
+                     "cpuManagerPolicy: static\n"
+                     "containerLogMaxSize: 5Mi\n"
+                     "containerLogMaxFiles: 3\n"
+                     "crashLoopBackOff:\n  maxContainerRestartPeriod: 1m\n"
+                     "  initialContainerRestartPeriod: 500ms\n  resetPeriod: 2m\n"
+                     "imagePullFallbackToLocal: false\n"
+                     "imagePreloadDir: /srv/images\n"
+                     "syncLoopStuckThreshold: 45s\n"
+                     "strictManifests: true\n";
         struct kl_config c;
         struct kl_error err = {};
         char **w = NULL;
@@ -216,8 +216,8 @@ TEST(durations) {
                 {"2562047h", UINT64_C(2562047) * 3600 * SEC},
                 {"1.0000000000000000000001s", SEC},
         };
-        const char *bad[] = {"", "5", "-1s", "s", "1x", "1e3s", "nans", "infs", " 5s", "5s ", "0x10s", "5m5",
-                             "1.2.3s", "+", "++1s", ".s", "1S", "1 s"};
+        const char *bad[] = {"",    "5",     "-1s", "s",      "1x", "1e3s", "nans", "infs", " 5s",
+                             "5s ", "0x10s", "5m5", "1.2.3s", "+",  "++1s", ".s",   "1S",   "1 s"};
         const char *range[] = {"2562048h", "99999999999999999999s", "9223372036s1s", "106751d"};
         uint64_t v;
 
@@ -239,8 +239,7 @@ TEST(durations) {
         ASSERT_ERR(kl_parse_duration(range[1], &v), ERANGE);
         ASSERT_ERR(kl_parse_duration(range[2], &v), ERANGE);
         ASSERT_ERR(kl_parse_duration(range[3], &v), EINVAL); /* no "d" in Go */
-        printf("  %zu valid, %zu invalid, 3 out of range (Go's int64 nanoseconds)\n", ELEMENTSOF(ok),
-               ELEMENTSOF(bad));
+        printf("  %zu valid, %zu invalid, 3 out of range (Go's int64 nanoseconds)\n", ELEMENTSOF(ok), ELEMENTSOF(bad));
 }
 
 TEST(invalid_values_name_file_line_col_and_key) {
@@ -351,8 +350,9 @@ TEST(eviction_thresholds_and_percentages) {
         struct kl_config c;
         struct kl_error err = {};
 
-        ASSERT_OK(load(&c, HEAD "evictionHard: {nodefs.available: .5%, nodefs.inodesFree: 0%, "
-                                "memory.available: 100%, pid.available: \"1k\"}\n",
+        ASSERT_OK(load(&c,
+                       HEAD "evictionHard: {nodefs.available: .5%, nodefs.inodesFree: 0%, "
+                            "memory.available: 100%, pid.available: \"1k\"}\n",
                        NULL, &err));
         ASSERT_TRUE(c.eviction_hard.nodefs_available.percent == 0.5);
         ASSERT_TRUE(c.eviction_hard.nodefs_inodes_free.set);

@@ -70,7 +70,7 @@ TEST(timers_fire_in_deadline_order) {
         ASSERT_EQ(o.fired[2], 2);
         ASSERT_EQ(o.fired[3], 0);
         for (int i = 0; i < 4; i++) {
-                ASSERT_GE(o.late[i], when[o.fired[i]]); /* never early */
+                ASSERT_GE(o.late[i], when[o.fired[i]]);                              /* never early */
                 ASSERT_EQ(kl_event_timer_deadline(t[o.fired[i]]), KL_USEC_INFINITY); /* one-shot */
         }
         ASSERT_TRUE(kl_event_iterations(e) >= 3);
@@ -270,7 +270,9 @@ static void on_many(struct kl_event_timer *t, uint64_t now, void *userdata) {
 }
 
 TEST(many_timers) {
-        enum { N = 20000 };
+        enum {
+                N = 20000
+        };
         struct kl_event *e = new_loop();
         struct many m = {.loop = e, .total = N, .ordered = true};
         struct many_timer *x = calloc(N, sizeof(*x));
@@ -335,7 +337,9 @@ static void on_busy_io(struct kl_event_io *io, int fd, uint32_t revents, void *u
 }
 
 TEST(busy_fds_do_not_starve_timers) {
-        enum { NFD = 200 };
+        enum {
+                NFD = 200
+        };
         struct kl_event *e = new_loop();
         struct busy b = {.loop = e};
         struct kl_event_io *ios[NFD];

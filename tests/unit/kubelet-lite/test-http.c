@@ -552,8 +552,7 @@ static void client_idle(FILE *out, void *arg) {
         int fd = tcp_connect(0), err;
         uint64_t t0 = kl_now_usec();
         size_t n = read_all(fd, NULL, &err);
-        fprintf(out, "elapsed_ms=%llu bytes=%zu err=%d\n", (unsigned long long) ((kl_now_usec() - t0) / 1000), n,
-                err);
+        fprintf(out, "elapsed_ms=%llu bytes=%zu err=%d\n", (unsigned long long) ((kl_now_usec() - t0) / 1000), n, err);
         close(fd);
 }
 
@@ -588,8 +587,8 @@ TEST(client_that_never_reads_hits_write_timeout) {
         size_t bytes;
         int err;
         ASSERT_EQ(sscanf(out, "bytes=%zu err=%d", &bytes, &err), 2);
-        printf("  a %u-byte response to a client that does not read: %zu bytes delivered, then %s\n", BIG_BODY,
-               bytes, err ? strerror(err) : "EOF");
+        printf("  a %u-byte response to a client that does not read: %zu bytes delivered, then %s\n", BIG_BODY, bytes,
+               err ? strerror(err) : "EOF");
         ASSERT_TRUE(bytes < BIG_BODY);
         ASSERT_EQ(err, ECONNRESET); /* aborted: the kernel does not keep the unsent megabytes around */
         ASSERT_EQ(kl_http_server_connections(srv), 0);
@@ -745,8 +744,7 @@ TEST(flood_of_1000_connections) {
                          &ok, &unavailable, &other, &errors, &unanswered, &connect_ms, &total_ms),
                   7);
         printf("  %s", out);
-        printf("  a 10 ms timer in the same loop ticked %u times, worst lateness %.1f ms\n", k.ticks,
-               k.worst / 1000.0);
+        printf("  a 10 ms timer in the same loop ticked %u times, worst lateness %.1f ms\n", k.ticks, k.worst / 1000.0);
         ASSERT_EQ(ok + unavailable, FLOOD); /* every client got an answer: no resets, none lost */
         ASSERT_GE(ok, KL_HTTP_MAX_CONNECTIONS);
         ASSERT_GE(unavailable, 1);
@@ -810,8 +808,7 @@ TEST(out_of_fds_pauses_accept_instead_of_spinning) {
         uint64_t iterations = kl_event_iterations(loop) - it0;
         ASSERT_OK(setrlimit(RLIMIT_NOFILE, &saved));
         printf("  20 connections with room for 2 fds, 0.5 s out of fds: %.*s, %llu loop iterations\n",
-               (int) strcspn(out, "\n"), out,
-               (unsigned long long) iterations);
+               (int) strcspn(out, "\n"), out, (unsigned long long) iterations);
         ASSERT_STREQ(out, "ok=20\n");
         /* Spinning on EMFILE would be a wake-up per accept attempt: hundreds of thousands. */
         ASSERT_LE(iterations, 1000);

@@ -36,7 +36,8 @@ static char *receive(int fd, pid_t *ret_pid) {
                 char buf[CMSG_SPACE(sizeof(struct ucred))];
         } control = {};
         struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)};
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)};
         ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
         ASSERT_OK(n);
         buf[n] = '\0';

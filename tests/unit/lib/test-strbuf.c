@@ -88,13 +88,13 @@ TEST(escape_invalid_utf8_becomes_replacement) {
         struct {
                 const char *in, *out;
         } cases[] = {
-                {"a\xff" "b", "\"a\\ufffdb\""},             /* never valid */
-                {"\xc3", "\"\\ufffd\""},                     /* truncated at the end */
-                {"\xc3(", "\"\\ufffd(\""},                   /* bad continuation */
-                {"\xc0\xaf", "\"\\ufffd\\ufffd\""},          /* overlong '/' */
-                {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate U+D800 */
+                {"a\377b", "\"a\\ufffdb\""},                              /* never valid */
+                {"\xc3", "\"\\ufffd\""},                                  /* truncated at the end */
+                {"\xc3(", "\"\\ufffd(\""},                                /* bad continuation */
+                {"\xc0\xaf", "\"\\ufffd\\ufffd\""},                       /* overlong '/' */
+                {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* surrogate U+D800 */
                 {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* > U+10FFFF */
-                {"\x80x", "\"\\ufffdx\""},                   /* lone continuation */
+                {"\x80x", "\"\\ufffdx\""},                                /* lone continuation */
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char *s = escaped(cases[i].in);
