@@ -11,9 +11,11 @@ VM_DIR := $(BUILD)/vm
 VM_GUEST_FILES := board/vm/init board/vm/rc board/vm/lib.sh board/vm/containerd.toml \
 	board/vm/cni.conflist board/vm/kubelet-lite.yaml
 VM_IMAGES := $(BUILD)/images/pause.tar $(BUILD)/images/busybox.tar $(BUILD)/images/testbox.tar
-# The daemon binary as it is (`make all vm` for a fresh one): the board must
-# not break while the daemon does not build. Without one, the guest skips it.
-VM_DAEMON := $(wildcard $(BUILD)/kubelet-lite)
+# The daemon binary as it is (`make all vm` for a fresh one): `make vm` never
+# tries to build it, so the board keeps working while the daemon does not
+# build. A copy that changes only when the binary does (empty: no daemon, the
+# guest then skips it) keeps the overlay from being rebuilt for nothing.
+VM_DAEMON := $(VM_DIR)/kubelet-lite.bin
 
 $(VM_DIR)/vmlinux: board/vm/mkkernel
 	@$(if $(Q),echo "  KERNEL  $@")
@@ -24,9 +26,15 @@ $(VM_DIR)/base.cpio: $(VM_DIR)/vmlinux board/vm/mkinitramfs $(VM_GUEST_FILES) bo
 	@$(if $(Q),echo "  CPIO    $@")
 	$(Q)board/vm/mkinitramfs base $(VM_DIR)
 
+$(VM_DAEMON): vm-daemon-check
+	@mkdir -p $(@D)
+	$(Q)if [ -x $(BUILD)/kubelet-lite ]; then \
+		cmp -s $(BUILD)/kubelet-lite $@ || cp $(BUILD)/kubelet-lite $@; \
+	elif [ ! -f $@ ] || [ -s $@ ]; then : >$@; fi
+
 $(VM_DIR)/overlay.cpio: $(VM_DIR)/base.cpio board/vm/mkinitramfs $(VM_DAEMON) $(VM_IMAGES)
 	@$(if $(Q),echo "  CPIO    $@")
-	$(Q)board/vm/mkinitramfs overlay $(VM_DIR) "$(VM_DAEMON)" $(VM_IMAGES)
+	$(Q)board/vm/mkinitramfs overlay $(VM_DIR) $(VM_DAEMON) $(VM_IMAGES)
 
 $(VM_DIR)/initramfs.cpio: $(VM_DIR)/base.cpio $(VM_DIR)/overlay.cpio
 	$(Q)cat $^ >$@.tmp && mv $@.tmp $@
@@ -36,4 +44,4 @@ vm: $(VM_DIR)/vmlinux $(VM_DIR)/initramfs.cpio
 vm-test: vm
 	$(Q)BUILD=$(BUILD) tests/run vm
 
-.PHONY: vm vm-test
+.PHONY: vm vm-test vm-daemon-check

@@ -12,7 +12,8 @@
 #                board_pod_uid NAME, board_pod_cgroup NAME, board_container_cgroup NAME CONTAINER
 # isolation:     board_reset [FRAGMENT]   (no pods, no containers, fresh kubelet-lite)
 # checks:        board_check DESC CMD..., board_check_eq DESC EXPECTED ACTUAL,
-#                board_check_le DESC MAX ACTUAL, board_summary
+#                board_check_match DESC GLOB ACTUAL, board_check_le DESC MAX ACTUAL,
+#                board_summary
 #
 # Static pods are looked up by manifest name: NAME or NAME-<node name>.
 
@@ -127,22 +128,28 @@ board_manifests_clear() { rm -f "$BOARD_MANIFESTS"/* "$BOARD_MANIFESTS"/.[!.]* 2
 
 board_pods() { timeout 10 wget -qO- http://127.0.0.1:10255/pods 2>/dev/null; }
 
+# One jq filter that picks the pod: NAME or NAME-<node name>.
+BOARD_JQ_POD='[.items[]? | select(.metadata.name == $n or .metadata.name == $m)][0]'
+
 board_pod() {
-        board_pods | jq -c --arg n "$1" --arg m "$1-$(hostname)" \
-                '[.items[]? | select(.metadata.name == $n or .metadata.name == $m)][0] // empty' 2>/dev/null
+        board_pods | jq -c --arg n "$1" --arg m "$1-$(hostname)" "$BOARD_JQ_POD // empty" 2>/dev/null
 }
 
 # board_pod_get NAME JQ: e.g. board_pod_get web '.status.phase'; raw output.
-board_pod_get() { board_pod "$1" | jq -r "$2" 2>/dev/null; }
+board_pod_get() {
+        board_pods | jq -r --arg n "$1" --arg m "$1-$(hostname)" "$BOARD_JQ_POD | select(. != null) | $2" 2>/dev/null
+}
 
 # board_wait_pod NAME JQ-CONDITION SECONDS, e.g. '.status.phase == "Running"'.
+# Polls once a second with one wget and one jq: under TCG every process
+# start costs, and the poll must not starve the pods it waits for.
 board_wait_pod() {
         local end
         end=$(($(date +%s) + $3))
         while :; do
-                [ "$(board_pod "$1" | jq -r "$2" 2>/dev/null)" = true ] && return 0
+                [ "$(board_pod_get "$1" "$2")" = true ] && return 0
                 [ "$(date +%s)" -ge "$end" ] && return 1
-                sleep 0.5
+                sleep 1
         done
 }
 
@@ -151,7 +158,7 @@ board_wait_gone() {
         end=$(($(date +%s) + $2))
         while [ -n "$(board_pod "$1")" ]; do
                 [ "$(date +%s)" -ge "$end" ] && return 1
-                sleep 0.5
+                sleep 1
         done
 }
 
@@ -211,8 +218,9 @@ board_reset() {
 
 # --- checks -----------------------------------------------------------------
 
-board_pass() { BOARD_PASS=$((BOARD_PASS + 1)); echo "ok   $*"; }
-board_fail() { BOARD_FAIL=$((BOARD_FAIL + 1)); echo "FAIL $*"; }
+# Each result line ends with the guest uptime, to see where the time goes.
+board_pass() { BOARD_PASS=$((BOARD_PASS + 1)); echo "ok   $* [$(board_uptime)s]"; }
+board_fail() { BOARD_FAIL=$((BOARD_FAIL + 1)); echo "FAIL $* [$(board_uptime)s]"; }
 
 board_check() {
         local desc=$1
@@ -226,6 +234,15 @@ board_check_eq() {
         else
                 board_fail "$1: expected '$2', got '$3'"
         fi
+}
+
+# board_check_match DESC GLOB ACTUAL: ACTUAL matches the shell pattern GLOB.
+board_check_match() {
+        # shellcheck disable=SC2254
+        case $3 in
+        $2) board_pass "$1 ('$3')" ;;
+        *) board_fail "$1: expected a match of '$2', got '$3'" ;;
+        esac
 }
 
 # Integers: ACTUAL <= MAX.
