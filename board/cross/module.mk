@@ -16,6 +16,8 @@ CROSS_ARCHES := aarch64 armhf
 CROSS_MAKEFLAGS ?=
 # What the inner build makes: the daemon and every test binary.
 CROSS_GOALS ?= all tests
+# Extra preprocessor flags for the target, e.g. -D_FILE_OFFSET_BITS=64.
+CROSS_CPPFLAGS ?=
 # The packages the build links against (their dependencies follow).
 CROSS_PKGS_FILE := board/cross/packages
 
@@ -50,7 +52,7 @@ cross:
 	PKG_CONFIG_PATH= \
 	$(MAKE) --no-print-directory $(CROSS_MAKEFLAGS) BUILD=$(CROSS_BUILD) \
 		CC=$(CROSS_TRIPLE)-gcc AR=$(CROSS_TRIPLE)-ar PKG_CONFIG=pkg-config \
-		CPPFLAGS=--sysroot=$(call cross_abs,$(CROSS_SYSROOT)) \
+		CPPFLAGS="--sysroot=$(call cross_abs,$(CROSS_SYSROOT)) $(CROSS_CPPFLAGS)" \
 		LDFLAGS=--sysroot=$(call cross_abs,$(CROSS_SYSROOT)) \
 		$(CROSS_GOALS)
 
