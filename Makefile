@@ -37,7 +37,7 @@ override LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # GNU C predefines `linux`, a field name in the generated CRI code; nothing here needs the macro.
-override CPPFLAGS += -Ulinux -I. -I$(BUILD)/gen -D_GNU_SOURCE -DKL_VERSION=\"$(VERSION)\"
+override CPPFLAGS += -Ulinux -I. -I$(BUILD)/gen -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DKL_VERSION=\"$(VERSION)\"
 override CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-fno-strict-aliasing $(PKG_CFLAGS) -MMD -MP
 # Only the libraries we call directly end up as DT_NEEDED.
@@ -57,6 +57,7 @@ include lib/module.mk
 -include kubelet-lite/module.mk
 -include busybox-image/module.mk
 -include board/module.mk
+-include board/cross/module.mk
 -include kubelet-lite/extra.mk
 -include kubelet-lite/probe.mk
 -include kubelet-lite/eviction.mk

@@ -3,11 +3,13 @@
  * grace period, then StopContainer with what is left of it (at least 2 s);
  * postStart hooks; and the probe results that restart containers. Everything
  * long runs asynchronously in the event loop. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "crispec.h"
@@ -236,6 +238,23 @@ void kl__probe_result(void *userdata, const char *pod_uid, const char *container
         kl_pm_kick(pm);
 }
 
+static void unmount_below(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char p[4096];
+                if (de->d_name[0] == '.')
+                        continue;
+                if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int) sizeof(p))
+                        continue;
+                if (umount2(p, UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+                        (void) umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW);
+        }
+        closedir(d);
+}
+
 /* An orphan's grace period comes from its containers' CRI annotations. */
 static int64_t orphan_grace(struct kl_pm *pm, struct kl__worker *w) {
         for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
@@ -313,6 +332,9 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
                 log_warning("pod '%s': removing cgroup: %s, ignoring", w->full_name, kl_error_str(&err));
 
         char path[4096];
+        /* Memory-backed emptyDirs are tmpfs mounts: unmount before removing. */
+        snprintf(path, sizeof(path), "%s/pods/%s/volumes/kubernetes.io~empty-dir", pm->cfg->root_dir, w->uid);
+        unmount_below(path);
         snprintf(path, sizeof(path), "%s/pods/%s", pm->cfg->root_dir, w->uid);
         (void) kl_rm_rf_at(AT_FDCWD, path);
         snprintf(path, sizeof(path), "%s/%s_%s_%s", pm->cfg->pod_logs_dir, w->namespace, w->full_name, w->uid);

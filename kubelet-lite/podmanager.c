@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "crispec.h"
 #include "lib/arena.h"
@@ -425,6 +428,23 @@ static void fill_ctx(struct kl_pm *pm, struct kl__worker *w, struct kl_spec_ctx 
         };
 }
 
+/* emptyDir medium: Memory is a tmpfs, sized by sizeLimit when given (upstream
+ * sizes it from sizeLimit too); already mounted is fine (adopted pods). */
+static int mount_tmpfs(const char *path, int64_t size_limit) {
+        struct statfs sfs;
+        char opts[64];
+
+        if (statfs(path, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
+                return 0;
+        if (size_limit > 0)
+                snprintf(opts, sizeof(opts), "mode=0777,size=%lld", (long long) size_limit);
+        else
+                snprintf(opts, sizeof(opts), "mode=0777");
+        if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+                return -errno;
+        return 0;
+}
+
 /* Host-side directories a pod needs before its sandbox: log dir, emptyDirs,
  * hostPath checks. */
 static int prepare_pod_dirs(struct kl_pm *pm, struct kl__worker *w, struct kl_error *reterr) {
@@ -450,6 +470,11 @@ static int prepare_pod_dirs(struct kl_pm *pm, struct kl__worker *w, struct kl_er
                 if (v->kind == KL_VOLUME_EMPTY_DIR) {
                         if ((r = kl_mkdir_p(host, 0777)) < 0) {
                                 r = kl_error_set(reterr, r, "volume '%s': creating '%s': %s", v->name, host,
+                                                 strerror(-r));
+                                goto out;
+                        }
+                        if (v->medium_memory && (r = mount_tmpfs(host, v->size_limit)) < 0) {
+                                r = kl_error_set(reterr, r, "volume '%s': mounting tmpfs on '%s': %s", v->name, host,
                                                  strerror(-r));
                                 goto out;
                         }

@@ -10,7 +10,8 @@
 # /etc/containerd and /run/containerd/containerd.sock are never touched.
 # Images found in $BUILD/images/*.tar are imported into the k8s.io namespace.
 
-KL_TOP=${KL_TOP:-$(cd "$(dirname "$0")/../.." 2>/dev/null && pwd)}
+# The repository: from the caller, or from where this file lives.
+KL_TOP=${KL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/../.." 2>/dev/null && pwd)}
 KL_BUILD=${BUILD:-build}
 case "$KL_BUILD" in /*) ;; *) KL_BUILD="$KL_TOP/$KL_BUILD" ;; esac
 KL_PAUSE_REF=${KL_PAUSE_REF:-localhost/kubelet-lite/pause:1.0}
@@ -64,6 +65,7 @@ TOML
         "dataDir": "$dir/cni/ipam"
       }
     },
+    {"type": "portmap", "capabilities": {"portMappings": true}},
     {"type": "loopback"}
   ]
 }
@@ -109,8 +111,11 @@ kl_containerd_start() {
 
 # Restart containerd in place (same dir, same config); used by crash tests.
 kl_containerd_restart() {
+        [ -f "$KL_CONTAINERD_DIR/containerd.pid" ] && KL_CONTAINERD_PID=$(cat "$KL_CONTAINERD_DIR/containerd.pid")
         kill "$KL_CONTAINERD_PID" 2>/dev/null
         wait "$KL_CONTAINERD_PID" 2>/dev/null
+        # It holds its database lock and removes the socket until it has exited.
+        while kill -0 "$KL_CONTAINERD_PID" 2>/dev/null; do sleep 0.05; done
         rm -f "$KL_CONTAINERD_DIR/containerd.sock"
         containerd --config "$KL_CONTAINERD_DIR/config.toml" >>"$KL_CONTAINERD_DIR/containerd.log" 2>&1 &
         KL_CONTAINERD_PID=$!
@@ -136,9 +141,12 @@ kl_containerd_stop() {
                 ctr --address "$sock" -n k8s.io containers ls -q 2>/dev/null |
                         xargs -r ctr --address "$sock" -n k8s.io containers rm >/dev/null 2>&1
         fi
+        # The pid file is authoritative: a child may have restarted containerd.
+        [ -f "$dir/containerd.pid" ] && KL_CONTAINERD_PID=$(cat "$dir/containerd.pid")
         if [ -n "${KL_CONTAINERD_PID:-}" ]; then
                 kill "$KL_CONTAINERD_PID" 2>/dev/null
                 wait "$KL_CONTAINERD_PID" 2>/dev/null
+                while kill -0 "$KL_CONTAINERD_PID" 2>/dev/null; do sleep 0.05; done
         fi
         # Shims outlive containerd by design; ours carry our socket in argv.
         for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $sock" 2>/dev/null); do

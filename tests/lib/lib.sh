@@ -117,8 +117,21 @@ pod_field() { pods_json | jq -r --arg n "$1" ".items[] | select(.metadata.name==
 pod_is() { [ "$(pod_field "$1" "$2")" = "$3" ]; }
 
 kl_cleanup() {
+        # Let kubelet-lite remove its pods, so CNI teardown, tmpfs volumes and
+        # cgroups are undone the normal way before containerd is stopped.
+        if [ -n "$KL_PID" ] && kill -0 "$KL_PID" 2>/dev/null && [ -d "${KL_MANIFESTS:-}" ]; then
+                rm -f "$KL_MANIFESTS"/* 2>/dev/null
+                local i
+                for i in $(seq 1 100); do
+                        [ -z "$($CTR containers ls -q 2>/dev/null)" ] && break
+                        sleep 0.2
+                done
+        fi
         kl_stop TERM
         kl_containerd_stop
+        awk -v d="$KL_TMP" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r | while read -r m; do
+                umount -l "$m" 2>/dev/null
+        done
         if [ "${KL_KEEP:-}" = 1 ]; then
                 echo "kept $KL_TMP"
         else
