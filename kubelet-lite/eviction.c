@@ -28,12 +28,11 @@
 #define SYSTEM_CRITICAL_PRIORITY INT32_C(2000000000)
 #define SYSTEM_NODE_CRITICAL_PRIORITY INT32_C(2000001000)
 
-static const char *const signal_names[_KL_EVICTION_SIGNAL_MAX] = {
-        "memory.available", "nodefs.available", "nodefs.inodesFree", "pid.available"};
+static const char *const signal_names[_KL_EVICTION_SIGNAL_MAX] = {"memory.available", "nodefs.available",
+                                                                  "nodefs.inodesFree", "pid.available"};
 static const char *const condition_names[_KL_EVICTION_CONDITION_MAX] = {"MemoryPressure", "DiskPressure",
-                                                                         "PIDPressure"};
-static const char *const resource_names[_KL_EVICTION_RESOURCE_MAX] = {"memory", "ephemeral-storage", "inodes",
-                                                                       "pids"};
+                                                                        "PIDPressure"};
+static const char *const resource_names[_KL_EVICTION_RESOURCE_MAX] = {"memory", "ephemeral-storage", "inodes", "pids"};
 static const enum kl_eviction_condition signal_condition[_KL_EVICTION_SIGNAL_MAX] = {
         KL_EVICTION_MEMORY_PRESSURE, KL_EVICTION_DISK_PRESSURE, KL_EVICTION_DISK_PRESSURE, KL_EVICTION_PID_PRESSURE};
 static const enum kl_eviction_resource signal_resource[_KL_EVICTION_SIGNAL_MAX] = {
@@ -95,10 +94,12 @@ static void threshold_from_config(const struct kl_config_threshold *in, struct k
 }
 
 void kl_eviction_config_from_kubelet(const struct kl_config *c, struct kl_eviction_config *ret) {
-        const struct kl_config_threshold *hard[] = {&c->eviction_hard.memory_available, &c->eviction_hard.nodefs_available,
-                                                    &c->eviction_hard.nodefs_inodes_free, &c->eviction_hard.pid_available};
-        const struct kl_config_threshold *soft[] = {&c->eviction_soft.memory_available, &c->eviction_soft.nodefs_available,
-                                                    &c->eviction_soft.nodefs_inodes_free, &c->eviction_soft.pid_available};
+        const struct kl_config_threshold *hard[] = {
+                &c->eviction_hard.memory_available, &c->eviction_hard.nodefs_available,
+                &c->eviction_hard.nodefs_inodes_free, &c->eviction_hard.pid_available};
+        const struct kl_config_threshold *soft[] = {
+                &c->eviction_soft.memory_available, &c->eviction_soft.nodefs_available,
+                &c->eviction_soft.nodefs_inodes_free, &c->eviction_soft.pid_available};
         struct kl_eviction_config cfg;
 
         kl_eviction_config_init(&cfg);
@@ -235,8 +236,9 @@ int kl_eviction_observe(struct kl_eviction *ev, const struct kl_eviction_observa
                 /* Upstream keeps a condition while it was observed less than the
                  * transition period ago; one observed now is always set (with a
                  * period of 0 the condition follows the signal). */
-                active = cond_now[c] || (ev->cond_seen[c] && (now_usec < ev->cond_last[c] ||
-                                                               now_usec - ev->cond_last[c] < ev->cfg.pressure_transition_usec));
+                active = cond_now[c] ||
+                         (ev->cond_seen[c] && (now_usec < ev->cond_last[c] ||
+                                               now_usec - ev->cond_last[c] < ev->cfg.pressure_transition_usec));
                 d.condition[c] = active;
                 d.condition_changed[c] = active != ev->cond[c];
                 ev->cond[c] = active;
@@ -261,8 +263,7 @@ int64_t kl_eviction_grace_period(const struct kl_eviction *ev, const struct kl_e
         return pod_grace_sec >= 0 && pod_grace_sec < max ? pod_grace_sec : max;
 }
 
-bool kl_eviction_admit(const struct kl_eviction *ev, bool critical, bool best_effort, char *ret_message,
-                       size_t size) {
+bool kl_eviction_admit(const struct kl_eviction *ev, bool critical, bool best_effort, char *ret_message, size_t size) {
         bool any = false, other = false;
 
         for (int c = 0; c < _KL_EVICTION_CONDITION_MAX; c++) {
@@ -365,8 +366,7 @@ static int cmp_pods(const struct kl_eviction_pod *a, const struct kl_eviction_po
         return da > db ? -1 : da < db ? 1 : 0;
 }
 
-int kl_eviction_rank(const struct kl_eviction_pod *pods, size_t n, enum kl_eviction_resource res,
-                     size_t *ret_order) {
+int kl_eviction_rank(const struct kl_eviction_pod *pods, size_t n, enum kl_eviction_resource res, size_t *ret_order) {
         _cleanup_free_ size_t *tmp = NULL;
         size_t k = 0;
 
@@ -387,7 +387,7 @@ int kl_eviction_rank(const struct kl_eviction_pod *pods, size_t n, enum kl_evict
                         size_t i = lo, j = mid, o = lo;
                         while (i < mid && j < hi)
                                 tmp[o++] = cmp_pods(&pods[ret_order[j]], &pods[ret_order[i]], res) < 0 ? ret_order[j++]
-                                                                                                      : ret_order[i++];
+                                                                                                       : ret_order[i++];
                         while (i < mid)
                                 tmp[o++] = ret_order[i++];
                         while (j < hi)
@@ -858,7 +858,8 @@ int kl_eviction_read_signals(const struct kl_eviction_sources *src, struct kl_ev
         if (src->root_dir) {
                 r = read_fs(src, &o);
                 if (r < 0)
-                        o.signal_error[KL_EVICTION_NODEFS_AVAILABLE] = o.signal_error[KL_EVICTION_NODEFS_INODES_FREE] = r;
+                        o.signal_error[KL_EVICTION_NODEFS_AVAILABLE] = o.signal_error[KL_EVICTION_NODEFS_INODES_FREE] =
+                                r;
         }
         o.signal_error[KL_EVICTION_PID_AVAILABLE] = read_pids(src, &o);
         psi_path = src->psi_memory ? src->psi_memory : "/proc/pressure/memory";

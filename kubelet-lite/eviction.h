@@ -65,8 +65,8 @@ struct kl_eviction_config {
         struct kl_eviction_threshold hard[_KL_EVICTION_SIGNAL_MAX]; /* evictionHard */
         struct kl_eviction_threshold soft[_KL_EVICTION_SIGNAL_MAX]; /* evictionSoft */
         uint64_t soft_grace_usec[_KL_EVICTION_SIGNAL_MAX];          /* evictionSoftGracePeriod */
-        uint64_t pressure_transition_usec; /* evictionPressureTransitionPeriod, default 5m */
-        int64_t max_pod_grace_period_sec;  /* evictionMaxPodGracePeriod, default 0 */
+        uint64_t pressure_transition_usec;                          /* evictionPressureTransitionPeriod, default 5m */
+        int64_t max_pod_grace_period_sec;                           /* evictionMaxPodGracePeriod, default 0 */
 };
 
 /* Upstream's Linux defaults: hard memory.available<100Mi, nodefs.available<10%,
@@ -166,8 +166,7 @@ int64_t kl_eviction_grace_period(const struct kl_eviction *ev, const struct kl_e
  * alone every pod but BestEffort ones; under any other condition none. On
  * rejection the reason is "Evicted" and ret_message (may be NULL) gets
  * upstream's "The node had condition: [MemoryPressure DiskPressure]. ". */
-bool kl_eviction_admit(const struct kl_eviction *ev, bool critical, bool best_effort, char *ret_message,
-                       size_t size);
+bool kl_eviction_admit(const struct kl_eviction *ev, bool critical, bool best_effort, char *ret_message, size_t size);
 
 /* Re-admission of a pod evicted for a condition (phase Failed, reason
  * Evicted): only once that condition has cleared, i.e. its signal has been
@@ -211,8 +210,7 @@ void kl_eviction_pod_from_spec(const struct kl_pod *p, enum kl_eviction_resource
  * Pods without stats come first at each step, as upstream. Ties keep the
  * input order. Critical pods are left out. ret_order needs room for n
  * indexes; returns how many were written (>= 0), or -EINVAL / -ENOMEM. */
-int kl_eviction_rank(const struct kl_eviction_pod *pods, size_t n, enum kl_eviction_resource res,
-                     size_t *ret_order);
+int kl_eviction_rank(const struct kl_eviction_pod *pods, size_t n, enum kl_eviction_resource res, size_t *ret_order);
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -249,7 +247,7 @@ int kl_eviction_message(const struct kl_eviction_decision *d, const struct kl_ev
 /* ---- reading the signals ------------------------------------------------ */
 
 struct kl_eviction_fs_stats {
-        uint64_t dev; /* st_dev of the path, to tell filesystems apart */
+        uint64_t dev;                            /* st_dev of the path, to tell filesystems apart */
         int64_t capacity_bytes, available_bytes; /* f_blocks, f_bavail times f_frsize */
         int64_t inodes, inodes_free;             /* f_files, f_ffree */
 };

@@ -26,9 +26,22 @@
 
 static char tmproot[PATH_MAX];
 
+static char *kept[64];
+static size_t n_kept;
+
 static void cleanup_tmp(void) {
         if (tmproot[0])
                 kl_rm_rf_at(AT_FDCWD, tmproot);
+        for (size_t i = 0; i < n_kept; i++)
+                free(kept[i]);
+}
+
+/* A copy that lives until exit. */
+static const char *keep(const char *s) {
+        ASSERT_TRUE(n_kept < ELEMENTSOF(kept));
+        kept[n_kept] = strdup(s);
+        ASSERT_NOT_NULL(kept[n_kept]);
+        return kept[n_kept++];
 }
 
 /* A fresh directory below one temp dir that is removed at exit. */
@@ -512,9 +525,11 @@ static void check_rank(const struct rank_case *c, size_t n, enum kl_eviction_res
         size_t order[16];
         ASSERT_TRUE(n <= 16);
         for (size_t i = 0; i < n; i++)
-                pods[i] = (struct kl_eviction_pod){
-                        .have_stats = c[i].have_stats, .usage = c[i].usage, .request = c[i].request,
-                        .priority = c[i].priority, .critical = c[i].critical};
+                pods[i] = (struct kl_eviction_pod){.have_stats = c[i].have_stats,
+                                                   .usage = c[i].usage,
+                                                   .request = c[i].request,
+                                                   .priority = c[i].priority,
+                                                   .critical = c[i].critical};
         int k = kl_eviction_rank(pods, n, res, order);
         ASSERT_EQ(k, (int) n_expect);
         for (size_t i = 0; i < n_expect; i++) {
@@ -535,7 +550,7 @@ TEST(rank_memory_upstream_ordered_by_memory) {
                 {"guaranteed-low", 200 * Mi, 1 * Gi, 0, true, false},
         };
         static const char *const want[] = {"burstable-high", "best-effort-high", "best-effort-low",
-                                           "burstable-low", "guaranteed-high", "guaranteed-low"};
+                                           "burstable-low",  "guaranteed-high",  "guaranteed-low"};
         check_rank(c, ELEMENTSOF(c), KL_EVICTION_RESOURCE_MEMORY, want, ELEMENTSOF(want));
 }
 
@@ -720,12 +735,15 @@ TEST(format_quantity_like_resource_quantity) {
 }
 
 TEST(message_memory_as_upstream) {
-        struct kl_eviction_decision d = {
-                .evict = true, .hard = true, .signal = KL_EVICTION_MEMORY_AVAILABLE,
-                .resource = KL_EVICTION_RESOURCE_MEMORY, .threshold_quantity = 100 * Mi, .available = 51200 * Ki + 1024};
+        struct kl_eviction_decision d = {.evict = true,
+                                         .hard = true,
+                                         .signal = KL_EVICTION_MEMORY_AVAILABLE,
+                                         .resource = KL_EVICTION_RESOURCE_MEMORY,
+                                         .threshold_quantity = 100 * Mi,
+                                         .available = 51200 * Ki + 1024};
         struct kl_eviction_container c[] = {
                 {"c", true, 300 * Mi, 0},
-                {"under", true, 50 * Mi, 64 * Mi},      /* within its request: not named */
+                {"under", true, 50 * Mi, 64 * Mi}, /* within its request: not named */
                 {"nostats", false, 0, 0},
                 {"dec", true, 200000000, 100000000}, /* request written as 100M */
         };
@@ -750,9 +768,12 @@ TEST(message_memory_as_upstream) {
 }
 
 TEST(message_disk_inodes_pids) {
-        struct kl_eviction_decision d = {
-                .evict = true, .signal = KL_EVICTION_NODEFS_AVAILABLE, .resource = KL_EVICTION_RESOURCE_EPHEMERAL_STORAGE,
-                .threshold_percent = true, .threshold_quantity = 2722654248, .available = 1600496 * Ki};
+        struct kl_eviction_decision d = {.evict = true,
+                                         .signal = KL_EVICTION_NODEFS_AVAILABLE,
+                                         .resource = KL_EVICTION_RESOURCE_EPHEMERAL_STORAGE,
+                                         .threshold_percent = true,
+                                         .threshold_quantity = 2722654248,
+                                         .available = 1600496 * Ki};
         struct kl_eviction_container c[] = {{"fill", true, 40 * Ki, 0}};
         char buf[KL_EVICTION_MESSAGE_MAX];
 
@@ -763,17 +784,22 @@ TEST(message_disk_inodes_pids) {
 
         /* inodes: a percentage threshold prints as BinarySI, the count as DecimalSI;
          * containers are not named */
-        d = (struct kl_eviction_decision){.evict = true, .signal = KL_EVICTION_NODEFS_INODES_FREE,
-                                          .resource = KL_EVICTION_RESOURCE_INODES, .threshold_percent = true,
-                                          .threshold_quantity = 838860, .available = 2000};
+        d = (struct kl_eviction_decision){.evict = true,
+                                          .signal = KL_EVICTION_NODEFS_INODES_FREE,
+                                          .resource = KL_EVICTION_RESOURCE_INODES,
+                                          .threshold_percent = true,
+                                          .threshold_quantity = 838860,
+                                          .available = 2000};
         kl_eviction_message(&d, c, 1, buf, sizeof(buf));
         ASSERT_STREQ(buf, "The node was low on resource: inodes. Threshold quantity: 838860, available: 2k. ");
         d.threshold_quantity = 1048576;
         kl_eviction_message(&d, c, 1, buf, sizeof(buf));
         ASSERT_STREQ(buf, "The node was low on resource: inodes. Threshold quantity: 1Mi, available: 2k. ");
 
-        d = (struct kl_eviction_decision){.evict = true, .signal = KL_EVICTION_PID_AVAILABLE,
-                                          .resource = KL_EVICTION_RESOURCE_PIDS, .threshold_quantity = 1000,
+        d = (struct kl_eviction_decision){.evict = true,
+                                          .signal = KL_EVICTION_PID_AVAILABLE,
+                                          .resource = KL_EVICTION_RESOURCE_PIDS,
+                                          .threshold_quantity = 1000,
                                           .available = 512};
         kl_eviction_message(&d, c, 1, buf, sizeof(buf));
         ASSERT_STREQ(buf, "The node was low on resource: pids. Threshold quantity: 1k, available: 512. ");
@@ -811,8 +837,7 @@ TEST(parse_psi) {
         ASSERT_ERR(kl_eviction_parse_psi(S("some avg10=x avg60=0.00 avg300=0.00 total=1\n"), &p), EINVAL);
         ASSERT_ERR(kl_eviction_parse_psi(S("some avg10=1. avg60=0.00 avg300=0.00 total=1\n"), &p), EINVAL);
         ASSERT_ERR(kl_eviction_parse_psi(S("some avg10 avg60=0.00 avg300=0.00 total=1\n"), &p), EINVAL);
-        ASSERT_ERR(kl_eviction_parse_psi(S("some avg10=0.00 avg60=0.00 avg300=0.00 total=99999999999999999999\n"),
-                                         &p),
+        ASSERT_ERR(kl_eviction_parse_psi(S("some avg10=0.00 avg60=0.00 avg300=0.00 total=99999999999999999999\n"), &p),
                    ERANGE);
         ASSERT_ERR(kl_eviction_parse_psi(S("some avg10=99999999.00 avg60=0.00 avg300=0.00 total=1\n"), &p), ERANGE);
         ASSERT_EQ(p.some.avg10, 4242); /* untouched on failure */
@@ -860,10 +885,10 @@ TEST(parse_loadavg_meminfo_u64) {
 
 /* ---- signal readers against fake files ---------------------------------- */
 
-static struct kl_eviction_fs_stats fake_root = {.dev = 1, .capacity_bytes = 10 * Gi, .available_bytes = 512 * Mi,
-                                                .inodes = 1000, .inodes_free = 10};
-static struct kl_eviction_fs_stats fake_logs = {.dev = 1, .capacity_bytes = 1 * Gi, .available_bytes = 1 * Mi,
-                                                .inodes = 100, .inodes_free = 50};
+static struct kl_eviction_fs_stats fake_root = {
+        .dev = 1, .capacity_bytes = 10 * Gi, .available_bytes = 512 * Mi, .inodes = 1000, .inodes_free = 10};
+static struct kl_eviction_fs_stats fake_logs = {
+        .dev = 1, .capacity_bytes = 1 * Gi, .available_bytes = 1 * Mi, .inodes = 100, .inodes_free = 50};
 
 static int fake_fs(const char *path, struct kl_eviction_fs_stats *ret) {
         if (strstr(path, "missing"))
@@ -879,16 +904,17 @@ static struct kl_eviction_sources fake_sources(const char *name) {
         put(d, "pid_max", "32768\n");
         put(d, "threads_max", "1000\n");
         put(d, "loadavg", "0.00 0.01 0.05 1/250 1234\n");
-        put(d, "psi", "some avg10=2.50 avg60=1.00 avg300=0.25 total=42\nfull avg10=1.00 avg60=0.00 avg300=0.00 total=7\n");
+        put(d, "psi",
+            "some avg10=2.50 avg60=1.00 avg300=0.25 total=42\nfull avg10=1.00 avg60=0.00 avg300=0.00 total=7\n");
         return (struct kl_eviction_sources){
-                .meminfo = strdup(path_in(d, "meminfo")),
-                .memory_cgroup = strdup(tmpdir(path_in(name, "cg"))),
+                .meminfo = keep(path_in(d, "meminfo")),
+                .memory_cgroup = keep(tmpdir(path_in(name, "cg"))),
                 .root_dir = "/var/lib/kubelet-lite",
                 .pod_logs_dir = "/var/log/pods-logs",
-                .pid_max = strdup(path_in(d, "pid_max")),
-                .threads_max = strdup(path_in(d, "threads_max")),
-                .loadavg = strdup(path_in(d, "loadavg")),
-                .psi_memory = strdup(path_in(d, "psi")),
+                .pid_max = keep(path_in(d, "pid_max")),
+                .threads_max = keep(path_in(d, "threads_max")),
+                .loadavg = keep(path_in(d, "loadavg")),
+                .psi_memory = keep(path_in(d, "psi")),
                 .fs_stats = fake_fs,
         };
 }
@@ -1164,9 +1190,15 @@ TEST(watch_bad_trigger_and_missing_psi) {
         ASSERT_CONTAINS(kl_eviction_watch_describe(w), "memory.events=none");
         kl_eviction_watch_free(w);
 
-        static const char *const bad[] = {"some", "some 1", "any 100 1000000", "some 0 1000000",
-                                          "some 2000000 1000000", "some 1000 100", "some 1000 20000000",
-                                          "some 100 1000000 x", "some  100 1000000"};
+        static const char *const bad[] = {"some",
+                                          "some 1",
+                                          "any 100 1000000",
+                                          "some 0 1000000",
+                                          "some 2000000 1000000",
+                                          "some 1000 100",
+                                          "some 1000 20000000",
+                                          "some 100 1000000 x",
+                                          "some  100 1000000"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 cfg.psi_trigger = bad[i];
                 ASSERT_ERR(kl_eviction_watch_open(&cfg, &w), EINVAL);
