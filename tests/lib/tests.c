@@ -10,10 +10,10 @@ int kl__test_skipped;
 
 /* Run every registered test, or only those named on the command line. */
 int kl__test_main(int argc, char **argv) {
-        int passed = 0, failed = 0, skipped = 0;
+        volatile int passed = 0, failed = 0, skipped = 0;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
-        for (int i = 0; i < kl__n_tests; i++) {
+        for (volatile int i = 0; i < kl__n_tests; i++) {
                 const struct kl_test *t = &kl__tests[i];
                 if (argc > 1) {
                         int want = 0;
