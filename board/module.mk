@@ -8,7 +8,7 @@
 # overlay.cpio (kubelet-lite and the images; rebuilt when the daemon changes).
 
 VM_DIR := $(BUILD)/vm
-VM_GUEST_FILES := board/vm/init board/vm/rc board/vm/lib.sh board/vm/containerd.toml \
+VM_GUEST_FILES := board/vm/init board/vm/rc board/vm/lib.sh board/vm/show-pods.sh board/vm/containerd.toml \
 	board/vm/cni.conflist board/vm/kubelet-lite.yaml
 VM_IMAGES := $(BUILD)/images/pause.tar $(BUILD)/images/busybox.tar $(BUILD)/images/testbox.tar
 # The daemon binary as it is (`make all vm` for a fresh one): `make vm` never
