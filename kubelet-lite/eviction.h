@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "kubelet-lite/config.h"
+#include "lib/macros.h"
 #include "manifests/pod.h"
 
 /* Indexed like the fields of struct kl_config_eviction and
@@ -143,6 +144,7 @@ struct kl_eviction;
 /* NULL on OOM. The configuration is copied. */
 struct kl_eviction *kl_eviction_new(const struct kl_eviction_config *cfg);
 struct kl_eviction *kl_eviction_free(struct kl_eviction *ev);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct kl_eviction *, kl_eviction_free)
 
 /* Evaluate an observation at now_usec (CLOCK_MONOTONIC) and update the
  * state: when each threshold was first met, when each condition was last
@@ -333,6 +335,7 @@ struct kl_eviction_watch;
  * only with -ENOMEM or -EINVAL (a malformed psi_trigger). */
 int kl_eviction_watch_open(const struct kl_eviction_watch_config *cfg, struct kl_eviction_watch **ret);
 struct kl_eviction_watch *kl_eviction_watch_free(struct kl_eviction_watch *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct kl_eviction_watch *, kl_eviction_watch_free)
 
 /* Add to epoll: the PSI fd with EPOLLPRI, the inotify fd with EPOLLIN.
  * -EBADF when that source is not active. */

@@ -498,7 +498,7 @@ TEST(admission_under_pressure) {
 TEST(bad_arguments) {
         struct kl_eviction_observation o = obs_ok();
         struct kl_eviction_decision d;
-        struct kl_eviction *ev = kl_eviction_new(NULL); /* NULL: defaults */
+        _cleanup_(kl_eviction_freep) struct kl_eviction *ev = kl_eviction_new(NULL); /* NULL: defaults */
 
         ASSERT_NOT_NULL(ev);
         ASSERT_ERR(kl_eviction_observe(NULL, &o, 0, &d), EINVAL);
@@ -506,7 +506,8 @@ TEST(bad_arguments) {
         ASSERT_ERR(kl_eviction_observe(ev, &o, 0, NULL), EINVAL);
         ASSERT_ERR(kl_eviction_rank(NULL, 1, KL_EVICTION_RESOURCE_MEMORY, NULL), EINVAL);
         ASSERT_EQ(kl_eviction_rank(NULL, 0, KL_EVICTION_RESOURCE_MEMORY, NULL), 0);
-        ASSERT_NULL(kl_eviction_free(ev));
+        ASSERT_ERR(kl_eviction_rank(NULL, 0, _KL_EVICTION_RESOURCE_MAX, NULL), EINVAL);
+        ASSERT_NULL(kl_eviction_free(NULL));
 }
 
 /* ---- ranking ------------------------------------------------------------ */
@@ -1237,6 +1238,8 @@ TEST(watch_psi_trigger_on_real_proc_pressure_memory) {
                 ASSERT_FALSE(got.events & EPOLLERR);
                 ASSERT_EQ(kl_eviction_watch_drain(w, fd, got.events), KL_EVICTION_WATCH_PSI);
         }
+        ASSERT_EQ(kl_eviction_watch_drain(w, fd, EPOLLPRI), KL_EVICTION_WATCH_PSI);
+        ASSERT_ERR(kl_eviction_watch_drain(w, kl_eviction_watch_events_fd(w), EPOLLIN), EBADF);
         /* what a trigger-less PSI fd reports: EPOLLERR, so drain calls it lost */
         ASSERT_EQ(kl_eviction_watch_drain(w, fd, EPOLLERR | EPOLLPRI), KL_EVICTION_WATCH_LOST);
         ASSERT_ERR(kl_eviction_watch_psi_fd(w), EBADF);
