@@ -2,7 +2,7 @@
 # /mnt/host/files/<name>/ in order, in one boot. Before each one, board_reset
 # leaves no pod, container or pod cgroup behind and restarts kubelet-lite with
 # the base config plus the scenario's config.yaml; then its manifests/ are
-# loaded and its check.sh runs (at most 120 s).
+# loaded and its check.sh runs (at most 150 s).
 . "$BOARD_LIB"
 total_pass=0 total_fail=0
 for dir in /mnt/host/files/*/; do
@@ -18,7 +18,7 @@ for dir in /mnt/host/files/*/; do
                 continue
         fi
         [ -d "$dir/manifests" ] && board_manifests_load "$dir/manifests"
-        SCENARIO_DIR=$dir timeout -s KILL 120 sh "$dir/check.sh" 2>&1 | tee /tmp/scenario.out
+        SCENARIO_DIR=$dir timeout -s KILL 150 sh "$dir/check.sh" 2>&1 | tee /tmp/scenario.out
         line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' /tmp/scenario.out | tail -n1)
         if [ -z "$line" ]; then
                 echo "FAIL $name: check.sh gave no summary (timeout or crash)"
