@@ -81,7 +81,7 @@ static void check_limit(struct kl__dec *d, const char *name, int64_t *req, int64
                 *req = lim;
                 return;
         }
-        if (lim >= 0 && *req > lim) {
+        if (lim >= 0 && *req > lim && req_node && lim_node) {
                 size_t saved = kl__dec_push(d, "requests");
                 kl__dec_push(d, name);
                 kl__dec_error(d, req_node->pos, "request %s must be less than or equal to the limit %s",
@@ -298,6 +298,8 @@ static void decode_mounts(struct kl__dec *d, const struct kl_yaml_node *v, struc
 /* ---- handlers and probes -------------------------------------------------- */
 
 static void decode_port_ref(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_handler *h) {
+        if (!v)
+                return;
         if (v && v->type == KL_YAML_SCALAR && v->scalar.kind == KL_YAML_INT) {
                 kl__dec_int32(d, v, 1, 65535, &h->port);
                 return;

@@ -238,10 +238,10 @@ static int check_anchor_tag(struct builder *b, const yaml_event_t *ev, const cha
 
 /* Attach a new node to the innermost open collection (or make it the root). */
 static int attach(struct builder *b, struct kl_yaml_node *n) {
-        struct kl_yaml_doc *doc = &b->docs[b->n_docs - 1];
-
+        if (b->n_docs == 0)
+                return -EINVAL; /* libyaml starts a document first */
         if (b->depth == 0) {
-                doc->root = n;
+                b->docs[b->n_docs - 1].root = n;
                 return 0;
         }
         struct kl_yaml_node *parent = b->stack[b->depth - 1];

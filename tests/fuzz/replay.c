@@ -113,7 +113,7 @@ int main(int argc, char **argv) {
                 else
                         run_one(argv[i]);
         }
-        printf("%s: %d passed, %d failed\n", argc > 0 ? argv[0] : "replay", passed, failed);
-        printf("%d passed, %d failed\n", passed, failed);
+        const char *name = argc > 0 && strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : "replay";
+        printf("%s: %d passed, %d failed\n", name, passed, failed);
         return failed ? 1 : 0;
 }
