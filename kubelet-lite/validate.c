@@ -167,9 +167,18 @@ static int validate_dir(struct state *st, const char *path) {
         return 0;
 }
 
-static void validate_file(struct state *st, const char *path) {
+static void validate_file(struct state *st, const char *arg) {
+        _cleanup_free_ char *path = NULL;
         struct kl_manifest m;
-        int r = kl_manifest_parse_file(AT_FDCWD, path, path, st->node, &st->opts, &m);
+        int r;
+
+        /* the daemon names a file by its absolute path, and the uid depends on it */
+        if (kl_source_absolute_path(arg, &path) < 0) {
+                fprintf(stderr, "%s: out of memory\n", arg);
+                st->n_errors++;
+                return;
+        }
+        r = kl_manifest_parse_file(AT_FDCWD, path, path, st->node, &st->opts, &m);
         if (r == -ENOMEM) {
                 fprintf(stderr, "%s: out of memory\n", path);
                 st->n_errors++;

@@ -695,10 +695,30 @@ static void normalize_path(char *p) {
         *w = '\0';
 }
 
+int kl_source_absolute_path(const char *path, char **ret) {
+        char *p;
+
+        if (path[0] == '/')
+                p = strdup(path);
+        else {
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return -errno;
+                if (asprintf(&p, "%s/%s", cwd, path) < 0)
+                        p = NULL;
+        }
+        if (!p)
+                return -ENOMEM;
+        normalize_path(p);
+        *ret = p;
+        return 0;
+}
+
 /* ---- life cycle --------------------------------------------------------------------- */
 
 int kl_source_new(const char *dir, const char *node_name, const struct kl_manifest_opts *opts, struct kl_source **ret) {
         _cleanup_(kl_source_freep) struct kl_source *s = NULL;
+        int r;
 
         if (!dir || !*dir || !node_name)
                 return -EINVAL;
@@ -712,18 +732,9 @@ int kl_source_new(const char *dir, const char *node_name, const struct kl_manife
         else
                 kl_manifest_opts_default(&s->opts);
 
-        if (dir[0] == '/')
-                s->dir = strdup(dir);
-        else {
-                _cleanup_free_ char *cwd = getcwd(NULL, 0);
-                if (!cwd)
-                        return -errno;
-                if (asprintf(&s->dir, "%s/%s", cwd, dir) < 0)
-                        s->dir = NULL;
-        }
-        if (!s->dir)
-                return -ENOMEM;
-        normalize_path(s->dir);
+        r = kl_source_absolute_path(dir, &s->dir);
+        if (r < 0)
+                return r;
         s->node_name = strdup(node_name);
         if (!s->node_name)
                 return -ENOMEM;

@@ -60,6 +60,10 @@ int kl_source_sync(struct kl_source *s, uint64_t now_usec, bool force, bool *ret
 /* sorted by file name; valid until the next kl_source_sync() or kl_source_free() */
 const struct kl_source_entry *kl_source_entries(struct kl_source *s, size_t *ret_n);
 
+/* path made absolute against the current directory, without "." components
+ * and repeated or trailing slashes: the form used for pod identities. */
+int kl_source_absolute_path(const char *path, char **ret);
+
 /* Why a directory entry name is not read ("editor swap file", ...), NULL when
  * it is a manifest candidate (*.yaml, *.yml, *.json and not ignored). */
 const char *kl_source_ignore_reason(const char *name);

@@ -93,6 +93,19 @@ TEST(examples_validate) {
         ASSERT_CONTAINS(out, "valid: 2 pods in 2 files (node edge-1)\n");
         ASSERT_TRUE(err[0] == '\0');
         printf("%s", out);
+
+        /* a file given on its own, by a relative path, gets the uid the daemon gives it */
+        const char *u = strstr(out, "uid ");
+        ASSERT_NOT_NULL(u);
+        char uid[40];
+        snprintf(uid, sizeof(uid), "%.36s", u); /* "uid " + 32 hex */
+        char cwd[512], file[600];
+        ASSERT_NOT_NULL(getcwd(cwd, sizeof(cwd)));
+        ASSERT_OK(chdir(examples()));
+        snprintf(file, sizeof(file), "./busybox-date.yaml");
+        ASSERT_EQ(run("--node-name", "edge-1", file, NULL), 0);
+        ASSERT_OK(chdir(cwd));
+        ASSERT_CONTAINS(out, uid);
         cleanup();
 }
 
