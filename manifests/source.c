@@ -98,6 +98,9 @@ static bool has_suffix(const char *s, const char *suffix) {
 }
 
 const char *kl_source_ignore_reason(const char *name) {
+        for (const char *c = name; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return "control characters in the name";
         if (name[0] == '.')
                 return "hidden file";
         if (has_suffix(name, "~") || has_suffix(name, ".swp") || has_suffix(name, ".swx") || streq(name, "4913") ||
@@ -416,8 +419,14 @@ static int parse_file(struct kl_source *s, int dfd, struct file *f) {
 }
 
 static void log_ignored(struct kl_source *s, const char *name, const char *why, char ***seen) {
-        if (!kl__strv_contains(s->ignored, name) && !kl__strv_contains(*seen, name))
-                log_debug("ignoring '%s/%s': %s", s->dir, name, why);
+        if (!kl__strv_contains(s->ignored, name) && !kl__strv_contains(*seen, name)) {
+                char safe[NAME_MAX + 1];
+                snprintf(safe, sizeof(safe), "%s", name);
+                for (char *c = safe; *c; c++)
+                        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                                *c = '?'; /* one log line per event */
+                log_debug("ignoring '%s/%s': %s", s->dir, safe, why);
+        }
         (void) kl__strv_push(seen, name);
 }
 

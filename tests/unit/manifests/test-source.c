@@ -113,7 +113,9 @@ TEST(ignored_names) {
                                               "web.yaml.rpmsave",
                                               "notes.txt",
                                               "web.YAML",
-                                              "README"};
+                                              "README",
+                                              "we\nb.yaml",
+                                              "\x1b[31m.yaml"};
         static const char *const read[] = {"web.yaml", "web.yml", "web.json", "my.rpmish.yaml"};
 
         for (size_t i = 0; i < ELEMENTSOF(ignored); i++) {
