@@ -271,7 +271,10 @@ enum kl_qos_class kl_pod_qos_class(const struct kl_pod *p);
 const char *kl_qos_class_to_string(enum kl_qos_class c); /* "Guaranteed", ... */
 
 /* Effective pod requests/limits as upstream computes them for admission:
- * max(sum over app containers + sidecars, max over each init container). */
+ * max(sum over app containers + sidecars, max over each init container).
+ * Each init container counts with the sidecars started before it. A limit is
+ * -1 (unbounded) unless every container declares it, as upstream's pod
+ * cgroup; a request is -1 only when no container declares it. */
 void kl_pod_effective_resources(const struct kl_pod *p, struct kl_resources *ret);
 
 const char *kl_restart_policy_to_string(enum kl_restart_policy p);
