@@ -1,4 +1,5 @@
-# shellcheck shell=sh
+# shellcheck shell=dash
+# (busybox ash: POSIX sh plus local, as dash)
 # Helpers for scripts that run inside the board VM (busybox sh, jq, wget).
 #
 #   . "$BOARD_LIB"
