@@ -174,44 +174,83 @@ static int worker_set_pod(struct kl__worker *w, const struct kl_pod *pod) {
 
 /* ---- desired state ------------------------------------------------------ */
 
+static void desired_clear(struct kl_pm *pm) {
+        for (size_t i = 0; i < pm->n_desired; i++) {
+                kl_pod_free(pm->desired[i].pod);
+                free(pm->desired[i].file);
+                free(pm->desired[i].error);
+        }
+        pm->desired = mfree(pm->desired);
+        pm->n_desired = 0;
+}
+
+/* Take a copy of what the manifests want; pm_sync applies it (level-triggered,
+ * so a pod wanted again while its old self is still stopping comes back). */
 void kl_pm_set_desired(struct kl_pm *pm, const struct kl_source_entry *entries, size_t n) {
+        size_t total = 0, k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                total += entries[i].n_pods;
+        struct kl__desired *d = calloc(total ? total : 1, sizeof(*d));
+        if (!d) {
+                log_error("out of memory taking the manifests, keeping the previous state");
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < entries[i].n_pods; j++) {
+                        d[k].pod = kl_pod_dup(entries[i].pods[j]);
+                        d[k].file = strdup(entries[i].file);
+                        d[k].error = entries[i].error ? strdup(entries[i].error) : NULL;
+                        if (!d[k].pod || !d[k].file || (entries[i].error && !d[k].error)) {
+                                log_error("out of memory taking the manifests, keeping the previous state");
+                                desired_clear(&(struct kl_pm){.desired = d, .n_desired = k + 1});
+                                return;
+                        }
+                        k++;
+                }
+        desired_clear(pm);
+        pm->desired = d;
+        pm->n_desired = k;
+        pm->have_desired = true;
+        kl_pm_kick(pm);
+}
+
+static void apply_desired(struct kl_pm *pm) {
         unsigned order = 0;
 
         for (struct kl__worker *w = pm->workers; w; w = w->next)
                 w->desired = false;
 
-        for (size_t i = 0; i < n; i++) {
-                const struct kl_source_entry *e = &entries[i];
-                for (size_t j = 0; j < e->n_pods; j++) {
-                        const struct kl_pod *pod = e->pods[j];
-                        struct kl__worker *w = kl__find_worker(pm, pod->uid);
-                        if (!w) {
-                                w = worker_new(pm, pod->uid, pod->full_name, pod->namespace);
-                                if (!w || worker_set_pod(w, pod) < 0) {
-                                        log_error("pod '%s': out of memory, ignoring", pod->full_name);
-                                        worker_free(w);
-                                        continue;
-                                }
-                                w->seen_nsec = kl_realtime_nsec();
-                                w->next = pm->workers;
-                                pm->workers = w;
-                                log_info("pod '%s' uid=%s: added from '%s'", pod->full_name, pod->uid, e->file);
-                        } else if (!w->pod) {
-                                /* An orphan found by relist that the manifests still want: adopt. */
-                                if (worker_set_pod(w, pod) < 0)
-                                        continue;
-                                w->seen_nsec = kl_realtime_nsec();
-                                log_info("pod '%s' uid=%s: adopted running pod", pod->full_name, pod->uid);
+        for (size_t i = 0; i < pm->n_desired; i++) {
+                const struct kl__desired *e = &pm->desired[i];
+                const struct kl_pod *pod = e->pod;
+                struct kl__worker *w = kl__find_worker(pm, pod->uid);
+                if (!w) {
+                        w = worker_new(pm, pod->uid, pod->full_name, pod->namespace);
+                        if (!w || worker_set_pod(w, pod) < 0) {
+                                log_error("pod '%s': out of memory, ignoring", pod->full_name);
+                                worker_free(w);
+                                continue;
                         }
-                        if (w->terminating)
-                                continue; /* being removed: a new uid will replace it */
-                        w->desired = true;
-                        w->order = order++;
-                        kl__set_str(&w->file, e->file);
-                        if (kl__set_str(&w->manifest_error, e->error) > 0 && e->error)
-                                log_warning("pod '%s': manifest '%s' is invalid, keeping the running pod: %s",
-                                            w->full_name, e->file, e->error);
+                        w->seen_nsec = kl_realtime_nsec();
+                        w->next = pm->workers;
+                        pm->workers = w;
+                        log_info("pod '%s' uid=%s: added from '%s'", pod->full_name, pod->uid, e->file);
+                } else if (!w->pod && !w->terminating) {
+                        /* An orphan found by relist that the manifests still want: adopt. */
+                        if (worker_set_pod(w, pod) < 0)
+                                continue;
+                        w->seen_nsec = kl_realtime_nsec();
+                        log_info("pod '%s' uid=%s: adopted running pod", pod->full_name, pod->uid);
                 }
+                if (w->terminating)
+                        continue; /* wanted again: it comes back once it has stopped */
+                w->desired = true;
+                w->order = order++;
+                kl__set_str(&w->file, e->file);
+                if (kl__set_str(&w->manifest_error, e->error) > 0 && e->error)
+                        log_warning("pod '%s': manifest '%s' is invalid, keeping the running pod: %s",
+                                    w->full_name, e->file, e->error);
         }
 
         /* Keep the worker list in manifest order; orphans at the end. */
@@ -228,8 +267,6 @@ void kl_pm_set_desired(struct kl_pm *pm, const struct kl_source_entry *entries, 
                         }
         *tail = pm->workers;
         pm->workers = sorted;
-        pm->have_desired = true;
-        kl_pm_kick(pm);
 }
 
 /* ---- relist ------------------------------------------------------------- */
@@ -1030,6 +1067,7 @@ static void pm_sync(struct kl_pm *pm) {
                 pm->last_sync = kl_now_usec();
                 return;
         }
+        apply_desired(pm);
         adopt_orphans(pm);
         if (!pm->orphans_cleaned) {
                 /* Keep the cgroups of every pod the runtime still has or the manifests want. */
@@ -1242,6 +1280,7 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm) {
                 pm->workers = w->next;
                 worker_free(w);
         }
+        desired_clear(pm);
         kl_prober_free(pm->prober);
         kl_event_timer_free(pm->log_timer);
         kl_logrotate_free(pm->logrotate);

@@ -104,6 +104,12 @@ struct kl__worker {
         struct kl__worker *next;
 };
 
+struct kl__desired {
+        struct kl_pod *pod;
+        char *file;
+        char *error; /* the file is currently invalid; pod is its last good state */
+};
+
 struct kl_pm {
         struct kl_event *loop;
         struct kl_cri *cri;
@@ -113,6 +119,8 @@ struct kl_pm {
 
         struct kl__worker *workers; /* in manifest order, then orphans */
         bool have_desired;          /* the source has been read at least once */
+        struct kl__desired *desired; /* what the manifests want, in manifest order */
+        size_t n_desired;
         struct kl_event_timer *sync_timer;
         struct kl_event_io *cri_io;
 
