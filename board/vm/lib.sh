@@ -127,7 +127,16 @@ board_manifests_clear() { rm -f "$BOARD_MANIFESTS"/* "$BOARD_MANIFESTS"/.[!.]* 2
 
 # --- pods ------------------------------------------------------------------
 
-board_pods() { timeout 10 wget -qO- http://127.0.0.1:10255/pods 2>/dev/null; }
+# Tried three times: kubelet-lite may not answer while it waits on a slow
+# CRI call (under TCG a RunPodSandbox takes seconds).
+board_pods() {
+        local out i
+        for i in 1 2 3; do
+                out=$(timeout 10 wget -qO- http://127.0.0.1:10255/pods 2>/dev/null) && [ -n "$out" ] &&
+                        { echo "$out"; return 0; }
+        done
+        return 1
+}
 
 # One jq filter that picks the pod: NAME or NAME-<node name>.
 BOARD_JQ_POD='[.items[]? | select(.metadata.name == $n or .metadata.name == $m)][0]'

@@ -6,7 +6,9 @@
 . "$BOARD_LIB"
 MIB=1048576
 
+# Both first: while a pod starts, /pods may answer slowly.
 board_check "guaranteed runs" board_wait_pod guaranteed '.status.phase == "Running"' 60
+board_check "burstable runs" board_wait_pod burstable '.status.phase == "Running"' 60
 board_check_eq "guaranteed: qosClass" Guaranteed "$(board_pod_get guaranteed '.status.qosClass')"
 uid=$(board_pod_uid guaranteed)
 pcg=/sys/fs/cgroup/kubepods/pod$uid
@@ -30,7 +32,6 @@ board_check_eq "container two: cpu.max" "20000 100000" "$(cat "$c2/cpu.max" 2>/d
 pid=$(cat "$c1/cgroup.procs" 2>/dev/null | head -n1)
 board_check "container one's process is in its cgroup" test -n "$pid"
 
-board_check "burstable runs" board_wait_pod burstable '.status.phase == "Running"' 60
 board_check_eq "burstable: qosClass" Burstable "$(board_pod_get burstable '.status.qosClass')"
 bcg=$(board_pod_cgroup burstable)
 board_check_eq "burstable pod cgroup path" "/sys/fs/cgroup/kubepods/burstable/pod$(board_pod_uid burstable)" "$bcg"
