@@ -204,6 +204,10 @@ static int rm_rf_children(int fd, dev_t dev) {
                 } else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
                         r = -errno;
         }
+        /* readdir() ending on an error (EOVERFLOW for a 32-bit build without
+         * _FILE_OFFSET_BITS=64 on ext4) must not pass for an empty directory. */
+        if (errno != 0 && r == 0)
+                r = -errno;
         closedir(d);
         return r;
 }

@@ -39,9 +39,10 @@ static int count_entries(int dfd) {
         int n = 0, fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d = fdopendir(fd);
         ASSERT_NOT_NULL(d);
-        for (struct dirent *de; (de = readdir(d));)
+        for (struct dirent *de; (errno = 0, de = readdir(d));)
                 if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                         n++;
+        ASSERT_EQ(errno, 0);
         closedir(d);
         return n;
 }
