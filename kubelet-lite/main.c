@@ -289,9 +289,15 @@ static void source_sync(struct daemon *d, bool force) {
                 size_t n;
                 const struct kl_source_entry *e = kl_source_entries(d->source, &n);
                 for (size_t i = 0; i < n; i++) {
-                        if (e[i].error && e[i].error_is_new)
-                                log_error("manifest '%s/%s' rejected:\n%s", d->cfg.static_pod_path, e[i].file,
-                                          e[i].error);
+                        if (e[i].error && e[i].error_is_new) {
+                                /* One log line per error: "file:line:col: field: message". */
+                                const char *p = e[i].error;
+                                while (*p) {
+                                        size_t n = strcspn(p, "\n");
+                                        log_error("manifest rejected: %.*s", (int) n, p);
+                                        p += n + (p[n] == '\n');
+                                }
+                        }
                         for (char **w = e[i].warnings; w && *w; w++)
                                 log_warning("manifest '%s/%s': %s", d->cfg.static_pod_path, e[i].file, *w);
                 }

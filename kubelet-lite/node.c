@@ -33,6 +33,7 @@ struct kl_node {
         struct kl_cpumanager *cpum;
         struct pod_entry *pods;
         char cpuset_buf[256];
+        char *kubepods_path;
 };
 
 static void reserved_from_config(const struct kl_config_resources *in, struct kl_cg_reserved *out) {
@@ -142,6 +143,7 @@ struct kl_node *kl_node_free(struct kl_node *n) {
                 pod_entry_free(e);
         }
         kl_cpumanager_free(n->cpum);
+        free(n->kubepods_path);
         kl_cg_free(n->cg);
         free(n);
         return NULL;
@@ -304,4 +306,19 @@ int kl_node_stats(struct kl_node *n, const char *uid, const char *container_id, 
         else
                 snprintf(path, sizeof(path), "%s", e->cgroup);
         return kl_cg_stats_read(n->cg, path, ret, NULL);
+}
+
+const char *kl_node_pod_cgroup_root(struct kl_node *n) {
+        if (!n->cfg->cgroups_per_qos || !n->cg->v2)
+                return NULL;
+        if (!n->kubepods_path) {
+                _cleanup_free_ char *rel = kl_cg_path(n->cg, "kubepods");
+                if (!rel)
+                        return NULL;
+                size_t len = strlen(n->cg->mount_path) + strlen(rel) + 2;
+                n->kubepods_path = malloc(len);
+                if (n->kubepods_path)
+                        snprintf(n->kubepods_path, len, "%s/%s", n->cg->mount_path, rel);
+        }
+        return n->kubepods_path;
 }

@@ -43,5 +43,8 @@ struct kl_cg_stats;
  * -ENODATA when pods have no cgroups of ours (cgroupsPerQOS off). */
 int kl_node_stats(struct kl_node *n, const char *uid, const char *container_id, struct kl_cg_stats *ret);
 
+/* Absolute path of the kubepods cgroup (cgroup v2 with cgroupsPerQOS), or NULL. */
+const char *kl_node_pod_cgroup_root(struct kl_node *n);
+
 /* The pod cgroup path relative to the cgroup mount, or NULL. */
 const char *kl_node_pod_cgroup(struct kl_node *n, const char *uid);

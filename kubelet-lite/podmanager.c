@@ -18,6 +18,7 @@
 #include "lib/macros.h"
 #include "metrics.h"
 #include "node.h"
+#include "eviction.h"
 #include "logrotate.h"
 #include "podworker.h"
 #include "prober.h"
@@ -243,7 +244,7 @@ static void apply_desired(struct kl_pm *pm) {
                         w->seen_nsec = kl_realtime_nsec();
                         log_info("pod '%s' uid=%s: adopted running pod", pod->full_name, pod->uid);
                 }
-                if (w->terminating)
+                if (w->terminating && !w->evicted)
                         continue; /* wanted again: it comes back once it has stopped */
                 w->desired = true;
                 w->order = order++;
@@ -1030,13 +1031,20 @@ static void admit_pods(struct kl_pm *pm) {
                         admitted[n_admitted++] = w->pod;
 
         for (struct kl__worker *w = pm->workers; w; w = w->next) {
-                if (!w->pod || !w->desired || w->admitted)
+                if (!w->pod || !w->desired || w->admitted || w->evicted)
                         continue;
                 /* A pod already running in the runtime (adopted) is admitted as is. */
                 bool running = kl__pod_sandbox(pm, w->uid) != NULL;
                 _cleanup_free_ char *reason = NULL, *message = NULL;
-                if (!running && kl_node_admit(pm->node, w->pod, admitted, n_admitted, &reason, &message) >= 0 &&
-                    reason) {
+                char pmsg[256];
+                if (!running && pm->ev &&
+                    !kl_eviction_admit(pm->ev, kl_eviction_pod_is_critical(w->pod),
+                                       kl_pod_qos_class(w->pod) == KL_QOS_BEST_EFFORT, pmsg, sizeof(pmsg))) {
+                        reason = strdup("Evicted");
+                        message = strdup(pmsg);
+                }
+                if (!running && (reason || (kl_node_admit(pm->node, w->pod, admitted, n_admitted, &reason, &message) >= 0 &&
+                    reason))) {
                         if (!streq_ptr(w->reject_reason, reason) || !streq_ptr(w->reject_message, message))
                                 log_warning("pod '%s': rejected: %s: %s (will be admitted when resources free up, "
                                             "in manifest order)",
@@ -1100,7 +1108,13 @@ static void pm_sync(struct kl_pm *pm) {
         admit_pods(pm);
 
         for (struct kl__worker *w = pm->workers; w; w = w->next) {
-                if (!w->desired || !w->admitted || !w->pod)
+                if (!w->desired || !w->pod)
+                        continue;
+                if (w->evicted) {
+                        kl__evicted_sync(pm, w);
+                        continue;
+                }
+                if (!w->admitted)
                         continue;
                 if (fullname_terminating(pm, w)) {
                         log_debug("pod '%s' uid=%s waits for the previous version to stop", w->full_name, w->uid);
@@ -1252,6 +1266,11 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
                 .max_size = p->cfg->container_log_max_size,
                 .max_files = p->cfg->container_log_max_files,
         };
+        r = kl__eviction_setup(pm);
+        if (r < 0) {
+                kl_pm_free(pm);
+                return r;
+        }
         r = kl_logrotate_new(&lo, &pm->logrotate);
         if (r >= 0)
                 r = kl_event_add_timer(pm->loop, kl_now_usec() + p->cfg->container_log_monitor_interval_usec, on_log_timer, pm,
@@ -1281,6 +1300,7 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm) {
                 worker_free(w);
         }
         desired_clear(pm);
+        kl__eviction_free(pm);
         kl_prober_free(pm->prober);
         kl_event_timer_free(pm->log_timer);
         kl_logrotate_free(pm->logrotate);

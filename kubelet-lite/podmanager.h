@@ -49,5 +49,9 @@ bool kl_pm_runtime_ok(const struct kl_pm *pm);
 /* A v1 PodList of the static pods, shaped like upstream's /pods. */
 void kl_pm_render_pods(struct kl_pm *pm, struct kl_json *j);
 
+/* Node pressure conditions (enum kl_eviction_condition: MemoryPressure,
+ * DiskPressure, PIDPressure) as the eviction manager last saw them. */
+bool kl_pm_node_condition(const struct kl_pm *pm, int condition);
+
 /* Counts for metrics and logs. */
 unsigned kl_pm_running_pods(const struct kl_pm *pm);

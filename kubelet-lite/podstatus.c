@@ -433,8 +433,11 @@ static void json_pod(struct kl_json *j, struct kl_pm *pm, const struct kl__worke
         kl_json_key(j, "status");
         kl_json_begin_object(j);
         kl_json_kv_string(j, "phase", kl__phase_to_string(w->phase));
-        bool rejected = w->reject_reason != NULL;
-        if (rejected) {
+        bool rejected = w->reject_reason != NULL || (w->evicted && w->phase_reason);
+        if (w->evicted && w->phase_reason) {
+                kl_json_kv_string(j, "reason", w->phase_reason);
+                kl_json_kv_string(j, "message", w->phase_message);
+        } else if (rejected) {
                 kl_json_kv_string(j, "reason", w->reject_reason);
                 kl_json_kv_string(j, "message", w->reject_message);
         } else if (w->manifest_error) {

@@ -19,6 +19,8 @@ enum kl_phase {
 
 struct kl__worker;
 struct kl_handler_call;
+struct kl_eviction;
+struct kl_eviction_watch;
 struct kl_prober;
 
 /* What we know of one container of the spec. */
@@ -101,6 +103,11 @@ struct kl__worker {
         enum kl_phase phase;
         char *phase_reason, *phase_message;
 
+        /* eviction: stopped for node pressure, shown as Failed/Evicted, and
+         * admitted again once the pressure has gone (podevict.c) */
+        bool evicted, evict_done;
+        int evicted_for; /* enum kl_eviction_condition */
+
         struct kl__worker *next;
 };
 
@@ -133,6 +140,13 @@ struct kl_pm {
         bool orphans_cleaned;
         struct kl_kubelet_metrics *km; /* NULL without metrics */
         struct kl_prober *prober;
+        struct kl_eviction *ev;
+        struct kl_eviction_watch *evict_watch;
+        struct kl_event_timer *evict_timer;
+        struct kl_event_io *evict_psi_io, *evict_events_io;
+        bool evicting;        /* an evicted pod is still being stopped */
+        uint64_t evict_last_check;
+        bool node_conditions[4]; /* by enum kl_eviction_condition */
         struct kl_logrotate *logrotate;
         struct kl_event_timer *log_timer;
         uint64_t log_next_check; /* pod cgroups without a pod removed once at start */
@@ -161,6 +175,11 @@ void kl__cancel_hook(struct kl__cstat *cs);
 void kl__probes_observe(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
 void kl__probe_result(void *userdata, const char *pod_uid, const char *container_name, const char *container_id,
                       enum kl_probe_kind kind, bool success, const char *message);
+
+/* podevict.c */
+int kl__eviction_setup(struct kl_pm *pm);
+void kl__eviction_free(struct kl_pm *pm);
+void kl__evicted_sync(struct kl_pm *pm, struct kl__worker *w);
 
 /* podstatus.c */
 const char *kl__phase_to_string(enum kl_phase p);
