@@ -293,9 +293,9 @@ static void source_sync(struct daemon *d, bool force) {
                                 /* One log line per error: "file:line:col: field: message". */
                                 const char *p = e[i].error;
                                 while (*p) {
-                                        size_t n = strcspn(p, "\n");
-                                        log_error("manifest rejected: %.*s", (int) n, p);
-                                        p += n + (p[n] == '\n');
+                                        size_t len = strcspn(p, "\n");
+                                        log_error("manifest rejected: %.*s", (int) len, p);
+                                        p += len + (p[len] == '\n');
                                 }
                         }
                         for (char **w = e[i].warnings; w && *w; w++)
