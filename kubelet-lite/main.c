@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "manifests/source.h"
 #include "node.h"
+#include "nodestatus.h"
 #include "notify.h"
 #include "podmanager.h"
 #include "preload.h"
@@ -39,6 +40,12 @@ struct daemon {
         struct kl_preload *preload;
         struct kl_metrics *metrics;
         struct kl_kubelet_metrics km;
+        struct kl_http_server *metrics_srv;
+        char *metrics_bind;
+        struct kl_event_timer *status_timer;
+        char *status_last;
+        char *runtime_version;
+        int64_t start_nsec;
         struct kl_http_server *healthz, *readonly;
         struct kl_event_io *source_io, *signal_io;
         struct kl_event_timer *source_timer, *watchdog_timer;
@@ -67,6 +74,7 @@ static void help(void) {
                "  --cgroups-per-qos BOOL            create the kubepods cgroup tree (cgroupsPerQOS) [true]\n"
                "  --cgroup-root PATH                cgroup for kubepods (cgroupRoot) [/]\n"
                "  --strict-manifests                unknown manifest fields are errors, not warnings\n"
+               "  --metrics-bind-address ADDR:PORT  also serve /metrics alone on this address\n"
                "  --v LEVEL                         log verbosity; 2 and above logs debug [0]\n"
                "  --version                         print the version and exit\n"
                "  -h, --help                        show this help\n"
@@ -113,6 +121,7 @@ enum {
         ARG_STRICT,
         ARG_V,
         ARG_VERSION,
+        ARG_METRICS_BIND,
 };
 
 static const struct option options[] = {
@@ -129,6 +138,7 @@ static const struct option options[] = {
         {"cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT},
         {"strict-manifests", no_argument, NULL, ARG_STRICT},
         {"v", required_argument, NULL, ARG_V},
+        {"metrics-bind-address", required_argument, NULL, ARG_METRICS_BIND},
         {"version", no_argument, NULL, ARG_VERSION},
         {"help", no_argument, NULL, 'h'},
         {},
@@ -145,6 +155,8 @@ static int set_opt_str(char **dst, const char *v) {
 
 /* Two passes: first find --config (the file is the base), then let every
  * other flag override it. Returns 1 when the program should exit 0. */
+static char *metrics_bind_arg;
+
 static int parse_args(int argc, char **argv, struct kl_config *cfg) {
         int c, r;
 
@@ -182,6 +194,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
                 case ARG_ADDRESS: r = set_opt_str(&cfg->address, optarg); break;
                 case ARG_CGROUP_ROOT: r = set_opt_str(&cfg->cgroup_root, optarg); break;
                 case ARG_STRICT: cfg->strict_manifests = true; break;
+                case ARG_METRICS_BIND: r = set_opt_str(&metrics_bind_arg, optarg); break;
                 case ARG_HEALTHZ_PORT:
                         if (parse_port(optarg, &cfg->healthz_port) < 0)
                                 return log_error_errno(-EINVAL, "--healthz-port: invalid port '%s'", optarg);
@@ -256,8 +269,53 @@ static void handle_healthz(const char *path, const char *query, struct kl_http_r
         kl_buf_puts(&resp->body, "404 page not found\n");
 }
 
+static void status_ctx(struct daemon *d, struct kl_node_status_ctx *x) {
+        if (!d->runtime_version) {
+                Runtime__V1__VersionResponse *v = NULL;
+                struct kl_error err = {};
+                if (kl_cri_version(d->cri, &v, &err) >= 0 && v->runtime_name) {
+                        size_t n = strlen(v->runtime_name) + strlen(strempty(v->runtime_version)) + 4;
+                        d->runtime_version = malloc(n);
+                        if (d->runtime_version)
+                                snprintf(d->runtime_version, n, "%s://%s", v->runtime_name,
+                                         strempty(v->runtime_version));
+                }
+                kl_cri_response_free(v);
+        }
+        *x = (struct kl_node_status_ctx){
+                .cfg = &d->cfg, .node = d->node, .pm = d->pm, .host_ip = d->host_ip,
+                .runtime_version = d->runtime_version, .start_nsec = d->start_nsec,
+        };
+}
+
+static void handle_metrics_only(const char *path, const char *query, struct kl_http_response *resp,
+                                void *userdata) {
+        struct daemon *d = userdata;
+        if (!streq(path, "/metrics")) {
+                resp->status = 404;
+                kl_buf_puts(&resp->body, "404 page not found\n");
+                return;
+        }
+        if (kl_metrics_render(d->metrics, &resp->body) < 0)
+                resp->status = 500;
+        resp->content_type = KL_METRICS_CONTENT_TYPE;
+}
+
 static void handle_readonly(const char *path, const char *query, struct kl_http_response *resp, void *userdata) {
         struct daemon *d = userdata;
+        struct kl_node_status_ctx x;
+
+        if (streq(path, "/node") || streq(path, "/stats/summary") || streq(path, "/stats/summary/")) {
+                struct kl_json j = {};
+                status_ctx(d, &x);
+                if (streq(path, "/node"))
+                        kl_node_status_render(&x, &j);
+                else
+                        kl_node_stats_render(&x, &j);
+                resp->body = j.buf;
+                resp->content_type = "application/json";
+                return;
+        }
 
         if (streq(path, "/pods") || streq(path, "/pods/")) {
                 struct kl_json j = {};
@@ -346,6 +404,16 @@ static void on_signal(struct kl_event_io *io, int fd, uint32_t revents, void *us
         }
 }
 
+static void on_status_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
+        struct daemon *d = userdata;
+        struct kl_node_status_ctx x;
+        struct kl_error err = {};
+        status_ctx(d, &x);
+        if (kl_node_status_file_update(&x, &d->status_last, &err) < 0)
+                log_warning("status file: %s, ignoring", kl_error_str(&err));
+        kl_event_timer_set(t, now + 5 * KL_USEC_PER_SEC);
+}
+
 static void on_watchdog(struct kl_event_timer *t, uint64_t now, void *userdata) {
         struct daemon *d = userdata;
         /* Only a healthy sync loop pets the watchdog, so systemd restarts a stuck one. */
@@ -372,6 +440,11 @@ static void daemon_done(struct daemon *d) {
         kl_http_server_free(d->readonly);
         kl_pm_free(d->pm);
         kl_preload_free(d->preload);
+        kl_http_server_free(d->metrics_srv);
+        kl_event_timer_free(d->status_timer);
+        free(d->status_last);
+        free(d->runtime_version);
+        free(d->metrics_bind);
         kl_metrics_free(d->metrics);
         kl_event_io_free(d->source_io);
         kl_event_io_free(d->signal_io);
@@ -477,6 +550,32 @@ static int run(int argc, char **argv) {
                 if (d.preload)
                         (void) kl_preload_step(d.preload);
         }
+        d.metrics_bind = TAKE_PTR(metrics_bind_arg);
+        if (d.metrics_bind) {
+                char *colon = strrchr(d.metrics_bind, ':');
+                int port;
+                if (!colon || parse_port(colon + 1, &port) < 0 || port == 0) {
+                        log_error("--metrics-bind-address '%s': want ADDRESS:PORT", d.metrics_bind);
+                        r = -EINVAL;
+                        goto out;
+                }
+                *colon = '\0';
+                const char *addr = d.metrics_bind;
+                if (addr[0] == '[') { /* [::1]:port */
+                        addr++;
+                        if (colon > addr && colon[-1] == ']')
+                                colon[-1] = '\0';
+                }
+                r = kl_http_server_new(d.loop, addr, port, handle_metrics_only, &d, &d.metrics_srv);
+                if (r < 0) {
+                        log_error_errno(r, "listening on %s:%d for /metrics", addr, port);
+                        goto out;
+                }
+        }
+        d.start_nsec = kl_realtime_nsec();
+        if ((r = kl_event_add_timer(d.loop, kl_now_usec() + 2 * KL_USEC_PER_SEC, on_status_timer, &d,
+                                    &d.status_timer)) < 0)
+                goto out;
         source_sync(&d, true);
 
         d.watchdog_usec = kl_notify_watchdog_usec();
