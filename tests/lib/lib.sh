@@ -47,7 +47,8 @@ wait_for() {
 free_port() {
         local p
         while :; do
-                p=$((20000 + RANDOM % 20000))
+                # below the kernel's ephemeral range (32768-60999)
+                p=$((20000 + RANDOM % 12000))
                 ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
         done
 }
@@ -80,18 +81,26 @@ kl_config() {
 
 kl_start() {
         [ -n "${KL_CONFIG:-}" ] || kl_config </dev/null
-        KL_HEALTHZ_PORT=${KL_HEALTHZ_PORT:-$(free_port)}
-        KL_RO_PORT=${KL_RO_PORT:-$(free_port)}
-        "$KL_BIN" --config "$KL_CONFIG" --pod-manifest-path "$KL_MANIFESTS" \
-                --container-runtime-endpoint "$KL_CRI_ENDPOINT" --root-dir "$KL_ROOT" \
-                --hostname-override testnode --healthz-port "$KL_HEALTHZ_PORT" \
-                --read-only-port "$KL_RO_PORT" --v 2 "$@" >>"$KL_TMP/kubelet-lite.log" 2>&1 &
-        KL_PID=$!
-        local i
-        for i in $(seq 1 100); do
-                curl -fs "http://127.0.0.1:$KL_HEALTHZ_PORT/healthz" >/dev/null 2>&1 && return 0
-                kill -0 "$KL_PID" 2>/dev/null || break
-                sleep 0.1
+        local try i
+        for try in 1 2 3; do
+                KL_HEALTHZ_PORT=${KL_HEALTHZ_PORT:-$(free_port)}
+                KL_RO_PORT=${KL_RO_PORT:-$(free_port)}
+                "$KL_BIN" --config "$KL_CONFIG" --pod-manifest-path "$KL_MANIFESTS" \
+                        --container-runtime-endpoint "$KL_CRI_ENDPOINT" --root-dir "$KL_ROOT" \
+                        --hostname-override testnode --healthz-port "$KL_HEALTHZ_PORT" \
+                        --read-only-port "$KL_RO_PORT" --v 2 "$@" >>"$KL_TMP/kubelet-lite.log" 2>&1 &
+                KL_PID=$!
+                for i in $(seq 1 100); do
+                        curl -fs "http://127.0.0.1:$KL_HEALTHZ_PORT/healthz" >/dev/null 2>&1 && return 0
+                        kill -0 "$KL_PID" 2>/dev/null || break
+                        sleep 0.1
+                done
+                # A port taken by someone else between free_port and bind: try others.
+                if ! kill -0 "$KL_PID" 2>/dev/null && tail -3 "$KL_TMP/kubelet-lite.log" | grep -q "Address already in use"; then
+                        KL_HEALTHZ_PORT="" KL_RO_PORT=""
+                        continue
+                fi
+                break
         done
         echo "kubelet-lite did not become healthy; log:"
         tail -30 "$KL_TMP/kubelet-lite.log"
