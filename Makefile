@@ -17,6 +17,9 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+# Init files; an empty value skips one (buildroot installs its own).
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INITDIR ?= $(SYSCONFDIR)/init.d
 BUILD ?= build
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
@@ -140,11 +143,23 @@ unit: all tests
 	$(Q)BUILD=$(BUILD) tests/run unit fuzz
 
 # --- install -------------------------------------------------------------
+# The unit and the init script name /usr/bin and /etc; follow BINDIR and SYSCONFDIR.
+INSTALL_PATHS = -e 's|/usr/bin/kubelet-lite|$(BINDIR)/kubelet-lite|g' -e 's|/etc/|$(SYSCONFDIR)/|g'
 install: $(BUILD)/kubelet-lite
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/kubernetes/manifests
 	install -m 0755 $(BUILD)/kubelet-lite $(DESTDIR)$(BINDIR)/kubelet-lite
 	install -m 0644 docs/kubelet-lite.8 $(DESTDIR)$(MANDIR)/man8/kubelet-lite.8
 	install -m 0644 kubelet-lite/kubelet-lite.yaml $(DESTDIR)$(SYSCONFDIR)/kubernetes/kubelet-lite.yaml
+ifneq ($(SYSTEMDUNITDIR),)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed $(INSTALL_PATHS) board/init/kubelet-lite.service >$(BUILD)/kubelet-lite.service
+	install -m 0644 $(BUILD)/kubelet-lite.service $(DESTDIR)$(SYSTEMDUNITDIR)/kubelet-lite.service
+endif
+ifneq ($(INITDIR),)
+	install -d $(DESTDIR)$(INITDIR)
+	sed $(INSTALL_PATHS) board/init/kubelet-lite.init >$(BUILD)/kubelet-lite.init
+	install -m 0755 $(BUILD)/kubelet-lite.init $(DESTDIR)$(INITDIR)/kubelet-lite
+endif
 
 clean:
 	rm -rf $(BUILD)
