@@ -34,6 +34,7 @@ struct kl_node {
         struct pod_entry *pods;
         char cpuset_buf[256];
         char *kubepods_path;
+        bool shared_pool_changed;
 };
 
 static void reserved_from_config(const struct kl_config_resources *in, struct kl_cg_reserved *out) {
@@ -219,6 +220,8 @@ int kl_node_pod_start(struct kl_node *n, const struct kl_pod *pod, char **ret_pa
                 r = kl_cpumanager_allocate(n->cpum, pod, reterr);
                 if (r < 0)
                         return r;
+                if (r > 0)
+                        n->shared_pool_changed = true;
         }
         if (!n->cfg->cgroups_per_qos) {
                 *ret_parent = strdup("");
@@ -241,8 +244,8 @@ int kl_node_pod_start(struct kl_node *n, const struct kl_pod *pod, char **ret_pa
 int kl_node_pod_stop(struct kl_node *n, const char *uid, struct kl_error *reterr) {
         int r = 0;
 
-        if (n->cpum)
-                (void) kl_cpumanager_release(n->cpum, uid, NULL);
+        if (n->cpum && kl_cpumanager_release(n->cpum, uid, NULL) > 0)
+                n->shared_pool_changed = true;
         if (n->cfg->cgroups_per_qos)
                 r = kl_cg_pod_remove(n->cg, uid, reterr);
         for (struct pod_entry **p = &n->pods; *p; p = &(*p)->next)
@@ -321,4 +324,10 @@ const char *kl_node_pod_cgroup_root(struct kl_node *n) {
                         snprintf(n->kubepods_path, len, "%s/%s", n->cg->mount_path, rel);
         }
         return n->kubepods_path;
+}
+
+bool kl_node_take_shared_pool_changed(struct kl_node *n) {
+        bool c = n->shared_pool_changed;
+        n->shared_pool_changed = false;
+        return c;
 }

@@ -46,5 +46,9 @@ int kl_node_stats(struct kl_node *n, const char *uid, const char *container_id, 
 /* Absolute path of the kubepods cgroup (cgroup v2 with cgroupsPerQOS), or NULL. */
 const char *kl_node_pod_cgroup_root(struct kl_node *n);
 
+/* True once after exclusive CPUs were taken from or given back to the shared
+ * pool: containers on the shared pool need their cpuset updated. */
+bool kl_node_take_shared_pool_changed(struct kl_node *n);
+
 /* The pod cgroup path relative to the cgroup mount, or NULL. */
 const char *kl_node_pod_cgroup(struct kl_node *n, const char *uid);

@@ -1066,6 +1066,34 @@ static void admit_pods(struct kl_pm *pm) {
         }
 }
 
+/* The static CPU manager moved CPUs in or out of the shared pool: running
+ * containers that use the pool follow it (UpdateContainerResources), as
+ * upstream's CPU manager reconcile loop does. */
+static void update_shared_cpusets(struct kl_pm *pm) {
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                for (size_t i = 0; w->pod && i < w->n_cs; i++) {
+                        struct kl__cstat *cs = &w->cs[i];
+                        if (!cs->id || !kl__cs_running(cs))
+                                continue;
+                        const char *set = kl_node_container_cpuset(pm->node, w->pod, cs->spec);
+                        if (!set)
+                                continue;
+                        struct kl_arena a = {};
+                        struct kl_spec_ctx ctx;
+                        struct kl_error err = {};
+                        fill_ctx(pm, w, &ctx);
+                        ctx.cpuset = set;
+                        Runtime__V1__ContainerConfig *cc =
+                                kl_spec_container(&a, w->pod, cs->spec, "app", &ctx, cs->attempt, NULL, &err);
+                        if (cc && kl_cri_update_container_resources(pm->cri, cs->id, cc->linux->resources, &err) < 0)
+                                log_warning("pod '%s': container '%s': updating its cpuset to %s: %s, ignoring",
+                                            w->full_name, cs->spec->name, set, kl_error_str(&err));
+                        else if (cc)
+                                log_debug("pod '%s': container '%s': cpuset now %s", w->full_name, cs->spec->name, set);
+                        kl_arena_free(&a);
+                }
+}
+
 static void pm_sync(struct kl_pm *pm) {
         if (relist(pm) < 0) {
                 pm->last_sync = kl_now_usec(); /* the loop itself is fine */
@@ -1131,6 +1159,8 @@ static void pm_sync(struct kl_pm *pm) {
                                           (double) (kl_realtime_nsec() - w->seen_nsec) / 1e9);
                 }
         }
+        if (kl_node_take_shared_pool_changed(pm->node))
+                update_shared_cpusets(pm);
         pm->last_sync = kl_now_usec();
 }
 
