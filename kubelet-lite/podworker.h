@@ -163,6 +163,17 @@ const Runtime__V1__PodSandbox *kl__pod_sandbox(struct kl_pm *pm, const char *uid
 bool kl__cs_running(const struct kl__cstat *cs);
 bool kl__cs_exited(const struct kl__cstat *cs);
 
+/* podstart.c */
+struct kl_spec_ctx;
+void kl__fill_ctx(struct kl_pm *pm, struct kl__worker *w, struct kl_spec_ctx *ctx);
+int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w);
+void kl__journal_path(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt, char *buf, size_t n);
+bool kl__journal_exists(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt);
+int kl__start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, uint32_t attempt);
+bool kl__backoff_allows(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
+void kl__note_exit(struct kl_pm *pm, struct kl__cstat *cs);
+bool kl__should_restart(const struct kl__worker *w, const struct kl__cstat *cs);
+
 /* podimage.c: whether the image may be used now; starts a pull when needed. */
 bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
 
