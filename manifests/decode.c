@@ -79,6 +79,12 @@ int kl__dec_finish(struct kl__dec *d, struct kl_manifest *m) {
                     kl__strv_push_consume(&d->errors, s) < 0)
                         d->oom = true;
         }
+        if (d->n_warnings_dropped > 0) {
+                char *s;
+                if (asprintf(&s, "%s: %zu more warnings not shown", d->file, d->n_warnings_dropped) < 0 ||
+                    kl__strv_push_consume(&d->warnings, s) < 0)
+                        d->oom = true;
+        }
         m->errors = TAKE_PTR(d->errors);
         m->warnings = TAKE_PTR(d->warnings);
         return d->oom ? -ENOMEM : 0;
@@ -135,6 +141,10 @@ _printf_(5, 0) static void add_line(struct kl__dec *d, bool error, struct kl_pos
 
         if (error && d->n_errors >= d->opts->max_errors) {
                 d->n_dropped++;
+                return;
+        }
+        if (!error && d->n_warnings >= d->opts->max_errors) {
+                d->n_warnings_dropped++;
                 return;
         }
         vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -209,6 +219,15 @@ void kl__dec_unknown(struct kl__dec *d, const struct kl_yaml_node *key, const ch
         const char *best = NULL, *name = key->scalar.value;
         size_t best_d = SIZE_MAX;
         char hint[128] = "";
+
+        /* past the cap the line is only counted: skip the suggestion's cost */
+        if (d->opts->strict ? d->n_errors >= d->opts->max_errors : d->n_warnings >= d->opts->max_errors) {
+                if (d->opts->strict)
+                        d->n_dropped++;
+                else
+                        d->n_warnings_dropped++;
+                return;
+        }
 
         for (size_t i = 0; known && known[i]; i++) {
                 size_t e = edit_distance(name, known[i]);

@@ -25,7 +25,7 @@ struct kl__dec {
         char **errors;
         size_t n_errors, n_dropped;
         char **warnings;
-        size_t n_warnings;
+        size_t n_warnings, n_warnings_dropped;
         bool oom;
         bool containers_rejected; /* spec.containers was refused as a whole */
         char qbuf[4][KL__QUOTE_MAX];

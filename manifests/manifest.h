@@ -20,7 +20,7 @@ struct kl_manifest_opts {
         size_t max_scalar_len; /* bytes per scalar; default 64 KiB */
         size_t max_containers; /* init + app containers per pod; default 64 */
         size_t max_documents;  /* YAML documents per file; default 64 */
-        size_t max_errors;     /* errors reported per file; default 20 */
+        size_t max_errors;     /* errors, and warnings, reported per file; default 20 */
         bool strict;           /* unknown fields are errors instead of warnings */
 
         /* directory intake (manifests/source.h) */

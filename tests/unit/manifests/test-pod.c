@@ -544,6 +544,33 @@ TEST(all_errors_reported_up_to_cap) {
         kl_manifest_done(&m);
 }
 
+TEST(warnings_capped_too) {
+        char y[16384];
+        struct kl_manifest_opts o;
+        size_t off = (size_t) snprintf(y, sizeof(y), HDR ONE_CONTAINER);
+        for (int i = 0; i < 30; i++)
+                off += (size_t) snprintf(y + off, sizeof(y) - off, "  unknown%d: x\n", i);
+        struct kl_manifest m = parse(y);
+        size_t n = 0;
+        ASSERT_NULL(m.errors);
+        while (m.warnings[n])
+                n++;
+        ASSERT_EQ(n, 21);
+        ASSERT_STREQ(m.warnings[0], "t.yaml:9:3: unknown field \"spec.unknown0\", ignoring");
+        ASSERT_STREQ(m.warnings[20], "t.yaml: 10 more warnings not shown");
+        kl_manifest_done(&m);
+
+        kl_manifest_opts_default(&o);
+        o.strict = true;
+        m = parse_opts(y, &o);
+        n = 0;
+        while (m.errors[n])
+                n++;
+        ASSERT_EQ(n, 21);
+        ASSERT_STREQ(m.errors[20], "t.yaml: 10 more errors not shown");
+        kl_manifest_done(&m);
+}
+
 TEST(container_cap) {
         char y[16384];
         struct kl_manifest_opts o;
