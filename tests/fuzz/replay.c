@@ -48,7 +48,8 @@ static int run_one(const char *path) {
         }
         if (pid == 0) {
                 LLVMFuzzerTestOneInput((const uint8_t *) buf, len);
-                _exit(0);
+                free(TAKE_PTR(buf));
+                exit(0); /* not _exit(): LeakSanitizer checks at exit */
         }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
