@@ -282,8 +282,8 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
                 w->terminate_deadline = now + (uint64_t) MAX(grace, 0) * KL_USEC_PER_SEC;
                 log_info("pod '%s' uid=%s: stopping (grace %llds)", w->full_name, w->uid, (long long) grace);
         }
-        if (w->stops_pending > 0)
-                return false;
+        if (w->stops_pending > 0 || w->op)
+                return false; /* wait for stops, and for a start step in flight */
 
         bool any_running = false;
         for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {

@@ -617,6 +617,11 @@ static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
 }
 
 static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
+        if (w->op) {
+                /* A start step is in flight; its completion kicks a sync. */
+                compute_phase(w);
+                return;
+        }
         /* A finished pod with a non-Always policy stays finished. */
         if (w->phase == KL_PHASE_SUCCEEDED || w->phase == KL_PHASE_FAILED)
                 if (w->pod->restart_policy != KL_RESTART_ALWAYS && !w->reject_reason)
@@ -631,10 +636,9 @@ static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
                                     strempty(w->sandbox_id));
                         (void) kl_cri_stop_pod_sandbox(pm->cri, w->sandbox_id, &err);
                 }
-                if (kl__start_sandbox(pm, w) < 0) {
-                        compute_phase(w);
-                        return;
-                }
+                (void) kl__start_sandbox(pm, w); /* asynchronous: its completion kicks a sync */
+                compute_phase(w);
+                return;
         }
 
         /* init containers, in order; sidecars keep running */
@@ -1005,6 +1009,7 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm) {
                 worker_free(w);
         }
         desired_clear(pm);
+        kl__ops_free(pm);
         kl__eviction_free(pm);
         kl_prober_free(pm->prober);
         kl_event_timer_free(pm->log_timer);

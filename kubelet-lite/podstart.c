@@ -138,12 +138,114 @@ out:
         return r;
 }
 
+/* One start step in flight per pod: RunPodSandbox, or CreateContainer then
+ * StartContainer. The loop keeps serving while containerd works (seconds on a
+ * slow board); the worker waits for the step before doing anything else. */
+struct kl__op {
+        struct kl_pm *pm;
+        char *uid;
+        size_t cs_index; /* container steps */
+        uint32_t attempt;
+        char *container_id;
+        char journal[4096];
+        uint64_t t0;
+        bool dead; /* the pod manager went away; just free on completion */
+        struct kl__op *prev, *next;
+};
+
+static struct kl__op *op_new(struct kl_pm *pm, struct kl__worker *w) {
+        struct kl__op *op = calloc(1, sizeof(*op));
+        if (!op)
+                return NULL;
+        op->pm = pm;
+        op->uid = strdup(w->uid);
+        if (!op->uid) {
+                free(op);
+                return NULL;
+        }
+        op->t0 = kl_now_usec();
+        op->next = pm->ops;
+        if (pm->ops)
+                pm->ops->prev = op;
+        pm->ops = op;
+        w->op = op;
+        return op;
+}
+
+static void op_free(struct kl__op *op) {
+        if (!op->dead) {
+                if (op->prev)
+                        op->prev->next = op->next;
+                else
+                        op->pm->ops = op->next;
+                if (op->next)
+                        op->next->prev = op->prev;
+        }
+        free(op->uid);
+        free(op->container_id);
+        free(op);
+}
+
+/* At pod manager shutdown: pending calls are cancelled by the CRI client
+ * without callbacks, so their ops are freed here. */
+void kl__ops_free(struct kl_pm *pm) {
+        while (pm->ops) {
+                struct kl__op *op = pm->ops;
+                pm->ops = op->next;
+                op->dead = true;
+                free(op->uid);
+                free(op->container_id);
+                free(op);
+        }
+}
+
+/* The worker the op belongs to; NULL when it is gone (op freed then). */
+static struct kl__worker *op_worker(struct kl__op *op) {
+        struct kl__worker *w = kl__find_worker(op->pm, op->uid);
+        if (!w || w->op != op)
+                return NULL;
+        w->op = NULL;
+        return w;
+}
+
+static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__op *op = userdata;
+        struct kl_pm *pm = op->pm;
+        struct kl__worker *w = op_worker(op);
+        const Runtime__V1__RunPodSandboxResponse *resp = (const Runtime__V1__RunPodSandboxResponse *) reply;
+
+        if (!w) {
+                op_free(op);
+                return;
+        }
+        if (r < 0 || !resp->pod_sandbox_id || !resp->pod_sandbox_id[0]) {
+                const char *msg = r < 0 ? kl_error_str(err) : "RunPodSandbox: no sandbox id in the reply";
+                if (kl__set_str(&w->sandbox_error, msg) > 0)
+                        log_error("pod '%s': creating sandbox failed: %s", w->full_name, msg);
+        } else {
+                log_info("pod '%s': sandbox %.12s started in %llu ms", w->full_name, resp->pod_sandbox_id,
+                         (unsigned long long) ((kl_now_usec() - op->t0) / 1000));
+                kl__set_str(&w->sandbox_id, resp->pod_sandbox_id);
+                w->sandbox_state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
+                w->sandbox_attempt = op->attempt;
+                w->sandbox_error = mfree(w->sandbox_error);
+                /* The pod IP of a pod-network sandbox is read by the next relist. */
+                w->pod_ip = w->pod->host_network ? strdup(pm->host_ip) : mfree(w->pod_ip);
+                if (w->start_nsec == 0)
+                        w->start_nsec = kl_realtime_nsec();
+                /* New sandbox: containers from an old one are gone with it. */
+                for (size_t i = 0; i < w->n_cs; i++)
+                        w->cs[i].state = -1;
+        }
+        op_free(op);
+        kl_pm_kick(pm);
+}
+
 int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
         struct kl_error err = {};
         struct kl_arena a = {};
         struct kl_spec_ctx ctx;
         _cleanup_free_ char *parent = NULL;
-        char *id = NULL;
         int r;
 
         if (!w->pod->host_network && !pm->network_ready) {
@@ -166,36 +268,19 @@ int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
         kl__fill_ctx(pm, w, &ctx);
         uint32_t attempt = w->sandbox_state >= 0 ? w->sandbox_attempt + 1 : 0;
         Runtime__V1__PodSandboxConfig *cfg = kl_spec_sandbox(&a, w->pod, &ctx, attempt);
-        if (!cfg) {
+        struct kl__op *op = cfg ? op_new(pm, w) : NULL;
+        if (!op) {
                 r = kl_error_set(&err, ENOMEM, "out of memory");
                 goto fail;
         }
-        uint64_t t0 = kl_now_usec();
-        r = kl_cri_run_pod_sandbox(pm->cri, cfg, NULL, &id, &err);
-        if (r < 0)
+        op->attempt = attempt;
+        r = kl_cri_run_pod_sandbox_async(pm->cri, cfg, NULL, sandbox_done, op);
+        if (r < 0) {
+                w->op = NULL;
+                op_free(op);
+                kl_error_set(&err, r, "RunPodSandbox: %s", strerror(-r));
                 goto fail;
-        log_info("pod '%s': sandbox %.12s started in %llu ms", w->full_name, id,
-                 (unsigned long long) ((kl_now_usec() - t0) / 1000));
-        kl__set_str(&w->sandbox_id, id);
-        free(id);
-        w->sandbox_state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
-        w->sandbox_attempt = attempt;
-        w->pod_ip = mfree(w->pod_ip);
-        w->sandbox_error = mfree(w->sandbox_error);
-        if (w->pod->host_network)
-                w->pod_ip = strdup(pm->host_ip);
-        else {
-                Runtime__V1__PodSandboxStatusResponse *st = NULL;
-                if (kl_cri_pod_sandbox_status(pm->cri, w->sandbox_id, false, &st, &err) >= 0 && st->status &&
-                    st->status->network && st->status->network->ip && st->status->network->ip[0])
-                        w->pod_ip = strdup(st->status->network->ip);
-                kl_cri_response_free(st);
         }
-        if (w->start_nsec == 0)
-                w->start_nsec = kl_realtime_nsec();
-        /* New sandbox: containers from an old one are gone with it. */
-        for (size_t i = 0; i < w->n_cs; i++)
-                w->cs[i].state = -1;
         kl_arena_free(&a);
         return 0;
 fail:
@@ -219,14 +304,91 @@ bool kl__journal_exists(struct kl_pm *pm, struct kl__worker *w, const char *name
         return access(path, F_OK) == 0;
 }
 
+static void container_failed(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *msg,
+                             int err) {
+        kl__set_waiting(cs, "CreateContainerError", msg);
+        if (pm->km)
+                kl_metric_inc(pm->km->started_containers_errors, cs->init ? "init_container" : "container",
+                              err == ENOENT ? "NotFound" : "Unknown");
+        log_error("pod '%s': container '%s': %s", w->full_name, cs->spec->name, msg);
+        /* Treat a failed start like a crash for backoff purposes. */
+        cs->backoff_usec = cs->backoff_usec ? MIN(cs->backoff_usec * 2, pm->cfg->crashloop_max_usec)
+                                            : pm->cfg->crashloop_initial_usec;
+        cs->backoff_until = kl_now_usec() + cs->backoff_usec;
+}
+
+static void start_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__op *op = userdata;
+        struct kl_pm *pm = op->pm;
+        struct kl__worker *w = op_worker(op);
+
+        (void) unlink(op->journal);
+        if (!w) {
+                op_free(op);
+                return;
+        }
+        struct kl__cstat *cs = &w->cs[op->cs_index];
+        if (r < 0) {
+                struct kl_error e2 = {};
+                (void) kl_cri_remove_container(pm->cri, op->container_id, &e2);
+                container_failed(pm, w, cs, kl_error_str(err), err->err);
+        } else {
+                log_info("pod '%s': container '%s' started (restart %u) id=%.12s in %llu ms", w->full_name,
+                         cs->spec->name, op->attempt, op->container_id,
+                         (unsigned long long) ((kl_now_usec() - op->t0) / 1000));
+                if (pm->km)
+                        kl_metric_inc(pm->km->started_containers, cs->init ? "init_container" : "container");
+                kl__set_str(&cs->id, op->container_id);
+                cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
+                cs->status_state = -1; /* fetch details on the next relist */
+                cs->attempt = op->attempt;
+                kl__set_waiting(cs, NULL, NULL);
+                kl__post_start(pm, w, cs);
+        }
+        op_free(op);
+        kl_pm_kick(pm);
+}
+
+static void create_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__op *op = userdata;
+        struct kl_pm *pm = op->pm;
+        const Runtime__V1__CreateContainerResponse *resp = (const Runtime__V1__CreateContainerResponse *) reply;
+        struct kl__worker *w = kl__find_worker(pm, op->uid);
+
+        if (!w || w->op != op) {
+                (void) unlink(op->journal);
+                op_free(op);
+                return;
+        }
+        struct kl__cstat *cs = &w->cs[op->cs_index];
+        if (r < 0 || !resp->container_id || !resp->container_id[0]) {
+                w->op = NULL;
+                (void) unlink(op->journal);
+                container_failed(pm, w, cs, r < 0 ? kl_error_str(err) : "CreateContainer: no container id",
+                                 r < 0 ? err->err : EIO);
+                op_free(op);
+                kl_pm_kick(pm);
+                return;
+        }
+        op->container_id = strdup(resp->container_id);
+        int k = op->container_id ? kl_cri_start_container_async(pm->cri, op->container_id, start_done, op) : -ENOMEM;
+        if (k < 0) {
+                struct kl_error e = {};
+                kl_error_set(&e, k, "StartContainer: %s", strerror(-k));
+                start_done(k, &e, NULL, op);
+        }
+}
+
 int kl__start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, uint32_t attempt) {
         struct kl_error err = {};
         struct kl_arena a = {};
         struct kl_spec_ctx ctx;
-        char *id = NULL;
-        char tlog[4096], journal[4096] = "/nonexistent";
+        char tlog[4096];
+        struct kl__op *op = NULL;
         int r;
 
+        if (w->op)
+                return 0; /* one start step at a time */
         if (!kl__ensure_image(pm, w, cs))
                 return 0;
 
@@ -247,8 +409,6 @@ int kl__start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
                 goto fail;
         }
         safe_close(fd);
-        kl__journal_path(pm, w, cs->spec->name, attempt, journal, sizeof(journal));
-        safe_close(open(journal, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
 
         const char *kind = cs->sidecar ? "sidecar" : cs->init ? "init" : "app";
         Runtime__V1__PodSandboxConfig *sbc = kl_spec_sandbox(&a, w->pod, &ctx, w->sandbox_attempt);
@@ -257,41 +417,28 @@ int kl__start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
                 r = -(err.err ? err.err : ENOMEM);
                 goto fail;
         }
-        r = kl_cri_create_container(pm->cri, w->sandbox_id, cc, sbc, &id, &err);
-        if (r < 0)
-                goto fail;
-        r = kl_cri_start_container(pm->cri, id, &err);
-        (void) unlink(journal);
-        if (r < 0) {
-                struct kl_error e2 = {};
-                (void) kl_cri_remove_container(pm->cri, id, &e2);
+        op = op_new(pm, w);
+        if (!op) {
+                r = kl_error_set(&err, ENOMEM, "out of memory");
                 goto fail;
         }
-        log_info("pod '%s': container '%s' started (restart %u) id=%.12s", w->full_name, cs->spec->name, attempt, id);
-        if (pm->km)
-                kl_metric_inc(pm->km->started_containers, cs->init ? "init_container" : "container");
-        kl__set_str(&cs->id, id);
-        free(id);
-        cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
-        cs->status_state = -1; /* fetch details on the next relist */
-        cs->attempt = attempt;
-        kl__set_waiting(cs, NULL, NULL);
+        op->cs_index = (size_t) (cs - w->cs);
+        op->attempt = attempt;
+        kl__journal_path(pm, w, cs->spec->name, attempt, op->journal, sizeof(op->journal));
+        safe_close(open(op->journal, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+        r = kl_cri_create_container_async(pm->cri, w->sandbox_id, cc, sbc, create_done, op);
+        if (r < 0) {
+                (void) unlink(op->journal);
+                w->op = NULL;
+                op_free(op);
+                kl_error_set(&err, r, "CreateContainer: %s", strerror(-r));
+                goto fail;
+        }
         kl_arena_free(&a);
-        kl__post_start(pm, w, cs);
-        return 1;
+        return 0;
 fail:
         kl_arena_free(&a);
-        free(id);
-        (void) unlink(journal);
-        kl__set_waiting(cs, "CreateContainerError", kl_error_str(&err));
-        if (pm->km)
-                kl_metric_inc(pm->km->started_containers_errors, cs->init ? "init_container" : "container",
-                              err.err == ENOENT ? "NotFound" : "Unknown");
-        log_error("pod '%s': container '%s': %s", w->full_name, cs->spec->name, kl_error_str(&err));
-        /* Treat a failed start like a crash for backoff purposes. */
-        cs->backoff_usec = cs->backoff_usec ? MIN(cs->backoff_usec * 2, pm->cfg->crashloop_max_usec)
-                                            : pm->cfg->crashloop_initial_usec;
-        cs->backoff_until = kl_now_usec() + cs->backoff_usec;
+        container_failed(pm, w, cs, kl_error_str(&err), err.err);
         return r;
 }
 

@@ -67,8 +67,11 @@ struct kl__cstat {
         char *probed_id; /* the container id the prober watches */
 };
 
+struct kl__op;
+
 struct kl__worker {
         struct kl_pm *pm;
+        struct kl__op *op; /* a start step in flight (podstart.c) */
         char *uid;
         char *full_name;
         char *namespace;
@@ -140,6 +143,7 @@ struct kl_pm {
         bool orphans_cleaned;
         struct kl_kubelet_metrics *km; /* NULL without metrics */
         struct kl_prober *prober;
+        struct kl__op *ops; /* start steps in flight */
         struct kl_eviction *ev;
         struct kl_eviction_watch *evict_watch;
         struct kl_event_timer *evict_timer;
@@ -170,6 +174,7 @@ int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w);
 void kl__journal_path(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt, char *buf, size_t n);
 bool kl__journal_exists(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt);
 int kl__start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, uint32_t attempt);
+void kl__ops_free(struct kl_pm *pm);
 bool kl__backoff_allows(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
 void kl__note_exit(struct kl_pm *pm, struct kl__cstat *cs);
 bool kl__should_restart(const struct kl__worker *w, const struct kl__cstat *cs);

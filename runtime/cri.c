@@ -559,3 +559,43 @@ const char *kl_cri_map_get(void *const *entries, size_t n_entries, const char *k
         }
         return NULL;
 }
+
+/* The start path, asynchronous so that the daemon's loop keeps serving while
+ * containerd creates things (seconds on slow boards). The replies are
+ * RunPodSandboxResponse, CreateContainerResponse and StartContainerResponse. */
+int kl_cri_run_pod_sandbox_async(struct kl_cri *c, const Runtime__V1__PodSandboxConfig *cfg,
+                                 const char *runtime_handler, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+
+        if (!c || !cb || !cfg)
+                return -EINVAL;
+        req.config = (Runtime__V1__PodSandboxConfig *) cfg;
+        req.runtime_handler = (char *) (runtime_handler ? runtime_handler : "");
+        return kl_grpc_call_async(c->grpc, &m_run_pod_sandbox, &req.base, c->timeout_ms, cb, userdata,
+                                  NULL);
+}
+
+int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id,
+                                  const Runtime__V1__ContainerConfig *cfg,
+                                  const Runtime__V1__PodSandboxConfig *sandbox_cfg, kl_cri_callback_t cb,
+                                  void *userdata) {
+        Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+
+        if (!c || !cb || !cfg || !pod_id || !pod_id[0])
+                return -EINVAL;
+        req.pod_sandbox_id = (char *) pod_id;
+        req.config = (Runtime__V1__ContainerConfig *) cfg;
+        req.sandbox_config = (Runtime__V1__PodSandboxConfig *) sandbox_cfg;
+        return kl_grpc_call_async(c->grpc, &m_create_container, &req.base, c->timeout_ms, cb, userdata,
+                                  NULL);
+}
+
+int kl_cri_start_container_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+
+        if (!c || !cb || !id || !id[0])
+                return -EINVAL;
+        req.container_id = (char *) id;
+        return kl_grpc_call_async(c->grpc, &m_start_container, &req.base, c->timeout_ms, cb, userdata,
+                                  NULL);
+}

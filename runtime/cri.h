@@ -135,6 +135,14 @@ int kl_cri_pull_image_async(struct kl_cri *c, const char *image,
                             kl_cri_callback_t cb, void *userdata);
 int kl_cri_stop_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb,
                                   void *userdata);
+/* Replies: RunPodSandboxResponse, CreateContainerResponse, StartContainerResponse. */
+int kl_cri_run_pod_sandbox_async(struct kl_cri *c, const Runtime__V1__PodSandboxConfig *cfg,
+                                 const char *runtime_handler, kl_cri_callback_t cb, void *userdata);
+int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id,
+                                  const Runtime__V1__ContainerConfig *cfg,
+                                  const Runtime__V1__PodSandboxConfig *sandbox_cfg, kl_cri_callback_t cb,
+                                  void *userdata);
+int kl_cri_start_container_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);
 
 /* --- helpers --- */
 /* "CONTAINER_RUNNING", "SANDBOX_READY", ...; "UNKNOWN" for out-of-range. */
