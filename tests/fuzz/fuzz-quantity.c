@@ -37,7 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 /* ceil(x) and ceil(1000x): (v - 1) * 1000 < m <= v * 1000 */
                 if (rv != 0)
                         abort(); /* fits in milli, so fits in units */
-                if ((__int128) m > (__int128) v * 1000 || (v > 0 && (__int128) m <= ((__int128) v - 1) * 1000))
+                /* without __int128, which 32-bit ARM lacks: a product that overflows
+                 * is above any int64 m */
+                int64_t vk, v1k;
+                if (!__builtin_mul_overflow(v, 1000, &vk) && m > vk)
+                        abort();
+                if (v > 0 && (__builtin_mul_overflow(v - 1, 1000, &v1k) || m <= v1k))
                         abort();
                 kl_quantity_format_milli(m, buf, sizeof(buf));
                 if (kl_quantity_parse_milli(buf, &x) != 0 || x != m)
