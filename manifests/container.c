@@ -165,9 +165,19 @@ static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct k
                 }
                 KL__FOREACH_FIELD(d, it.value, f) {
                         if (streq(f.name, "name")) {
-                                if (kl__dec_str(d, f.value, &e->name) && kl_check_env_name(e->name))
+                                if (!kl__dec_str(d, f.value, &e->name))
+                                        continue;
+                                if (kl_check_env_name(e->name))
                                         kl__dec_error(d, f.value->pos, "invalid name %s: %s", kl__dec_q(d, e->name),
                                                       kl_check_env_name(e->name));
+                                for (size_t k = 0; k + 1 < c->n_env; k++)
+                                        if (streq_ptr(c->env[k].name, e->name)) {
+                                                /* as upstream since 1.29: allowed, the last one wins */
+                                                kl__dec_warning(d, f.value->pos,
+                                                                "duplicate name %s: the last value wins",
+                                                                kl__dec_q(d, e->name));
+                                                break;
+                                        }
                         } else if (streq(f.name, "value"))
                                 kl__dec_str(d, f.value, &e->value);
                         else if (streq(f.name, "valueFrom")) {

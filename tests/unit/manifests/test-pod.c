@@ -487,6 +487,18 @@ TEST(unknown_fields_warn_or_fail) {
                 "t.yaml:6:23: spec.volumes[0].configMap: not supported by kubelet-lite: only hostPath and emptyDir volumes are supported");
 }
 
+TEST(duplicate_env_names_warn) {
+        struct kl_manifest m;
+        struct kl_pod *p = parse_pod(
+                HDR
+                "spec:\n  containers: [{name: a, image: b, env: [{name: X, value: \"1\"}, {name: X, value: \"2\"}]}]\n",
+                &m);
+        ASSERT_EQ(p->containers[0].n_env, 2);
+        ASSERT_STREQ(m.warnings[0],
+                     "t.yaml:6:72: spec.containers[0].env[1].name: duplicate name \"X\": the last value wins");
+        kl_manifest_done(&m);
+}
+
 TEST(kubeadm_boilerplate_is_quiet) {
         struct kl_manifest m;
         parse_pod("apiVersion: v1\nkind: Pod\nmetadata:\n  creationTimestamp: null\n  name: p\n" ONE_CONTAINER
