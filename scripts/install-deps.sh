@@ -12,7 +12,7 @@ jq curl rsync cpio xz-utils zstd util-linux procps psmisc kmod
 qemu-system-x86 qemu-system-arm qemu-user-static
 gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
 clang llvm
-shellcheck python3-kconfiglib
+shellcheck python3-kconfiglib cppcheck clang-format libclang-rt-14-dev
 "
 
 missing=""
