@@ -45,8 +45,7 @@ int main(int argc, char **argv) {
         if (getpid() != 1 && write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
                 /* Nothing useful to do if stderr is gone. */
         }
-        if (install(SIGTERM, on_terminate) < 0 || install(SIGINT, on_terminate) < 0 ||
-            install(SIGCHLD, on_child) < 0)
+        if (install(SIGTERM, on_terminate) < 0 || install(SIGINT, on_terminate) < 0 || install(SIGCHLD, on_child) < 0)
                 return 2;
         for (;;)
                 pause();

@@ -268,8 +268,8 @@ static int mode_forkbomb(int argc, char **argv) {
                 }
                 ok++;
         }
-        printf("kltest: forkbomb %lu of %lu forks succeeded%s%s\n", ok, n,
-               first_errno ? ": " : "", first_errno ? strerror(first_errno) : "");
+        printf("kltest: forkbomb %lu of %lu forks succeeded%s%s\n", ok, n, first_errno ? ": " : "",
+               first_errno ? strerror(first_errno) : "");
         sleep_forever();
 }
 

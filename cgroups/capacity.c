@@ -93,8 +93,8 @@ static int read_cpulist_file(int dirfd, const char *path, struct kl_cg_cpuset *r
         return kl_cg_cpuset_parse(buf, len, ret);
 }
 
-static int read_cpus(const struct kl_cg *cg, const struct kl_cg_capacity_sources *src,
-                     struct kl_cg_cpuset *ret, struct kl_error *reterr) {
+static int read_cpus(const struct kl_cg *cg, const struct kl_cg_capacity_sources *src, struct kl_cg_cpuset *ret,
+                     struct kl_error *reterr) {
         const char *online = src->cpu_online ? src->cpu_online : "/sys/devices/system/cpu/online";
         int r;
 
@@ -142,8 +142,8 @@ static int read_cpus(const struct kl_cg *cg, const struct kl_cg_capacity_sources
         return 0;
 }
 
-int kl_cg_capacity_read(const struct kl_cg *cg, const struct kl_cg_capacity_sources *src,
-                        struct kl_cg_capacity *ret, struct kl_error *reterr) {
+int kl_cg_capacity_read(const struct kl_cg *cg, const struct kl_cg_capacity_sources *src, struct kl_cg_capacity *ret,
+                        struct kl_error *reterr) {
         static const struct kl_cg_capacity_sources defaults = {0};
         const char *meminfo, *pid_max, *threads_max;
         _cleanup_free_ char *buf = NULL;
@@ -204,8 +204,8 @@ void kl_cg_effective_reserved(const struct kl_cg_node_config *cfg, struct kl_cg_
                 .cpu_milli = MAX(cfg->system_reserved.cpu_milli, 0) + MAX(cfg->kube_reserved.cpu_milli, 0),
                 .memory = MAX(cfg->system_reserved.memory, 0) + MAX(cfg->kube_reserved.memory, 0),
                 .pids = MAX(cfg->system_reserved.pids, 0) + MAX(cfg->kube_reserved.pids, 0),
-                .ephemeral_storage = MAX(cfg->system_reserved.ephemeral_storage, 0) +
-                                     MAX(cfg->kube_reserved.ephemeral_storage, 0),
+                .ephemeral_storage =
+                        MAX(cfg->system_reserved.ephemeral_storage, 0) + MAX(cfg->kube_reserved.ephemeral_storage, 0),
         };
         unsigned n = kl_cg_cpuset_count(&cfg->reserved_cpus);
 
@@ -236,8 +236,8 @@ int kl_cg_node_allocatable(const struct kl_cg_node_config *cfg, const struct kl_
         if (res.memory + ev_mem > cap->memory)
                 return kl_error_set(reterr, EINVAL,
                                     "invalid node allocatable configuration: %" PRId64
-                                    " bytes of memory reserved (reserved %" PRId64
-                                    " + eviction threshold %" PRId64 ") but the capacity is %" PRId64,
+                                    " bytes of memory reserved (reserved %" PRId64 " + eviction threshold %" PRId64
+                                    ") but the capacity is %" PRId64,
                                     res.memory + ev_mem, res.memory, ev_mem, cap->memory);
         if (cap->ephemeral_storage >= 0 && res.ephemeral_storage + ev_fs > cap->ephemeral_storage)
                 return kl_error_set(reterr, EINVAL,
@@ -251,9 +251,8 @@ int kl_cg_node_allocatable(const struct kl_cg_node_config *cfg, const struct kl_
                 .cpu_milli = sub0(cap->cpu_milli, res.cpu_milli),
                 .memory = sub0(cap->memory, res.memory + ev_mem),
                 .pods = cfg->max_pods,
-                .ephemeral_storage = cap->ephemeral_storage < 0
-                                             ? -1
-                                             : sub0(cap->ephemeral_storage, res.ephemeral_storage + ev_fs),
+                .ephemeral_storage =
+                        cap->ephemeral_storage < 0 ? -1 : sub0(cap->ephemeral_storage, res.ephemeral_storage + ev_fs),
         };
         return 0;
 }

@@ -19,7 +19,7 @@
 /* Amounts reserved for the system or for kubelet-lite itself; 0 = none. */
 struct kl_cg_reserved {
         int64_t cpu_milli;
-        int64_t memory;            /* bytes */
+        int64_t memory; /* bytes */
         int64_t pids;
         int64_t ephemeral_storage; /* bytes */
 };
@@ -38,21 +38,21 @@ struct kl_cg_node_config {
         struct kl_cg_reserved system_reserved, kube_reserved;
         struct kl_cg_threshold eviction_memory_available; /* default 100Mi */
         struct kl_cg_threshold eviction_nodefs_available; /* default 10% */
-        bool enforce_pods;                 /* enforceNodeAllocatable has "pods" (default) */
-        struct kl_cg_cpuset reserved_cpus; /* reservedSystemCPUs, default empty */
-        int64_t max_pods;                  /* maxPods, default 110 */
-        int64_t pod_pids_limit;            /* podPidsLimit, -1 (default) = unlimited */
-        int64_t cfs_period_us;             /* cpuCFSQuotaPeriod, default 100000 (100ms) */
-        bool cfs_quota;                    /* cpuCFSQuota, default true */
+        bool enforce_pods;                                /* enforceNodeAllocatable has "pods" (default) */
+        struct kl_cg_cpuset reserved_cpus;                /* reservedSystemCPUs, default empty */
+        int64_t max_pods;                                 /* maxPods, default 110 */
+        int64_t pod_pids_limit;                           /* podPidsLimit, -1 (default) = unlimited */
+        int64_t cfs_period_us;                            /* cpuCFSQuotaPeriod, default 100000 (100ms) */
+        bool cfs_quota;                                   /* cpuCFSQuota, default true */
 };
 
 void kl_cg_node_config_init(struct kl_cg_node_config *cfg);
 
 struct kl_cg_capacity {
-        struct kl_cg_cpuset cpus; /* the CPUs pods may use */
-        int64_t cpu_milli;        /* count(cpus) * 1000 */
-        int64_t memory;           /* MemTotal, bytes */
-        int64_t pids;             /* min(pid_max, threads-max) */
+        struct kl_cg_cpuset cpus;  /* the CPUs pods may use */
+        int64_t cpu_milli;         /* count(cpus) * 1000 */
+        int64_t memory;            /* MemTotal, bytes */
+        int64_t pids;              /* min(pid_max, threads-max) */
         int64_t ephemeral_storage; /* size of the filesystem holding nodefs, -1 unknown */
 };
 
@@ -72,8 +72,8 @@ struct kl_cg;
 /* Read the node capacity. CPUs: cpuset.cpus.effective of cgroupRoot (or the
  * mount root) when cg is a cgroup v2 hierarchy, else sched_getaffinity(),
  * else the online CPU list. src may be NULL. */
-int kl_cg_capacity_read(const struct kl_cg *cg, const struct kl_cg_capacity_sources *src,
-                        struct kl_cg_capacity *ret, struct kl_error *reterr);
+int kl_cg_capacity_read(const struct kl_cg *cg, const struct kl_cg_capacity_sources *src, struct kl_cg_capacity *ret,
+                        struct kl_error *reterr);
 
 /* Bytes a threshold stands for against capacity (percentages as upstream:
  * a float32 fraction times capacity, truncated). 0 when unset. */

@@ -86,26 +86,24 @@ int kl_cg_detect(const char *mount_path, unsigned flags, struct kl_error *reterr
                 if (stat(mount_path, &st) < 0)
                         return kl_error_set(reterr, errno, "fake cgroup root '%s': %m", mount_path);
                 if (!S_ISDIR(st.st_mode))
-                        return kl_error_set(reterr, ENOTDIR, "fake cgroup root '%s' is not a directory",
-                                            mount_path);
+                        return kl_error_set(reterr, ENOTDIR, "fake cgroup root '%s' is not a directory", mount_path);
                 return 0;
         }
         if (statfs(mount_path, &sfs) < 0) {
                 int e = errno;
-                return kl_error_set(reterr, e, "cgroup v2 is not mounted at %s (%s: %s); " V1_HINT,
-                                    mount_path, mount_path, strerror(e));
+                return kl_error_set(reterr, e, "cgroup v2 is not mounted at %s (%s: %s); " V1_HINT, mount_path,
+                                    mount_path, strerror(e));
         }
         if ((unsigned long) sfs.f_type == CGROUP2_SUPER_MAGIC)
                 return 0;
         /* A v1 host has a tmpfs there with one mount per controller below;
          * "hybrid" adds a controller-less v2 mount at unified/. Both are v1 to us. */
         if ((unsigned long) sfs.f_type == TMPFS_MAGIC || (unsigned long) sfs.f_type == CGROUP_SUPER_MAGIC)
-                return kl_error_set(reterr, EMEDIUMTYPE,
-                                    "cgroup v2 is not mounted at %s (found cgroup v1); " V1_HINT,
+                return kl_error_set(reterr, EMEDIUMTYPE, "cgroup v2 is not mounted at %s (found cgroup v1); " V1_HINT,
                                     mount_path);
         return kl_error_set(reterr, EMEDIUMTYPE,
-                            "cgroup v2 is not mounted at %s (found filesystem type 0x%lx); " V1_HINT,
-                            mount_path, (unsigned long) sfs.f_type);
+                            "cgroup v2 is not mounted at %s (found filesystem type 0x%lx); " V1_HINT, mount_path,
+                            (unsigned long) sfs.f_type);
 }
 
 static int normalise_root(const char *in, char **ret) {
@@ -141,8 +139,8 @@ static int normalise_root(const char *in, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int kl_cg_open(const char *mount_path, const struct kl_cg_node_config *cfg, unsigned flags,
-               struct kl_cg **ret, struct kl_error *reterr) {
+int kl_cg_open(const char *mount_path, const struct kl_cg_node_config *cfg, unsigned flags, struct kl_cg **ret,
+               struct kl_error *reterr) {
         _cleanup_cg_ struct kl_cg *cg = NULL;
         int r;
 
@@ -159,8 +157,10 @@ int kl_cg_open(const char *mount_path, const struct kl_cg_node_config *cfg, unsi
                 return kl_error_set(reterr, ENOMEM, "out of memory");
         r = normalise_root(cfg->cgroup_root, &cg->root);
         if (r < 0)
-                return kl_error_set(reterr, r, "invalid cgroupRoot '%s': must be an absolute path "
-                                    "without '.' or '..' components", strempty(cfg->cgroup_root));
+                return kl_error_set(reterr, r,
+                                    "invalid cgroupRoot '%s': must be an absolute path "
+                                    "without '.' or '..' components",
+                                    strempty(cfg->cgroup_root));
         cg->cfg.cgroup_root = cg->root;
 
         if (cfg->cgroups_per_qos) {
@@ -182,11 +182,9 @@ int kl_cg_open(const char *mount_path, const struct kl_cg_node_config *cfg, unsi
                         cg->controllers = kl_cg_controllers_parse(buf);
                         free(buf);
                 } else if (cfg->cgroups_per_qos)
-                        return kl_error_set(reterr, r, "read %s/cgroup.controllers: %s", mount_path,
-                                            strerror(-r));
+                        return kl_error_set(reterr, r, "read %s/cgroup.controllers: %s", mount_path, strerror(-r));
         }
-        log_debug("cgroup hierarchy %s: v2=%d controllers=0x%x root=%s", mount_path, cg->v2,
-                  cg->controllers, cg->root);
+        log_debug("cgroup hierarchy %s: v2=%d controllers=0x%x root=%s", mount_path, cg->v2, cg->controllers, cg->root);
         *ret = TAKE_PTR(cg);
         return 0;
 }
@@ -216,8 +214,7 @@ char *kl_cg_path(const struct kl_cg *cg, const char *rel) {
         return p;
 }
 
-int kl_cg_read(const struct kl_cg *cg, const char *dir, const char *file, char **ret,
-               size_t *ret_len) {
+int kl_cg_read(const struct kl_cg *cg, const char *dir, const char *file, char **ret, size_t *ret_len) {
         char path[PATH_MAX];
         int r;
 
@@ -267,8 +264,7 @@ static int fake_subtree_write(const struct kl_cg *cg, const char *dir, const cha
                 if (sign != '+' && sign != '-')
                         return -EINVAL;
                 for (size_t i = 0; i < ELEMENTSOF(controllers); i++)
-                        if (strlen(controllers[i].name) == n - 1 &&
-                            strncmp(controllers[i].name, s + 1, n - 1) == 0)
+                        if (strlen(controllers[i].name) == n - 1 && strncmp(controllers[i].name, s + 1, n - 1) == 0)
                                 bit = controllers[i].bit;
                 if (!bit)
                         return -EINVAL;
@@ -498,8 +494,7 @@ unsigned kl_cg_controllers_parse(const char *s) {
         return mask;
 }
 
-int kl_cg_controllers_read(const struct kl_cg *cg, const char *dir, const char *file,
-                           unsigned *ret) {
+int kl_cg_controllers_read(const struct kl_cg *cg, const char *dir, const char *file, unsigned *ret) {
         _cleanup_free_ char *buf = NULL;
         int r;
 
@@ -520,20 +515,19 @@ static const char *ctrl_name(unsigned bit) {
         return "?";
 }
 
-int kl_cg_enable_controllers(const struct kl_cg *cg, const char *dir, unsigned wanted,
-                             unsigned required, struct kl_error *reterr) {
+int kl_cg_enable_controllers(const struct kl_cg *cg, const char *dir, unsigned wanted, unsigned required,
+                             struct kl_error *reterr) {
         unsigned avail = 0, cur = 0, todo;
         char buf[128] = "";
         int r;
 
         r = kl_cg_controllers_read(cg, dir, NULL, &avail);
         if (r < 0)
-                return kl_error_set(reterr, r, "read %s%s%s/cgroup.controllers: %s", cg->mount_path,
-                                    SEP(dir), strerror(-r));
+                return kl_error_set(reterr, r, "read %s%s%s/cgroup.controllers: %s", cg->mount_path, SEP(dir),
+                                    strerror(-r));
         for (size_t i = 0; i < ELEMENTSOF(controllers); i++)
                 if ((required & controllers[i].bit) && !(avail & controllers[i].bit))
-                        return kl_error_set(reterr, ENOENT,
-                                            "cgroup controller '%s' is not available in %s%s%s",
+                        return kl_error_set(reterr, ENOENT, "cgroup controller '%s' is not available in %s%s%s",
                                             controllers[i].name, cg->mount_path, SEP(dir));
         wanted &= avail;
         (void) kl_cg_controllers_read(cg, dir, "cgroup.subtree_control", &cur);
@@ -563,14 +557,14 @@ int kl_cg_enable_controllers(const struct kl_cg *cg, const char *dir, unsigned w
                 if (r >= 0)
                         continue;
                 if (required & bit)
-                        return kl_error_set(reterr, r, "enable controller '%s' in %s%s%s: %s%s",
-                                            ctrl_name(bit), cg->mount_path, SEP(dir), strerror(-r),
+                        return kl_error_set(reterr, r, "enable controller '%s' in %s%s%s: %s%s", ctrl_name(bit),
+                                            cg->mount_path, SEP(dir), strerror(-r),
                                             r == -EBUSY ? " (a cgroup holding processes cannot pass "
                                                           "controllers down: is kubelet-lite itself "
                                                           "running inside cgroupRoot?)"
                                                         : "");
-                log_debug("cannot enable optional controller %s in %s: %s, ignoring",
-                          controllers[i].name, rel_path(dir), strerror(-r));
+                log_debug("cannot enable optional controller %s in %s: %s, ignoring", controllers[i].name,
+                          rel_path(dir), strerror(-r));
                 wanted &= ~bit;
         }
         return (int) wanted;

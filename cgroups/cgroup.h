@@ -37,12 +37,12 @@ enum {
 #define KL_CG_CTRL_ALL (KL_CG_CTRL_CPU | KL_CG_CTRL_CPUSET | KL_CG_CTRL_MEMORY | KL_CG_CTRL_PIDS)
 
 struct kl_cg {
-        int mount_fd;      /* directory fd of the mount; -EBADF when unusable */
-        char *mount_path;  /* e.g. "/sys/fs/cgroup" */
-        char *root;        /* cgroupRoot normalised: "/" or "/a/b" (no trailing slash) */
-        bool v2;           /* the mount is a cgroup v2 hierarchy */
-        unsigned flags;    /* KL_CG_FAKE */
-        unsigned controllers; /* KL_CG_CTRL_* available at the mount root */
+        int mount_fd;                 /* directory fd of the mount; -EBADF when unusable */
+        char *mount_path;             /* e.g. "/sys/fs/cgroup" */
+        char *root;                   /* cgroupRoot normalised: "/" or "/a/b" (no trailing slash) */
+        bool v2;                      /* the mount is a cgroup v2 hierarchy */
+        unsigned flags;               /* KL_CG_FAKE */
+        unsigned controllers;         /* KL_CG_CTRL_* available at the mount root */
         struct kl_cg_node_config cfg; /* cfg.cgroup_root points into this struct */
 };
 
@@ -58,8 +58,8 @@ int kl_cg_detect(const char *mount_path, unsigned flags, struct kl_error *reterr
  * the handle still opens (v2 false on v1 hosts) and the pod functions turn
  * into no-ops. cgroup_root is validated (absolute, no "..", no empty parts).
  * mount_path NULL means KL_CG_MOUNT_DEFAULT. */
-int kl_cg_open(const char *mount_path, const struct kl_cg_node_config *cfg, unsigned flags,
-               struct kl_cg **ret, struct kl_error *reterr);
+int kl_cg_open(const char *mount_path, const struct kl_cg_node_config *cfg, unsigned flags, struct kl_cg **ret,
+               struct kl_error *reterr);
 struct kl_cg *kl_cg_free(struct kl_cg *cg);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct kl_cg *, kl_cg_free)
 #define _cleanup_cg_ _cleanup_(kl_cg_freep)
@@ -73,8 +73,7 @@ bool kl_cg_path_valid(const char *path);
 char *kl_cg_path(const struct kl_cg *cg, const char *rel);
 
 /* Read dir/file (capped at 64 KiB) into a NUL-terminated malloc'd buffer. */
-int kl_cg_read(const struct kl_cg *cg, const char *dir, const char *file, char **ret,
-               size_t *ret_len);
+int kl_cg_read(const struct kl_cg *cg, const char *dir, const char *file, char **ret, size_t *ret_len);
 /* One write() of value to dir/file, as cgroupfs expects; the kernel's errno
  * (EINVAL, EBUSY, ENOENT for an absent controller...) is returned. */
 int kl_cg_write(const struct kl_cg *cg, const char *dir, const char *file, const char *value);
@@ -91,10 +90,9 @@ int kl_cg_populated(const struct kl_cg *cg, const char *dir);
  * unknown names are ignored. */
 unsigned kl_cg_controllers_parse(const char *s);
 /* Controllers listed in dir/cgroup.controllers (or 'file'). */
-int kl_cg_controllers_read(const struct kl_cg *cg, const char *dir, const char *file,
-                           unsigned *ret);
+int kl_cg_controllers_read(const struct kl_cg *cg, const char *dir, const char *file, unsigned *ret);
 /* Enable the wanted controllers in dir/cgroup.subtree_control, restricted to
  * those in dir/cgroup.controllers. Returns the mask actually enabled;
  * -errno (with a message) when writing fails for one in 'required'. */
-int kl_cg_enable_controllers(const struct kl_cg *cg, const char *dir, unsigned wanted,
-                             unsigned required, struct kl_error *reterr);
+int kl_cg_enable_controllers(const struct kl_cg *cg, const char *dir, unsigned wanted, unsigned required,
+                             struct kl_error *reterr);

@@ -87,9 +87,8 @@ int kl_cg_format_cpu_max(int64_t quota_us, int64_t period_us, char *buf, size_t 
         return k;
 }
 
-void kl_cg_container_resources(int64_t cpu_request_milli, int64_t cpu_limit_milli,
-                               int64_t memory_limit, int64_t period_us, bool cfs_quota,
-                               struct kl_cg_container_resources *ret) {
+void kl_cg_container_resources(int64_t cpu_request_milli, int64_t cpu_limit_milli, int64_t memory_limit,
+                               int64_t period_us, bool cfs_quota, struct kl_cg_container_resources *ret) {
         struct kl_cg_container_resources r = {0};
 
         if (cpu_request_milli < 0 && cpu_limit_milli >= 0)

@@ -59,6 +59,5 @@ struct kl_cg_container_resources {
  *    = period_us and quota = kl_cg_milli_to_quota(limit) (0 without a limit),
  *    as upstream which always sends the period;
  *  - memory limit when set. */
-void kl_cg_container_resources(int64_t cpu_request_milli, int64_t cpu_limit_milli,
-                               int64_t memory_limit, int64_t period_us, bool cfs_quota,
-                               struct kl_cg_container_resources *ret);
+void kl_cg_container_resources(int64_t cpu_request_milli, int64_t cpu_limit_milli, int64_t memory_limit,
+                               int64_t period_us, bool cfs_quota, struct kl_cg_container_resources *ret);

@@ -133,20 +133,17 @@ bool kl_cg_cpuset_intersects(const struct kl_cg_cpuset *a, const struct kl_cg_cp
         return false;
 }
 
-void kl_cg_cpuset_union(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b,
-                        struct kl_cg_cpuset *ret) {
+void kl_cg_cpuset_union(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b, struct kl_cg_cpuset *ret) {
         for (size_t i = 0; i < WORDS; i++)
                 ret->bits[i] = a->bits[i] | b->bits[i];
 }
 
-void kl_cg_cpuset_intersect(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b,
-                            struct kl_cg_cpuset *ret) {
+void kl_cg_cpuset_intersect(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b, struct kl_cg_cpuset *ret) {
         for (size_t i = 0; i < WORDS; i++)
                 ret->bits[i] = a->bits[i] & b->bits[i];
 }
 
-void kl_cg_cpuset_minus(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b,
-                        struct kl_cg_cpuset *ret) {
+void kl_cg_cpuset_minus(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b, struct kl_cg_cpuset *ret) {
         for (size_t i = 0; i < WORDS; i++)
                 ret->bits[i] = a->bits[i] & ~b->bits[i];
 }

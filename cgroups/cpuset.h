@@ -54,13 +54,10 @@ bool kl_cg_cpuset_equal(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset 
 bool kl_cg_cpuset_subset(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b);
 bool kl_cg_cpuset_intersects(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b);
 /* ret may alias a or b. */
-void kl_cg_cpuset_union(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b,
-                        struct kl_cg_cpuset *ret);
-void kl_cg_cpuset_intersect(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b,
-                            struct kl_cg_cpuset *ret);
+void kl_cg_cpuset_union(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b, struct kl_cg_cpuset *ret);
+void kl_cg_cpuset_intersect(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b, struct kl_cg_cpuset *ret);
 /* a \ b */
-void kl_cg_cpuset_minus(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b,
-                        struct kl_cg_cpuset *ret);
+void kl_cg_cpuset_minus(const struct kl_cg_cpuset *a, const struct kl_cg_cpuset *b, struct kl_cg_cpuset *ret);
 /* The n lowest-numbered CPUs of s. -ENOSPC (ret untouched) if s has fewer. */
 int kl_cg_cpuset_take_lowest(const struct kl_cg_cpuset *s, unsigned n, struct kl_cg_cpuset *ret);
 /* Lowest CPU in s, or -1 when empty. */

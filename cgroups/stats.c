@@ -58,9 +58,8 @@ static uint64_t get0(const char *buf, size_t len, const char *key) {
         return kl_cg_kv_get(buf, len, key, &v) >= 0 ? v : 0;
 }
 
-void kl_cg_stats_parse(const char *memory_stat, size_t memory_stat_len,
-                       const char *memory_events, size_t memory_events_len,
-                       const char *cpu_stat, size_t cpu_stat_len, struct kl_cg_stats *st) {
+void kl_cg_stats_parse(const char *memory_stat, size_t memory_stat_len, const char *memory_events,
+                       size_t memory_events_len, const char *cpu_stat, size_t cpu_stat_len, struct kl_cg_stats *st) {
         if (memory_stat) {
                 st->memory_anon = get0(memory_stat, memory_stat_len, "anon");
                 st->memory_file = get0(memory_stat, memory_stat_len, "file");
@@ -87,8 +86,7 @@ void kl_cg_stats_parse(const char *memory_stat, size_t memory_stat_len,
 }
 
 /* Read a file that may legitimately be missing (controller not enabled). */
-static int read_opt(const struct kl_cg *cg, const char *dir, const char *file, char **ret,
-                    size_t *ret_len) {
+static int read_opt(const struct kl_cg *cg, const char *dir, const char *file, char **ret, size_t *ret_len) {
         int r = kl_cg_read(cg, dir, file, ret, ret_len);
         if (r == -ENOENT) {
                 *ret = NULL;
@@ -98,10 +96,9 @@ static int read_opt(const struct kl_cg *cg, const char *dir, const char *file, c
         return r;
 }
 
-int kl_cg_stats_read(const struct kl_cg *cg, const char *path, struct kl_cg_stats *ret,
-                     struct kl_error *reterr) {
-        _cleanup_free_ char *cur = NULL, *max = NULL, *mstat = NULL, *mev = NULL, *cstat = NULL,
-                            *pcur = NULL, *pmax = NULL;
+int kl_cg_stats_read(const struct kl_cg *cg, const char *path, struct kl_cg_stats *ret, struct kl_error *reterr) {
+        _cleanup_free_ char *cur = NULL, *max = NULL, *mstat = NULL, *mev = NULL, *cstat = NULL, *pcur = NULL,
+                            *pmax = NULL;
         size_t cur_n, max_n, mstat_n, mev_n, cstat_n, pcur_n, pmax_n;
         struct kl_cg_stats st = {.memory_max = -1, .pids_max = -1};
         struct stat sb;

@@ -43,13 +43,11 @@ int kl_cg_kv_get(const char *buf, size_t len, const char *key, uint64_t *ret);
  * st->memory_current first: the working set is derived from it); any buffer may be
  * NULL (that group stays unset). Unknown or malformed lines are skipped; a
  * missing key reads as 0. */
-void kl_cg_stats_parse(const char *memory_stat, size_t memory_stat_len,
-                       const char *memory_events, size_t memory_events_len,
-                       const char *cpu_stat, size_t cpu_stat_len, struct kl_cg_stats *st);
+void kl_cg_stats_parse(const char *memory_stat, size_t memory_stat_len, const char *memory_events,
+                       size_t memory_events_len, const char *cpu_stat, size_t cpu_stat_len, struct kl_cg_stats *st);
 
 /* Read the stats of cgroup 'path' (relative to the mount, e.g.
  * "/kubepods/burstable/pod<uid>/<container-id>"). Files of absent controllers
  * are skipped (see st.have); -ENOENT when the cgroup itself does not exist,
  * -EOPNOTSUPP when the hierarchy is not cgroup v2. */
-int kl_cg_stats_read(const struct kl_cg *cg, const char *path, struct kl_cg_stats *ret,
-                     struct kl_error *reterr);
+int kl_cg_stats_read(const struct kl_cg *cg, const char *path, struct kl_cg_stats *ret, struct kl_error *reterr);

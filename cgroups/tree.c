@@ -31,8 +31,8 @@ static bool uid_valid(const char *uid) {
                 return false;
         for (size_t i = 0; i < n; i++) {
                 char c = uid[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_'))
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_'))
                         return false;
         }
         return true;
@@ -50,16 +50,16 @@ static char *kubepods_path(const struct kl_cg *cg, const char *sub) {
         return kl_cg_path(cg, rel);
 }
 
-static int write_val(const struct kl_cg *cg, const char *dir, unsigned mask, unsigned bit,
-                     const char *file, const char *value, struct kl_error *reterr) {
+static int write_val(const struct kl_cg *cg, const char *dir, unsigned mask, unsigned bit, const char *file,
+                     const char *value, struct kl_error *reterr) {
         int r;
 
         if (!(mask & bit))
                 return 0;
         r = kl_cg_write(cg, dir, file, value);
         if (r < 0)
-                return kl_error_set(reterr, r, "write '%s' to %s/%s/%s: %s", value, cg->mount_path,
-                                    dir, file, strerror(-r));
+                return kl_error_set(reterr, r, "write '%s' to %s/%s/%s: %s", value, cg->mount_path, dir, file,
+                                    strerror(-r));
         return 0;
 }
 
@@ -71,8 +71,8 @@ static int write_weight(const struct kl_cg *cg, const char *dir, unsigned mask, 
         return write_val(cg, dir, mask, KL_CG_CTRL_CPU, "cpu.weight", buf, reterr);
 }
 
-static int write_max(const struct kl_cg *cg, const char *dir, unsigned mask, unsigned bit,
-                     const char *file, int64_t v, struct kl_error *reterr) {
+static int write_max(const struct kl_cg *cg, const char *dir, unsigned mask, unsigned bit, const char *file, int64_t v,
+                     struct kl_error *reterr) {
         char buf[32];
 
         kl_cg_format_max(v, buf, sizeof(buf));
@@ -88,13 +88,11 @@ static int make_level(const struct kl_cg *cg, const char *dir, bool mk, struct k
         if (mk) {
                 r = kl_cg_mkdir(cg, dir);
                 if (r < 0)
-                        return kl_error_set(reterr, r, "create cgroup %s/%s: %s", cg->mount_path, dir,
-                                            strerror(-r));
+                        return kl_error_set(reterr, r, "create cgroup %s/%s: %s", cg->mount_path, dir, strerror(-r));
         }
         r = kl_cg_controllers_read(cg, dir, NULL, &mine);
         if (r < 0)
-                return kl_error_set(reterr, r, "read %s/%s/cgroup.controllers: %s", cg->mount_path,
-                                    dir, strerror(-r));
+                return kl_error_set(reterr, r, "read %s/%s/cgroup.controllers: %s", cg->mount_path, dir, strerror(-r));
         r = kl_cg_enable_controllers(cg, dir, KL_CG_CTRL_ALL, REQUIRED_CTRLS, reterr);
         if (r < 0)
                 return r;
@@ -141,8 +139,7 @@ int kl_cg_setup(const struct kl_cg *cg, const struct kl_cg_capacity *cap, struct
                 return mask;
         kl_cg_kubepods_limits(&cg->cfg, cap, &kpl);
         if ((r = write_weight(cg, kp, (unsigned) mask, kpl.cpu_milli, reterr)) < 0 ||
-            (r = write_max(cg, kp, (unsigned) mask, KL_CG_CTRL_MEMORY, "memory.max", kpl.memory,
-                           reterr)) < 0 ||
+            (r = write_max(cg, kp, (unsigned) mask, KL_CG_CTRL_MEMORY, "memory.max", kpl.memory, reterr)) < 0 ||
             (r = write_max(cg, kp, (unsigned) mask, KL_CG_CTRL_PIDS, "pids.max", kpl.pids, reterr)) < 0)
                 return r;
 
@@ -157,8 +154,7 @@ int kl_cg_setup(const struct kl_cg *cg, const struct kl_cg_capacity *cap, struct
          * a fresh one the weight of "no requests". */
         r = kl_cg_mkdir(cg, bu);
         if (r < 0)
-                return kl_error_set(reterr, r, "create cgroup %s/%s: %s", cg->mount_path, bu,
-                                    strerror(-r));
+                return kl_error_set(reterr, r, "create cgroup %s/%s: %s", cg->mount_path, bu, strerror(-r));
         mask = make_level(cg, bu, false, reterr);
         if (mask < 0)
                 return mask;
@@ -182,8 +178,7 @@ static char *pod_rel_path(const struct kl_cg *cg, enum kl_cg_qos qos, const char
         return kubepods_path(cg, sub);
 }
 
-int kl_cg_pod_path(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid, char **ret,
-                   struct kl_error *reterr) {
+int kl_cg_pod_path(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid, char **ret, struct kl_error *reterr) {
         _cleanup_free_ char *rel = NULL;
         char *p;
 
@@ -195,8 +190,7 @@ int kl_cg_pod_path(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid, 
                 return 0;
         }
         if (!uid_valid(uid))
-                return kl_error_set(reterr, EINVAL, "invalid pod uid '%s' for a cgroup name",
-                                    strempty(uid));
+                return kl_error_set(reterr, EINVAL, "invalid pod uid '%s' for a cgroup name", strempty(uid));
         if (!kl_cg_qos_dir(qos))
                 return kl_error_set(reterr, EINVAL, "invalid QoS class %d", (int) qos);
         rel = pod_rel_path(cg, qos, uid);
@@ -206,9 +200,8 @@ int kl_cg_pod_path(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid, 
         return 0;
 }
 
-int kl_cg_pod_create(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid,
-                     const struct kl_cg_pod_limits *lim, char **ret_cgroup_parent,
-                     struct kl_error *reterr) {
+int kl_cg_pod_create(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid, const struct kl_cg_pod_limits *lim,
+                     char **ret_cgroup_parent, struct kl_error *reterr) {
         _cleanup_free_ char *parent = NULL;
         const char *dir;
         char buf[64];
@@ -225,29 +218,29 @@ int kl_cg_pod_create(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid
 
         created = kl_cg_mkdir(cg, dir);
         if (created == -ENOENT)
-                return kl_error_set(reterr, ENOENT, "create pod cgroup %s%s: parent missing "
-                                    "(the kubepods tree was not set up)", cg->mount_path, parent);
+                return kl_error_set(reterr, ENOENT,
+                                    "create pod cgroup %s%s: parent missing "
+                                    "(the kubepods tree was not set up)",
+                                    cg->mount_path, parent);
         if (created < 0)
-                return kl_error_set(reterr, created, "create pod cgroup %s%s: %s", cg->mount_path,
-                                    parent, strerror(-created));
+                return kl_error_set(reterr, created, "create pod cgroup %s%s: %s", cg->mount_path, parent,
+                                    strerror(-created));
 
         mask = make_level(cg, dir, false, reterr);
         r = mask;
         if (r >= 0)
                 r = write_weight(cg, dir, (unsigned) mask, lim->cpu_request_milli, reterr);
         if (r >= 0) {
-                int64_t quota = cg->cfg.cfs_quota ? kl_cg_milli_to_quota(lim->cpu_limit_milli,
-                                                                          cg->cfg.cfs_period_us)
-                                                  : 0;
+                int64_t quota =
+                        cg->cfg.cfs_quota ? kl_cg_milli_to_quota(lim->cpu_limit_milli, cg->cfg.cfs_period_us) : 0;
                 kl_cg_format_cpu_max(quota, cg->cfg.cfs_period_us, buf, sizeof(buf));
                 r = write_val(cg, dir, (unsigned) mask, KL_CG_CTRL_CPU, "cpu.max", buf, reterr);
         }
         if (r >= 0)
-                r = write_max(cg, dir, (unsigned) mask, KL_CG_CTRL_MEMORY, "memory.max",
-                              lim->memory_limit, reterr);
+                r = write_max(cg, dir, (unsigned) mask, KL_CG_CTRL_MEMORY, "memory.max", lim->memory_limit, reterr);
         if (r >= 0)
-                r = write_max(cg, dir, (unsigned) mask, KL_CG_CTRL_MEMORY, "memory.min",
-                              MAX(lim->memory_min, 0), reterr);
+                r = write_max(cg, dir, (unsigned) mask, KL_CG_CTRL_MEMORY, "memory.min", MAX(lim->memory_min, 0),
+                              reterr);
         if (r >= 0)
                 r = write_max(cg, dir, (unsigned) mask, KL_CG_CTRL_PIDS, "pids.max",
                               cg->cfg.pod_pids_limit > 0 ? cg->cfg.pod_pids_limit : -1, reterr);
@@ -267,8 +260,7 @@ int kl_cg_pod_remove(const struct kl_cg *cg, const char *uid, struct kl_error *r
         if (!cg->cfg.cgroups_per_qos)
                 return 0;
         if (!uid_valid(uid))
-                return kl_error_set(reterr, EINVAL, "invalid pod uid '%s' for a cgroup name",
-                                    strempty(uid));
+                return kl_error_set(reterr, EINVAL, "invalid pod uid '%s' for a cgroup name", strempty(uid));
         for (unsigned q = 0; q < ELEMENTSOF(qos_dirs); q++) {
                 _cleanup_free_ char *p = pod_rel_path(cg, (enum kl_cg_qos) q, uid);
                 int r;
@@ -277,11 +269,10 @@ int kl_cg_pod_remove(const struct kl_cg *cg, const char *uid, struct kl_error *r
                         return kl_error_set(reterr, ENOMEM, "out of memory");
                 r = kl_cg_rmdir_tree(cg, p);
                 if (r == -EBUSY)
-                        return kl_error_set(reterr, EBUSY, "remove pod cgroup %s/%s: still populated",
-                                            cg->mount_path, p);
+                        return kl_error_set(reterr, EBUSY, "remove pod cgroup %s/%s: still populated", cg->mount_path,
+                                            p);
                 if (r < 0)
-                        return kl_error_set(reterr, r, "remove pod cgroup %s/%s: %s", cg->mount_path,
-                                            p, strerror(-r));
+                        return kl_error_set(reterr, r, "remove pod cgroup %s/%s: %s", cg->mount_path, p, strerror(-r));
                 if (r > 0)
                         removed = 1;
         }
@@ -348,8 +339,7 @@ int kl_cg_pod_list(const struct kl_cg *cg, char ***ret_uids, struct kl_error *re
                         r = list_dir(cg, p, &v, &n);
                         if (r < 0) {
                                 kl_cg_strv_free(v);
-                                return kl_error_set(reterr, r, "list %s/%s: %s", cg->mount_path, p,
-                                                    strerror(-r));
+                                return kl_error_set(reterr, r, "list %s/%s: %s", cg->mount_path, p, strerror(-r));
                         }
                 }
         if (!v) {
@@ -361,8 +351,8 @@ int kl_cg_pod_list(const struct kl_cg *cg, char ***ret_uids, struct kl_error *re
         return (int) n;
 }
 
-int kl_cg_cleanup_orphans(const struct kl_cg *cg, const char *const *keep, size_t n_keep,
-                          unsigned *ret_busy, struct kl_error *reterr) {
+int kl_cg_cleanup_orphans(const struct kl_cg *cg, const char *const *keep, size_t n_keep, unsigned *ret_busy,
+                          struct kl_error *reterr) {
         char **uids = NULL;
         unsigned busy = 0;
         int removed = 0, r;
@@ -394,8 +384,7 @@ int kl_cg_cleanup_orphans(const struct kl_cg *cg, const char *const *keep, size_
         return removed;
 }
 
-int kl_cg_qos_update(const struct kl_cg *cg, const struct kl_cg_qos_totals *t,
-                     struct kl_error *reterr) {
+int kl_cg_qos_update(const struct kl_cg *cg, const struct kl_cg_qos_totals *t, struct kl_error *reterr) {
         _cleanup_free_ char *kp = NULL, *bu = NULL;
         unsigned kmask = 0, bmask = 0;
         int r;
@@ -408,11 +397,9 @@ int kl_cg_qos_update(const struct kl_cg *cg, const struct kl_cg_qos_totals *t,
                 return kl_error_set(reterr, ENOMEM, "out of memory");
         if ((r = kl_cg_controllers_read(cg, kp, NULL, &kmask)) < 0 ||
             (r = kl_cg_controllers_read(cg, bu, NULL, &bmask)) < 0)
-                return kl_error_set(reterr, r, "read controllers under %s/%s: %s", cg->mount_path, kp,
-                                    strerror(-r));
+                return kl_error_set(reterr, r, "read controllers under %s/%s: %s", cg->mount_path, kp, strerror(-r));
         r = write_weight(cg, bu, bmask, t->burstable_cpu_request_milli, reterr);
         if (r >= 0)
-                r = write_max(cg, kp, kmask, KL_CG_CTRL_MEMORY, "memory.min", MAX(t->memory_min, 0),
-                              reterr);
+                r = write_max(cg, kp, kmask, KL_CG_CTRL_MEMORY, "memory.min", MAX(t->memory_min, 0), reterr);
         return r;
 }

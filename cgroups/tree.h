@@ -49,16 +49,14 @@ int kl_cg_setup(const struct kl_cg *cg, const struct kl_cg_capacity *cap, struct
 /* The pod cgroup path relative to the mount, as CRI's cgroup_parent wants it:
  * "/kubepods/burstable/pod<uid>" (prefixed by cgroupRoot). "" without
  * cgroupsPerQOS. uid must be 1-64 characters of [A-Za-z0-9_-]. */
-int kl_cg_pod_path(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid, char **ret,
-                   struct kl_error *reterr);
+int kl_cg_pod_path(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid, char **ret, struct kl_error *reterr);
 
 /* mkdir the pod cgroup (or reuse it), enable controllers in it for the
  * container cgroups below, then write cpu.weight, cpu.max, memory.max,
  * memory.min and pids.max (podPidsLimit). *ret_cgroup_parent as
  * kl_cg_pod_path(). */
-int kl_cg_pod_create(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid,
-                     const struct kl_cg_pod_limits *lim, char **ret_cgroup_parent,
-                     struct kl_error *reterr);
+int kl_cg_pod_create(const struct kl_cg *cg, enum kl_cg_qos qos, const char *uid, const struct kl_cg_pod_limits *lim,
+                     char **ret_cgroup_parent, struct kl_error *reterr);
 
 /* Remove the pod's cgroup wherever it is (any QoS class), with the container
  * cgroups containerd left below it. 1 removed, 0 not there, -EBUSY while
@@ -72,14 +70,13 @@ void kl_cg_strv_free(char **v);
 
 /* Remove every pod cgroup whose uid is not in keep[0..n_keep). Returns the
  * number removed; populated ones are left and counted in *ret_busy. */
-int kl_cg_cleanup_orphans(const struct kl_cg *cg, const char *const *keep, size_t n_keep,
-                          unsigned *ret_busy, struct kl_error *reterr);
+int kl_cg_cleanup_orphans(const struct kl_cg *cg, const char *const *keep, size_t n_keep, unsigned *ret_busy,
+                          struct kl_error *reterr);
 
 /* Follow pods coming and going: burstable cpu.weight from the sum of the
  * Burstable pods' CPU requests (shares 2 when none), kubepods memory.min from
  * the sum of the pods' memory.min (cgroup v2 caps a child's protection at
  * its parent's). */
-int kl_cg_qos_update(const struct kl_cg *cg, const struct kl_cg_qos_totals *t,
-                     struct kl_error *reterr);
+int kl_cg_qos_update(const struct kl_cg *cg, const struct kl_cg_qos_totals *t, struct kl_error *reterr);
 
 const char *kl_cg_qos_dir(enum kl_cg_qos qos); /* "", "burstable", "besteffort" */

@@ -27,15 +27,14 @@ void kl_admission_usage_add(struct kl_admission_usage *u, const struct kl_admiss
         u->pods++;
 }
 
-static bool reject(struct kl_admission_result *ret, const char *resource, int64_t requested,
-                   int64_t used, int64_t capacity) {
+static bool reject(struct kl_admission_result *ret, const char *resource, int64_t requested, int64_t used,
+                   int64_t capacity) {
         ret->admitted = false;
         snprintf(ret->reason, sizeof(ret->reason), "OutOf%s", resource);
         /* Upstream's InsufficientResourceError text; "capacity" is in fact
          * the allocatable amount, as upstream. */
         snprintf(ret->message, sizeof(ret->message),
-                 "Node didn't have enough resource: %s, requested: %" PRId64 ", used: %" PRId64
-                 ", capacity: %" PRId64,
+                 "Node didn't have enough resource: %s, requested: %" PRId64 ", used: %" PRId64 ", capacity: %" PRId64,
                  resource, requested, used, capacity);
         return false;
 }
@@ -54,13 +53,13 @@ bool kl_admission_fits(const struct kl_cg_allocatable *alloc, const struct kl_ad
                 return reject(ret, "memory", req->memory, used->memory, alloc->memory);
         if (alloc->ephemeral_storage >= 0 && req->ephemeral_storage > 0 &&
             req->ephemeral_storage > alloc->ephemeral_storage - used->ephemeral_storage)
-                return reject(ret, "ephemeral-storage", req->ephemeral_storage,
-                              used->ephemeral_storage, alloc->ephemeral_storage);
+                return reject(ret, "ephemeral-storage", req->ephemeral_storage, used->ephemeral_storage,
+                              alloc->ephemeral_storage);
         return true;
 }
 
-bool kl_admission_check(const struct kl_cg_allocatable *alloc, const struct kl_pod *const *admitted,
-                        size_t n_admitted, const struct kl_pod *pod, struct kl_admission_result *ret) {
+bool kl_admission_check(const struct kl_cg_allocatable *alloc, const struct kl_pod *const *admitted, size_t n_admitted,
+                        const struct kl_pod *pod, struct kl_admission_result *ret) {
         struct kl_admission_usage used = {0};
         struct kl_admission_request req;
 
@@ -95,12 +94,9 @@ void kl_admission_run(const struct kl_cg_allocatable *alloc, const struct kl_pod
 
 enum kl_cg_qos kl_admission_cg_qos(enum kl_qos_class c) {
         switch (c) {
-        case KL_QOS_GUARANTEED:
-                return KL_CG_QOS_GUARANTEED;
-        case KL_QOS_BURSTABLE:
-                return KL_CG_QOS_BURSTABLE;
-        default:
-                return KL_CG_QOS_BEST_EFFORT;
+        case KL_QOS_GUARANTEED: return KL_CG_QOS_GUARANTEED;
+        case KL_QOS_BURSTABLE: return KL_CG_QOS_BURSTABLE;
+        default: return KL_CG_QOS_BEST_EFFORT;
         }
 }
 
@@ -113,8 +109,7 @@ static void limits_declared(const struct kl_container *cs, size_t n, bool *cpu, 
         }
 }
 
-void kl_admission_pod_limits(const struct kl_pod *pod, enum kl_cg_qos *ret_qos,
-                             struct kl_cg_pod_limits *ret) {
+void kl_admission_pod_limits(const struct kl_pod *pod, enum kl_cg_qos *ret_qos, struct kl_cg_pod_limits *ret) {
         enum kl_cg_qos qos = kl_admission_cg_qos(kl_pod_qos_class(pod));
         struct kl_cg_pod_limits lim = {.cpu_limit_milli = -1, .memory_limit = -1};
         bool cpu_declared = true, mem_declared = true;
@@ -138,15 +133,13 @@ void kl_admission_pod_limits(const struct kl_pod *pod, enum kl_cg_qos *ret_qos,
                 if (mem_declared && eff.memory_limit > 0)
                         lim.memory_limit = eff.memory_limit;
                 break;
-        case KL_CG_QOS_BEST_EFFORT:
-                break;
+        case KL_CG_QOS_BEST_EFFORT: break;
         }
         *ret_qos = qos;
         *ret = lim;
 }
 
-void kl_admission_qos_totals(const struct kl_pod *const *pods, size_t n,
-                             struct kl_cg_qos_totals *ret) {
+void kl_admission_qos_totals(const struct kl_pod *const *pods, size_t n, struct kl_cg_qos_totals *ret) {
         struct kl_cg_qos_totals t = {0};
 
         for (size_t i = 0; i < n; i++) {
@@ -161,8 +154,7 @@ void kl_admission_qos_totals(const struct kl_pod *const *pods, size_t n,
         *ret = t;
 }
 
-void kl_admission_container_resources(const struct kl_container *c,
-                                      const struct kl_cg_node_config *cfg,
+void kl_admission_container_resources(const struct kl_container *c, const struct kl_cg_node_config *cfg,
                                       struct kl_cg_container_resources *ret) {
         kl_cg_container_resources(c->resources.cpu_request_milli, c->resources.cpu_limit_milli,
                                   c->resources.memory_limit, cfg->cfs_period_us, cfg->cfs_quota, ret);

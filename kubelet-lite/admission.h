@@ -55,8 +55,8 @@ bool kl_admission_fits(const struct kl_cg_allocatable *alloc, const struct kl_ad
                        const struct kl_admission_request *req, struct kl_admission_result *ret);
 
 /* Would pod fit next to the admitted ones? */
-bool kl_admission_check(const struct kl_cg_allocatable *alloc, const struct kl_pod *const *admitted,
-                        size_t n_admitted, const struct kl_pod *pod, struct kl_admission_result *ret);
+bool kl_admission_check(const struct kl_cg_allocatable *alloc, const struct kl_pod *const *admitted, size_t n_admitted,
+                        const struct kl_pod *pod, struct kl_admission_result *ret);
 
 /* Decide a whole set in one go. Pods with already_admitted[i] set (may be
  * NULL: none) stay admitted and count first, whatever they use: admission
@@ -76,14 +76,11 @@ enum kl_cg_qos kl_admission_cg_qos(enum kl_qos_class c);
  *              (init ones included) has a CPU limit, memory.max only when
  *              every one has a memory limit;
  *  BestEffort: cpu.weight of 2 shares, nothing else. */
-void kl_admission_pod_limits(const struct kl_pod *pod, enum kl_cg_qos *ret_qos,
-                             struct kl_cg_pod_limits *ret);
+void kl_admission_pod_limits(const struct kl_pod *pod, enum kl_cg_qos *ret_qos, struct kl_cg_pod_limits *ret);
 
 /* Running totals for kl_cg_qos_update() over the pods that have cgroups. */
-void kl_admission_qos_totals(const struct kl_pod *const *pods, size_t n,
-                             struct kl_cg_qos_totals *ret);
+void kl_admission_qos_totals(const struct kl_pod *const *pods, size_t n, struct kl_cg_qos_totals *ret);
 
 /* CRI LinuxContainerResources numbers for one container. */
-void kl_admission_container_resources(const struct kl_container *c,
-                                      const struct kl_cg_node_config *cfg,
+void kl_admission_container_resources(const struct kl_container *c, const struct kl_cg_node_config *cfg,
                                       struct kl_cg_container_resources *ret);

@@ -35,8 +35,8 @@ static bool uid_ok(const char *s) {
         if (n == 0 || n > 64)
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-                      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+                      s[i] == '-' || s[i] == '_'))
                         return false;
         return true;
 }
@@ -156,8 +156,7 @@ int kl_cpumanager_format_state(const struct kl_cpumanager *m, char **ret, size_t
         if (format_body(m, &body, &len) < 0)
                 return -ENOMEM;
         /* Replace the closing brace with the checksum member. */
-        k = asprintf(&out, "%.*s,\"checksum\":%" PRIu32 "}\n", (int) (len - 1), body,
-                     fnv1a32(body, len));
+        k = asprintf(&out, "%.*s,\"checksum\":%" PRIu32 "}\n", (int) (len - 1), body, fnv1a32(body, len));
         if (k < 0)
                 return -ENOMEM;
         *ret = out;
@@ -190,8 +189,7 @@ struct jp {
 };
 
 static void ws(struct jp *p) {
-        while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' ||
-                               p->s[p->i] == '\r'))
+        while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r'))
                 p->i++;
 }
 
@@ -236,7 +234,9 @@ static int string(struct jp *p, char *out, size_t cap) {
                                 return -EBADMSG;
                         c = p->s[p->i++];
                         switch (c) {
-                        case '"': case '\\': case '/': break;
+                        case '"':
+                        case '\\':
+                        case '/': break;
                         case 'b': c = '\b'; break;
                         case 'f': c = '\f'; break;
                         case 'n': c = '\n'; break;
@@ -257,8 +257,7 @@ static int string(struct jp *p, char *out, size_t cap) {
                                 c = (char) v;
                                 break;
                         }
-                        default:
-                                return -EBADMSG;
+                        default: return -EBADMSG;
                         }
                 } else if ((unsigned char) c >= 0x80)
                         return -EBADMSG;
@@ -300,8 +299,7 @@ static int skip_value(struct jp *p, unsigned depth) {
         if (p->i >= p->n)
                 return -EBADMSG;
         switch (p->s[p->i]) {
-        case '"':
-                return string(p, NULL, 0);
+        case '"': return string(p, NULL, 0);
         case '{':
         case '[': {
                 char close = p->s[p->i] == '{' ? '}' : ']';
@@ -321,9 +319,7 @@ static int skip_value(struct jp *p, unsigned depth) {
                 } while (eat(p, ','));
                 return eat(p, close) ? 0 : -EBADMSG;
         }
-        case '-':
-                p->i++;
-                return number(p, &u);
+        case '-': p->i++; return number(p, &u);
         default:
                 if (p->s[p->i] >= '0' && p->s[p->i] <= '9')
                         return number(p, &u);
@@ -358,8 +354,7 @@ static int add_entry(struct parsed *ps, const char *uid, const char *container, 
         if (!container_ok(container))
                 return kl_error_set(reterr, EBADMSG, "invalid container name '%s'", container);
         if (kl_cg_cpuset_parse(cpus, strlen(cpus), &set) < 0 || kl_cg_cpuset_empty(&set))
-                return kl_error_set(reterr, EBADMSG, "invalid cpuset '%s' for '%s'/'%s'", cpus, uid,
-                                    container);
+                return kl_error_set(reterr, EBADMSG, "invalid cpuset '%s' for '%s'/'%s'", cpus, uid, container);
         for (size_t i = 0; i < ps->n; i++)
                 if (streq(ps->entries[i].uid, uid) && streq(ps->entries[i].container, container))
                         return kl_error_set(reterr, EBADMSG, "duplicate entry '%s'/'%s'", uid, container);
@@ -391,10 +386,8 @@ static int parse_entries(struct jp *p, struct parsed *ps, struct kl_error *reter
                 if (eat(p, '}'))
                         continue;
                 do {
-                        if (string(p, name, sizeof(name)) < 0 || !eat(p, ':') ||
-                            string(p, cpus, sizeof(cpus)) < 0)
-                                return kl_error_set(reterr, EBADMSG,
-                                                    "entries: expected \"container\": \"cpus\"");
+                        if (string(p, name, sizeof(name)) < 0 || !eat(p, ':') || string(p, cpus, sizeof(cpus)) < 0)
+                                return kl_error_set(reterr, EBADMSG, "entries: expected \"container\": \"cpus\"");
                         r = add_entry(ps, uid, name, cpus, reterr);
                         if (r < 0)
                                 return r;
@@ -434,8 +427,7 @@ static int parse_state(const char *buf, size_t len, struct parsed *ps, struct kl
                                 r = skip_value(&p, 1);
                         if (r < 0)
                                 return reterr && reterr->err ? -reterr->err
-                                                             : kl_error_set(reterr, EBADMSG,
-                                                                            "bad value for '%s'", key);
+                                                             : kl_error_set(reterr, EBADMSG, "bad value for '%s'", key);
                 } while (eat(&p, ','));
         if (!eat(&p, '}'))
                 return kl_error_set(reterr, EBADMSG, "expected '}' at offset %zu", p.i);
@@ -447,8 +439,7 @@ static int parse_state(const char *buf, size_t len, struct parsed *ps, struct kl
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-static int check_cpus(const struct kl_cg_cpuset *online, const struct kl_cg_cpuset *reserved,
-                      struct kl_error *reterr) {
+static int check_cpus(const struct kl_cg_cpuset *online, const struct kl_cg_cpuset *reserved, struct kl_error *reterr) {
         char a[KL_CG_CPUSET_STR_MAX], b[KL_CG_CPUSET_STR_MAX];
 
         if (kl_cg_cpuset_empty(reserved))
@@ -463,8 +454,7 @@ static int check_cpus(const struct kl_cg_cpuset *online, const struct kl_cg_cpus
         return 0;
 }
 
-static int adopt(struct kl_cpumanager *m, struct parsed *ps, const char *buf, size_t len,
-                 struct kl_error *reterr) {
+static int adopt(struct kl_cpumanager *m, struct parsed *ps, const char *buf, size_t len, struct kl_error *reterr) {
         static const char member[] = ",\"checksum\":";
         struct kl_cg_cpuset assignable;
         const char *ck = NULL;
@@ -507,17 +497,15 @@ static int adopt(struct kl_cpumanager *m, struct parsed *ps, const char *buf, si
                                             e->uid, e->container, s);
                 }
                 for (size_t j = 0; j < i; j++)
-                        if (!streq(m->entries[j].uid, e->uid) &&
-                            kl_cg_cpuset_intersects(&m->entries[j].cpus, &e->cpus))
-                                return kl_error_set(reterr, EINVAL, "pods '%s' and '%s' share CPUs",
-                                                    m->entries[j].uid, e->uid);
+                        if (!streq(m->entries[j].uid, e->uid) && kl_cg_cpuset_intersects(&m->entries[j].cpus, &e->cpus))
+                                return kl_error_set(reterr, EINVAL, "pods '%s' and '%s' share CPUs", m->entries[j].uid,
+                                                    e->uid);
         }
         return 0;
 }
 
-static int manager_new(int dirfd, const struct kl_cg_cpuset *online,
-                       const struct kl_cg_cpuset *reserved, struct kl_cpumanager **ret,
-                       struct kl_error *reterr) {
+static int manager_new(int dirfd, const struct kl_cg_cpuset *online, const struct kl_cg_cpuset *reserved,
+                       struct kl_cpumanager **ret, struct kl_error *reterr) {
         struct kl_cpumanager *m;
         int r;
 
@@ -564,20 +552,17 @@ int kl_cpumanager_new_from_state(const char *buf, size_t len, const struct kl_cg
         return 0;
 }
 
-int kl_cpumanager_new(int state_dirfd, const struct kl_cg_cpuset *online,
-                      const struct kl_cg_cpuset *reserved, struct kl_cpumanager **ret,
-                      struct kl_error *reterr) {
+int kl_cpumanager_new(int state_dirfd, const struct kl_cg_cpuset *online, const struct kl_cg_cpuset *reserved,
+                      struct kl_cpumanager **ret, struct kl_error *reterr) {
         _cleanup_cpumanager_ struct kl_cpumanager *m = NULL;
         _cleanup_free_ char *buf = NULL;
         size_t len;
         int r;
 
         if (state_dirfd >= 0) {
-                r = kl_read_file_at(state_dirfd, KL_CPUMANAGER_STATE_FILE, KL_CPUMANAGER_STATE_MAX, 1,
-                                    &buf, &len);
+                r = kl_read_file_at(state_dirfd, KL_CPUMANAGER_STATE_FILE, KL_CPUMANAGER_STATE_MAX, 1, &buf, &len);
                 if (r < 0 && r != -ENOENT)
-                        return kl_error_set(reterr, r, "read " KL_CPUMANAGER_STATE_FILE ": %s",
-                                            strerror(-r));
+                        return kl_error_set(reterr, r, "read " KL_CPUMANAGER_STATE_FILE ": %s", strerror(-r));
         }
         if (buf) {
                 struct kl_cpumanager *tmp = NULL;
@@ -638,8 +623,7 @@ struct want {
         unsigned start; /* index into the pod's CPUs */
 };
 
-int kl_cpumanager_allocate(struct kl_cpumanager *m, const struct kl_pod *pod,
-                           struct kl_error *reterr) {
+int kl_cpumanager_allocate(struct kl_cpumanager *m, const struct kl_pod *pod, struct kl_error *reterr) {
         size_t nc = pod->n_init_containers + pod->n_containers;
         _cleanup_free_ struct want *w = NULL;
         _cleanup_free_ unsigned *ids = NULL;
@@ -687,8 +671,7 @@ int kl_cpumanager_allocate(struct kl_cpumanager *m, const struct kl_pod *pod,
 
         for (size_t i = 0; i < nw; i++)
                 if (!w[i].name || !container_ok(w[i].name))
-                        return kl_error_set(reterr, EINVAL, "invalid container name '%s'",
-                                            strempty(w[i].name));
+                        return kl_error_set(reterr, EINVAL, "invalid container name '%s'", strempty(w[i].name));
 
         kl_cpumanager_assigned(m, &assigned);
         kl_cg_cpuset_minus(&m->online, &m->reserved, &free_set);
@@ -696,8 +679,7 @@ int kl_cpumanager_allocate(struct kl_cpumanager *m, const struct kl_pod *pod,
         if (kl_cg_cpuset_take_lowest(&free_set, total, &mine) < 0)
                 return kl_error_set(reterr, ENOSPC,
                                     "not enough free CPUs: pod '%s' needs %u exclusive CPUs, %u available",
-                                    pod->name ? pod->name : pod->uid, total,
-                                    kl_cg_cpuset_count(&free_set));
+                                    pod->name ? pod->name : pod->uid, total, kl_cg_cpuset_count(&free_set));
 
         ids = calloc(total, sizeof(*ids));
         ne = realloc(m->entries, (m->n_entries + nw) * sizeof(*ne));
@@ -731,8 +713,7 @@ undo:
                 if (m->entries[i].uid == NULL || streq(m->entries[i].uid, pod->uid)) {
                         free(m->entries[i].uid);
                         free(m->entries[i].container);
-                        memmove(&m->entries[i], &m->entries[i + 1],
-                                (m->n_entries - i - 1) * sizeof(*m->entries));
+                        memmove(&m->entries[i], &m->entries[i + 1], (m->n_entries - i - 1) * sizeof(*m->entries));
                         m->n_entries--;
                 } else
                         i++;
@@ -740,8 +721,8 @@ undo:
 }
 
 /* Drop the entries of every pod drop() picks; returns how many pods. */
-static int release_if(struct kl_cpumanager *m, bool (*drop)(const char *uid, const void *arg),
-                      const void *arg, struct kl_error *reterr) {
+static int release_if(struct kl_cpumanager *m, bool (*drop)(const char *uid, const void *arg), const void *arg,
+                      struct kl_error *reterr) {
         char *prev = NULL; /* uid of the previous entry when it was dropped */
         size_t kept = 0;
         int pods = 0, r;
@@ -795,14 +776,13 @@ static bool drop_unlisted(const char *uid, const void *arg) {
         return true;
 }
 
-int kl_cpumanager_retain_only(struct kl_cpumanager *m, const char *const *uids, size_t n,
-                              struct kl_error *reterr) {
+int kl_cpumanager_retain_only(struct kl_cpumanager *m, const char *const *uids, size_t n, struct kl_error *reterr) {
         struct keep k = {.uids = uids, .n = n};
         return release_if(m, drop_unlisted, &k, reterr);
 }
 
-int kl_cpumanager_container_cpus(const struct kl_cpumanager *m, const char *pod_uid,
-                                 const char *container, struct kl_cg_cpuset *ret) {
+int kl_cpumanager_container_cpus(const struct kl_cpumanager *m, const char *pod_uid, const char *container,
+                                 struct kl_cg_cpuset *ret) {
         for (size_t i = 0; pod_uid && container && i < m->n_entries; i++)
                 if (streq(m->entries[i].uid, pod_uid) && streq(m->entries[i].container, container)) {
                         *ret = m->entries[i].cpus;
@@ -812,8 +792,7 @@ int kl_cpumanager_container_cpus(const struct kl_cpumanager *m, const char *pod_
         return 0;
 }
 
-int kl_cpumanager_reserved_from_milli(const struct kl_cg_cpuset *online, int64_t milli,
-                                      struct kl_cg_cpuset *ret) {
+int kl_cpumanager_reserved_from_milli(const struct kl_cg_cpuset *online, int64_t milli, struct kl_cg_cpuset *ret) {
         int64_t n;
 
         if (milli <= 0) {

@@ -38,9 +38,8 @@ struct kl_cpumanager;
  * reservation for the static policy. A state file of another policy, with a
  * bad checksum, or assigning CPUs outside online - reserved is an error:
  * the operator should drain the node and delete the file. */
-int kl_cpumanager_new(int state_dirfd, const struct kl_cg_cpuset *online,
-                      const struct kl_cg_cpuset *reserved, struct kl_cpumanager **ret,
-                      struct kl_error *reterr);
+int kl_cpumanager_new(int state_dirfd, const struct kl_cg_cpuset *online, const struct kl_cg_cpuset *reserved,
+                      struct kl_cpumanager **ret, struct kl_error *reterr);
 /* Same, from a state file's content (no persistence). */
 int kl_cpumanager_new_from_state(const char *buf, size_t len, const struct kl_cg_cpuset *online,
                                  const struct kl_cg_cpuset *reserved, struct kl_cpumanager **ret,
@@ -60,19 +59,17 @@ unsigned kl_cpumanager_container_wants(const struct kl_pod *pod, const struct kl
  * pool shrank: update the shared containers), 0 when nothing changed,
  * -ENOSPC with a message when too few CPUs are free, or a write error (the
  * assignment is then undone). */
-int kl_cpumanager_allocate(struct kl_cpumanager *m, const struct kl_pod *pod,
-                           struct kl_error *reterr);
+int kl_cpumanager_allocate(struct kl_cpumanager *m, const struct kl_pod *pod, struct kl_error *reterr);
 
 /* Give back a pod's CPUs. 1 when it held some (the shared pool grew), 0 if not. */
 int kl_cpumanager_release(struct kl_cpumanager *m, const char *pod_uid, struct kl_error *reterr);
 
 /* At start: release every pod not in uids[0..n). Returns how many pods were released. */
-int kl_cpumanager_retain_only(struct kl_cpumanager *m, const char *const *uids, size_t n,
-                              struct kl_error *reterr);
+int kl_cpumanager_retain_only(struct kl_cpumanager *m, const char *const *uids, size_t n, struct kl_error *reterr);
 
 /* The cpuset for a container: 1 and its exclusive CPUs, or 0 and the shared pool. */
-int kl_cpumanager_container_cpus(const struct kl_cpumanager *m, const char *pod_uid,
-                                 const char *container, struct kl_cg_cpuset *ret);
+int kl_cpumanager_container_cpus(const struct kl_cpumanager *m, const char *pod_uid, const char *container,
+                                 struct kl_cg_cpuset *ret);
 void kl_cpumanager_shared_pool(const struct kl_cpumanager *m, struct kl_cg_cpuset *ret);
 /* CPUs held by any pod. */
 void kl_cpumanager_assigned(const struct kl_cpumanager *m, struct kl_cg_cpuset *ret);
@@ -82,5 +79,4 @@ int kl_cpumanager_format_state(const struct kl_cpumanager *m, char **ret, size_t
 
 /* Without reservedSystemCPUs upstream reserves ceil(milli / 1000) CPUs,
  * lowest ids first; this picks them. -ENOSPC if online has too few. */
-int kl_cpumanager_reserved_from_milli(const struct kl_cg_cpuset *online, int64_t milli,
-                                      struct kl_cg_cpuset *ret);
+int kl_cpumanager_reserved_from_milli(const struct kl_cg_cpuset *online, int64_t milli, struct kl_cg_cpuset *ret);

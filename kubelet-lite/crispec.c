@@ -9,15 +9,15 @@
 #include "lib/macros.h"
 
 /* protoc-c map entries all share one layout: base, key, value. */
-#define MAP_ADD(a, arr, n, Type, INIT, k, v)                                  \
-        do {                                                                  \
-                Type *_e = kl_arena_alloc((a), sizeof(Type));                 \
-                if (_e) {                                                     \
-                        *_e = (Type) INIT;                                    \
-                        _e->key = kl_arena_strdup((a), (k));                  \
-                        _e->value = kl_arena_strdup_empty((a), (v));          \
-                        (arr)[(n)++] = _e;                                    \
-                }                                                             \
+#define MAP_ADD(a, arr, n, Type, INIT, k, v)                         \
+        do {                                                         \
+                Type *_e = kl_arena_alloc((a), sizeof(Type));        \
+                if (_e) {                                            \
+                        *_e = (Type) INIT;                           \
+                        _e->key = kl_arena_strdup((a), (k));         \
+                        _e->value = kl_arena_strdup_empty((a), (v)); \
+                        (arr)[(n)++] = _e;                           \
+                }                                                    \
         } while (0)
 
 static char *kl_arena_strdup_empty(struct kl_arena *a, const char *s) {
@@ -49,8 +49,7 @@ char *kl_spec_volume_host_path(struct kl_arena *a, const struct kl_spec_ctx *ctx
                                const struct kl_volume *v) {
         if (v->kind == KL_VOLUME_HOST_PATH)
                 return kl_arena_strdup(a, v->host_path);
-        return kl_arena_printf(a, "%s/pods/%s/volumes/kubernetes.io~empty-dir/%s", ctx->root_dir, pod->uid,
-                               v->name);
+        return kl_arena_printf(a, "%s/pods/%s/volumes/kubernetes.io~empty-dir/%s", ctx->root_dir, pod->uid, v->name);
 }
 
 /* Read nameserver/search/options from the host's resolv.conf, as upstream's
@@ -210,11 +209,9 @@ Runtime__V1__PodSandboxConfig *kl_spec_sandbox(struct kl_arena *a, const struct 
                                 pm->container_port = p->container_port;
                                 pm->host_port = p->host_port;
                                 pm->host_ip = kl_arena_strdup(a, p->host_ip ? p->host_ip : "");
-                                pm->protocol = p->protocol && streq(p->protocol, "UDP")
-                                                       ? RUNTIME__V1__PROTOCOL__UDP
-                                               : p->protocol && streq(p->protocol, "SCTP")
-                                                       ? RUNTIME__V1__PROTOCOL__SCTP
-                                                       : RUNTIME__V1__PROTOCOL__TCP;
+                                pm->protocol = p->protocol && streq(p->protocol, "UDP")    ? RUNTIME__V1__PROTOCOL__UDP
+                                               : p->protocol && streq(p->protocol, "SCTP") ? RUNTIME__V1__PROTOCOL__SCTP
+                                                                                           : RUNTIME__V1__PROTOCOL__TCP;
                                 cfg->port_mappings[cfg->n_port_mappings++] = pm;
                         }
         }
@@ -228,8 +225,7 @@ Runtime__V1__PodSandboxConfig *kl_spec_sandbox(struct kl_arena *a, const struct 
                 MAP_ADD(a, cfg->labels, cfg->n_labels, Runtime__V1__PodSandboxConfig__LabelsEntry,
                         RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT, KL_LABEL_POD_NAME, pod->full_name);
                 MAP_ADD(a, cfg->labels, cfg->n_labels, Runtime__V1__PodSandboxConfig__LabelsEntry,
-                        RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT, KL_LABEL_POD_NAMESPACE,
-                        pod->namespace);
+                        RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT, KL_LABEL_POD_NAMESPACE, pod->namespace);
                 MAP_ADD(a, cfg->labels, cfg->n_labels, Runtime__V1__PodSandboxConfig__LabelsEntry,
                         RUNTIME__V1__POD_SANDBOX_CONFIG__LABELS_ENTRY__INIT, KL_LABEL_POD_UID, pod->uid);
         }
@@ -243,8 +239,7 @@ Runtime__V1__PodSandboxConfig *kl_spec_sandbox(struct kl_arena *a, const struct 
                                 RUNTIME__V1__POD_SANDBOX_CONFIG__ANNOTATIONS_ENTRY__INIT, pod->annotations[i].key,
                                 pod->annotations[i].value);
                 MAP_ADD(a, cfg->annotations, cfg->n_annotations, Runtime__V1__PodSandboxConfig__AnnotationsEntry,
-                        RUNTIME__V1__POD_SANDBOX_CONFIG__ANNOTATIONS_ENTRY__INIT, KL_ANN_CONFIG_HASH,
-                        pod->config_hash);
+                        RUNTIME__V1__POD_SANDBOX_CONFIG__ANNOTATIONS_ENTRY__INIT, KL_ANN_CONFIG_HASH, pod->config_hash);
                 MAP_ADD(a, cfg->annotations, cfg->n_annotations, Runtime__V1__PodSandboxConfig__AnnotationsEntry,
                         RUNTIME__V1__POD_SANDBOX_CONFIG__ANNOTATIONS_ENTRY__INIT, KL_ANN_CONFIG_SOURCE, "file");
                 MAP_ADD(a, cfg->annotations, cfg->n_annotations, Runtime__V1__PodSandboxConfig__AnnotationsEntry,
@@ -259,8 +254,7 @@ Runtime__V1__PodSandboxConfig *kl_spec_sandbox(struct kl_arena *a, const struct 
         if (psc->run_as_group >= 0)
                 sc->run_as_group = int64_value(a, psc->run_as_group);
         if (psc->n_supplemental_groups > 0 || psc->fs_group >= 0) {
-                sc->supplemental_groups =
-                        kl_arena_alloc(a, (psc->n_supplemental_groups + 1) * sizeof(int64_t));
+                sc->supplemental_groups = kl_arena_alloc(a, (psc->n_supplemental_groups + 1) * sizeof(int64_t));
                 for (size_t i = 0; sc->supplemental_groups && i < psc->n_supplemental_groups; i++)
                         sc->supplemental_groups[sc->n_supplemental_groups++] = psc->supplemental_groups[i];
                 if (sc->supplemental_groups && psc->fs_group >= 0)
@@ -368,9 +362,17 @@ static int container_mounts(struct kl_arena *a, const struct kl_pod *pod, const 
 
 /* upstream's default masked and read-only /proc and /sys paths */
 static char *const masked_paths[] = {
-        "/proc/asound",      "/proc/acpi",        "/proc/kcore",    "/proc/keys",
-        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-        "/proc/scsi",        "/sys/firmware",     NULL,
+        "/proc/asound",
+        "/proc/acpi",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+        NULL,
 };
 static char *const readonly_paths[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
@@ -411,8 +413,8 @@ static Runtime__V1__LinuxContainerSecurityContext *container_security(struct kl_
                 }
         }
         enum kl_seccomp sp = s->seccomp != KL_SECCOMP_UNSET ? s->seccomp : ps->seccomp;
-        const char *local = s->seccomp != KL_SECCOMP_UNSET ? s->seccomp_localhost_profile
-                                                            : ps->seccomp_localhost_profile;
+        const char *local =
+                s->seccomp != KL_SECCOMP_UNSET ? s->seccomp_localhost_profile : ps->seccomp_localhost_profile;
         sc->seccomp = seccomp_profile(a, sp, local);
         if (!sc->privileged) {
                 sc->masked_paths = strv_dup(a, masked_paths, &sc->n_masked_paths);

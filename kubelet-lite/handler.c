@@ -82,12 +82,9 @@ struct kl_handler_call {
 
 const char *kl_handler_result_to_string(enum kl_handler_result r) {
         switch (r) {
-        case KL_HANDLER_SUCCESS:
-                return "success";
-        case KL_HANDLER_FAILURE:
-                return "failure";
-        case KL_HANDLER_ERROR:
-                return "error";
+        case KL_HANDLER_SUCCESS: return "success";
+        case KL_HANDLER_FAILURE: return "failure";
+        case KL_HANDLER_ERROR: return "error";
         }
         return "unknown";
 }
@@ -164,8 +161,7 @@ static void finish_msg(struct kl_handler_call *c, enum kl_handler_result result,
         kl_event_timer_set(c->timer, 0);
 }
 
-static void finish(struct kl_handler_call *c, enum kl_handler_result result, const char *fmt, ...)
-        _printf_(3, 4);
+static void finish(struct kl_handler_call *c, enum kl_handler_result result, const char *fmt, ...) _printf_(3, 4);
 static void finish(struct kl_handler_call *c, enum kl_handler_result result, const char *fmt, ...) {
         va_list ap;
 
@@ -214,8 +210,7 @@ static void on_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
                                "while awaiting headers)",
                                c->url);
                 break;
-        case ST_DONE:
-                break;
+        case ST_DONE: break;
         }
         /* finish() re-armed the timer for "now"; deliver without another pass. */
         if (c->state == ST_DONE) {
@@ -262,13 +257,12 @@ static void on_exec_done(int r, const struct kl_error *err, ProtobufCMessage *re
         if (x->exit_code == 0)
                 finish_msg(c, KL_HANDLER_SUCCESS, kl_buf_steal(&out, NULL));
         else
-                finish(c, KL_HANDLER_FAILURE, "command '%s' exited with %d: %s", strempty(c->cmdline),
-                       x->exit_code, out.data ? out.data : "");
+                finish(c, KL_HANDLER_FAILURE, "command '%s' exited with %d: %s", strempty(c->cmdline), x->exit_code,
+                       out.data ? out.data : "");
         kl_buf_free_contents(&out);
 }
 
-static int start_exec(struct kl_handler_call *c, const struct kl_handler *h,
-                      const struct kl_handler_params *p) {
+static int start_exec(struct kl_handler_call *c, const struct kl_handler *h, const struct kl_handler_params *p) {
         struct kl_buf cmd = {};
         int64_t timeout_s;
         int r;
@@ -293,13 +287,11 @@ static int start_exec(struct kl_handler_call *c, const struct kl_handler *h,
          * deadline, so a runtime that is down would look like a command that
          * timed out: our timer gives the runtime EXEC_ANSWER_SLACK_USEC more
          * and then calls it an error instead. */
-        timeout_s = p->timeout_usec ? (int64_t) ((p->timeout_usec + KL_USEC_PER_SEC - 1) / KL_USEC_PER_SEC)
-                                    : 0;
+        timeout_s = p->timeout_usec ? (int64_t) ((p->timeout_usec + KL_USEC_PER_SEC - 1) / KL_USEC_PER_SEC) : 0;
         if (timeout_s > 0)
-                kl_event_timer_set(c->timer, c->started + (uint64_t) timeout_s * KL_USEC_PER_SEC +
-                                                     EXEC_ANSWER_SLACK_USEC);
-        r = kl_cri_exec_sync_async(p->cri, p->container_id, h->exec_command, timeout_s, on_exec_done,
-                                   c->token);
+                kl_event_timer_set(c->timer,
+                                   c->started + (uint64_t) timeout_s * KL_USEC_PER_SEC + EXEC_ANSWER_SLACK_USEC);
+        r = kl_cri_exec_sync_async(p->cri, p->container_id, h->exec_command, timeout_s, on_exec_done, c->token);
         if (r < 0) {
                 char ebuf[64];
                 c->token = mfree(c->token);
@@ -412,8 +404,7 @@ static int build_request(struct kl_handler_call *c, const struct kl_handler *h, 
 
         for (size_t i = 0; i < h->n_http_headers; i++)
                 if (!valid_header(&h->http_headers[i])) {
-                        *ret_error = strdup_printf("invalid HTTP header '%s'",
-                                                   strempty(h->http_headers[i].key));
+                        *ret_error = strdup_printf("invalid HTTP header '%s'", strempty(h->http_headers[i].key));
                         kl_buf_free_contents(&path);
                         return -EINVAL;
                 }
@@ -501,8 +492,7 @@ static void http_header_line(struct kl_handler_call *c, char *l) {
 static void http_line(struct kl_handler_call *c, char *l) {
         if (c->phase == HP_STATUS) {
                 if (!parse_status_line(l, &c->status)) {
-                        finish(c, KL_HANDLER_FAILURE, "Get \"%s\": malformed HTTP response \"%.64s\"",
-                               c->url, l);
+                        finish(c, KL_HANDLER_FAILURE, "Get \"%s\": malformed HTTP response \"%.64s\"", c->url, l);
                         return;
                 }
                 c->phase = HP_HEADERS;
@@ -580,8 +570,7 @@ static void net_fail(struct kl_handler_call *c, const char *op, int err) {
 
 static void http_send(struct kl_handler_call *c) {
         while (c->req_sent < c->req_len) {
-                ssize_t n = send(c->fd, c->req + c->req_sent, c->req_len - c->req_sent,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = send(c->fd, c->req + c->req_sent, c->req_len - c->req_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -648,8 +637,7 @@ static void on_io(struct kl_event_io *io, int fd, uint32_t revents, void *userda
                 http_read(c);
 }
 
-static int start_net(struct kl_handler_call *c, const struct kl_handler *h,
-                     const struct kl_handler_params *p) {
+static int start_net(struct kl_handler_call *c, const struct kl_handler *h, const struct kl_handler_params *p) {
         const char *host = h->host && h->host[0] ? h->host : p->default_host;
         _cleanup_free_ char *error = NULL;
         struct target t;
@@ -673,8 +661,7 @@ static int start_net(struct kl_handler_call *c, const struct kl_handler *h,
                 return 0;
         }
         if (parse_target(host, port, &t) < 0) {
-                finish(c, KL_HANDLER_ERROR, "host '%s' is not an IP address (host names are not supported)",
-                       host);
+                finish(c, KL_HANDLER_ERROR, "host '%s' is not an IP address (host names are not supported)", host);
                 return 0;
         }
         c->dial = strdup_printf("dial tcp %s", t.hostport);
@@ -709,19 +696,18 @@ static int start_net(struct kl_handler_call *c, const struct kl_handler *h,
 
 /* ---- entry points ----------------------------------------------------------------- */
 
-int kl_handler_run(const struct kl_handler *h, const struct kl_handler_params *p,
-                   kl_handler_done_fn fn, void *userdata, struct kl_handler_call **ret) {
+int kl_handler_run(const struct kl_handler *h, const struct kl_handler_params *p, kl_handler_done_fn fn, void *userdata,
+                   struct kl_handler_call **ret) {
         struct kl_handler_call *c;
         uint64_t now = kl_now_usec(), deadline;
         int r;
 
         if (!h || !p || !p->loop || !fn)
                 return -EINVAL;
-        if (h->kind == KL_HANDLER_EXEC && (!p->cri || !p->container_id || !h->exec_command ||
-                                           !h->exec_command[0]))
+        if (h->kind == KL_HANDLER_EXEC && (!p->cri || !p->container_id || !h->exec_command || !h->exec_command[0]))
                 return -EINVAL;
-        if (h->kind != KL_HANDLER_EXEC && h->kind != KL_HANDLER_HTTP_GET &&
-            h->kind != KL_HANDLER_TCP_SOCKET && h->kind != KL_HANDLER_SLEEP)
+        if (h->kind != KL_HANDLER_EXEC && h->kind != KL_HANDLER_HTTP_GET && h->kind != KL_HANDLER_TCP_SOCKET &&
+            h->kind != KL_HANDLER_SLEEP)
                 return -EINVAL;
 
         c = calloc(1, sizeof(*c));
@@ -755,10 +741,11 @@ int kl_handler_run(const struct kl_handler *h, const struct kl_handler_params *p
                 call_free(c);
                 return r;
         }
-        log_debug("handler: started %s call %p", c->kind == KL_HANDLER_EXEC ? "exec"
-                                                 : c->kind == KL_HANDLER_SLEEP ? "sleep"
-                                                 : c->kind == KL_HANDLER_TCP_SOCKET ? "tcpSocket"
-                                                                                    : "httpGet",
+        log_debug("handler: started %s call %p",
+                  c->kind == KL_HANDLER_EXEC         ? "exec"
+                  : c->kind == KL_HANDLER_SLEEP      ? "sleep"
+                  : c->kind == KL_HANDLER_TCP_SOCKET ? "tcpSocket"
+                                                     : "httpGet",
                   (void *) c);
         if (ret)
                 *ret = c;

@@ -65,29 +65,28 @@ enum kl_handler_result {
 const char *kl_handler_result_to_string(enum kl_handler_result r); /* "success", ... */
 
 struct kl_handler_params {
-        struct kl_event *loop;                 /* required */
-        struct kl_cri *cri;                    /* exec */
-        const char *container_id;              /* exec */
-        const struct kl_container *container;  /* named ports; NULL: none */
-        const char *default_host;              /* httpGet, tcpSocket without host */
-        uint64_t timeout_usec;                 /* 0: no timeout */
-        bool lifecycle;                        /* hook semantics (see above) */
+        struct kl_event *loop;                /* required */
+        struct kl_cri *cri;                   /* exec */
+        const char *container_id;             /* exec */
+        const struct kl_container *container; /* named ports; NULL: none */
+        const char *default_host;             /* httpGet, tcpSocket without host */
+        uint64_t timeout_usec;                /* 0: no timeout */
+        bool lifecycle;                       /* hook semantics (see above) */
 };
 
 struct kl_handler_call;
 
 /* message is never NULL (may be ""); both it and the call are only valid
  * during the callback: the call is freed when the callback returns. */
-typedef void (*kl_handler_done_fn)(enum kl_handler_result result, const char *message,
-                                   void *userdata);
+typedef void (*kl_handler_done_fn)(enum kl_handler_result result, const char *message, void *userdata);
 
 /* Start h. h and p (and the strings they point to) are only read during this
  * call. Returns 0 and the call in *ret (may be NULL when the caller never
  * cancels); -EINVAL for a NULL argument, handler kind NONE or exec without
  * cri/container id, -ENOMEM. Problems with the handler itself (bad port, https,
  * connect refused at once) are not errors here: they come back through fn. */
-int kl_handler_run(const struct kl_handler *h, const struct kl_handler_params *p,
-                   kl_handler_done_fn fn, void *userdata, struct kl_handler_call **ret);
+int kl_handler_run(const struct kl_handler *h, const struct kl_handler_params *p, kl_handler_done_fn fn, void *userdata,
+                   struct kl_handler_call **ret);
 
 /* Stop a call that has not called back yet: its fd, watch and timer go, and fn
  * is never called. An exec already sent to the runtime cannot be recalled;

@@ -22,7 +22,12 @@
 #define SUFFIX_MAX (1 + STAMP_LEN + 7)
 #define CHUNK (64 * 1024)
 
-enum kind { K_PLAIN, K_GZ, K_GZ_TMP, K_TMP };
+enum kind {
+        K_PLAIN,
+        K_GZ,
+        K_GZ_TMP,
+        K_TMP
+};
 static const char *const kind_suffix[] = {"", ".gz", ".gz.tmp", ".tmp"};
 
 struct entry {
@@ -284,8 +289,8 @@ static int job_run(struct kl_logrotate *lr, uint64_t budget, struct kl_error *re
         if (!j)
                 return 0;
         /* Removed underneath (pod deleted, or replaced)? Then give up on it. */
-        if (fstatat(j->dfd, j->src, &a, AT_SYMLINK_NOFOLLOW) < 0 || fstat(j->src_fd, &b) < 0 ||
-            a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+        if (fstatat(j->dfd, j->src, &a, AT_SYMLINK_NOFOLLOW) < 0 || fstat(j->src_fd, &b) < 0 || a.st_ino != b.st_ino ||
+            a.st_dev != b.st_dev) {
                 job_abort(lr);
                 return 0;
         }
@@ -408,8 +413,7 @@ static int open_dir(const char *dir) {
         return fd < 0 ? -errno : fd;
 }
 
-int kl_logrotate_check(struct kl_logrotate *lr, const char *log_path, bool *ret_need_reopen,
-                       struct kl_error *reterr) {
+int kl_logrotate_check(struct kl_logrotate *lr, const char *log_path, bool *ret_need_reopen, struct kl_error *reterr) {
         char dir[PATH_MAX], base[NAME_MAX + 1], stamp[STAMP_LEN + 1], rotated[NAME_MAX + 1], gz[NAME_MAX + 1];
         _cleanup_close_ int dfd = -EBADF;
         struct stat st;
@@ -496,8 +500,8 @@ int kl_logrotate_finish(struct kl_logrotate *lr, const char *log_path, bool reop
                  * runtime recreated the log after all, keep both; the rotated one is complete. */
                 r = rename_noreplace(dfd, lr->pending_rotated, base);
                 if (r < 0 && r != -EEXIST)
-                        return kl_error_set(reterr, r, "log '%s': rename '%s' back: %s", log_path,
-                                            lr->pending_rotated, strerror(-r));
+                        return kl_error_set(reterr, r, "log '%s': rename '%s' back: %s", log_path, lr->pending_rotated,
+                                            strerror(-r));
                 return 0;
         }
         return maintain(lr, dfd, dir, base, true, reterr);

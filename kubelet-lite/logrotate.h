@@ -70,16 +70,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct kl_logrotate *, kl_logrotate_free);
  * (deleted underneath: the runtime is writing to a file nobody can see).
  * -ENOENT when the log's directory does not exist; other -errno with reterr
  * set. A second rotation within the same second is postponed (no reopen). */
-int kl_logrotate_check(struct kl_logrotate *lr, const char *log_path, bool *ret_need_reopen,
-                       struct kl_error *reterr);
+int kl_logrotate_check(struct kl_logrotate *lr, const char *log_path, bool *ret_need_reopen, struct kl_error *reterr);
 
 /* Call after kl_logrotate_check() asked for a reopen of log_path, with the
  * result of the reopen. reopen_ok: compress the rotated file (within the
  * budget) and delete the oldest beyond max_files. !reopen_ok: rename the
  * rotated file back to log_path (unless the runtime has recreated log_path).
  * 0, or -errno with reterr set. */
-int kl_logrotate_finish(struct kl_logrotate *lr, const char *log_path, bool reopen_ok,
-                        struct kl_error *reterr);
+int kl_logrotate_finish(struct kl_logrotate *lr, const char *log_path, bool reopen_ok, struct kl_error *reterr);
 
 /* Continue the compression in progress by one budget. > 0 when work remains
  * (call again soon), 0 when idle, -errno when the compression failed (the

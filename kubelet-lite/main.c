@@ -207,12 +207,8 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
                         if (parse_bool(optarg, &cfg->cgroups_per_qos) < 0)
                                 return log_error_errno(-EINVAL, "--cgroups-per-qos: invalid boolean '%s'", optarg);
                         break;
-                case ARG_V:
-                        cfg->verbosity = atoi(optarg);
-                        break;
-                default:
-                        fprintf(stderr, "Try 'kubelet-lite --help'.\n");
-                        return -EINVAL;
+                case ARG_V: cfg->verbosity = atoi(optarg); break;
+                default: fprintf(stderr, "Try 'kubelet-lite --help'.\n"); return -EINVAL;
                 }
                 if (r < 0)
                         return log_error_errno(r, "out of memory");
@@ -283,13 +279,16 @@ static void status_ctx(struct daemon *d, struct kl_node_status_ctx *x) {
                 kl_cri_response_free(v);
         }
         *x = (struct kl_node_status_ctx){
-                .cfg = &d->cfg, .node = d->node, .pm = d->pm, .host_ip = d->host_ip,
-                .runtime_version = d->runtime_version, .start_nsec = d->start_nsec,
+                .cfg = &d->cfg,
+                .node = d->node,
+                .pm = d->pm,
+                .host_ip = d->host_ip,
+                .runtime_version = d->runtime_version,
+                .start_nsec = d->start_nsec,
         };
 }
 
-static void handle_metrics_only(const char *path, const char *query, struct kl_http_response *resp,
-                                void *userdata) {
+static void handle_metrics_only(const char *path, const char *query, struct kl_http_response *resp, void *userdata) {
         struct daemon *d = userdata;
         if (!streq(path, "/metrics")) {
                 resp->status = 404;
@@ -515,8 +514,13 @@ static int run(int argc, char **argv) {
                 goto out;
         }
         struct kl_pm_params pp = {
-                .loop = d.loop, .cri = d.cri, .cfg = &d.cfg, .node = d.node, .host_ip = d.host_ip,
-                .metrics = d.metrics, .km = &d.km,
+                .loop = d.loop,
+                .cri = d.cri,
+                .cfg = &d.cfg,
+                .node = d.node,
+                .host_ip = d.host_ip,
+                .metrics = d.metrics,
+                .km = &d.km,
         };
         if ((r = kl_pm_new(&pp, &d.pm)) < 0 ||
             (r = kl_event_add_io(d.loop, kl_source_fd(d.source), EPOLLIN, on_source_io, &d, &d.source_io)) < 0 ||
@@ -534,8 +538,7 @@ static int run(int argc, char **argv) {
                 }
         }
         if (d.cfg.read_only_port > 0) {
-                r = kl_http_server_new(d.loop, d.cfg.address, d.cfg.read_only_port, handle_readonly, &d,
-                                       &d.readonly);
+                r = kl_http_server_new(d.loop, d.cfg.address, d.cfg.read_only_port, handle_readonly, &d, &d.readonly);
                 if (r < 0) {
                         log_error_errno(r, "listening on %s:%d for the read-only port", d.cfg.address,
                                         d.cfg.read_only_port);
@@ -579,13 +582,12 @@ static int run(int argc, char **argv) {
         source_sync(&d, true);
 
         d.watchdog_usec = kl_notify_watchdog_usec();
-        if (d.watchdog_usec > 0 &&
-            (r = kl_event_add_timer(d.loop, kl_now_usec() + d.watchdog_usec / 2, on_watchdog, &d,
-                                    &d.watchdog_timer)) < 0)
+        if (d.watchdog_usec > 0 && (r = kl_event_add_timer(d.loop, kl_now_usec() + d.watchdog_usec / 2, on_watchdog, &d,
+                                                           &d.watchdog_timer)) < 0)
                 goto out;
         kl_notify("READY=1\nSTATUS=running");
-        log_info("ready: healthz=%s:%d read-only=%s:%d", d.cfg.healthz_bind_address, d.cfg.healthz_port,
-                 d.cfg.address, d.cfg.read_only_port);
+        log_info("ready: healthz=%s:%d read-only=%s:%d", d.cfg.healthz_bind_address, d.cfg.healthz_port, d.cfg.address,
+                 d.cfg.read_only_port);
 
         r = kl_event_run(d.loop);
 out:

@@ -15,7 +15,7 @@
 struct series {
         struct series *next; /* hash chain */
         uint64_t hash;
-        double value; /* counter or gauge value; histogram sum */
+        double value;   /* counter or gauge value; histogram sum */
         uint64_t count; /* histogram */
         const char *values[KL_METRIC_MAX_LABELS];
         uint64_t buckets[]; /* histogram, per bucket (not cumulative); strings follow */
@@ -47,9 +47,20 @@ struct kl_metrics {
 const double kl_metrics_default_buckets[11] = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
 /* .005 * 2.5^i for i in 0..13 */
 const double kl_metrics_runtime_buckets[14] = {
-        0.005,      0.0125,     0.03125,     0.078125,     0.1953125,     0.48828125,     1.220703125,
-        3.0517578125, 7.62939453125, 19.073486328125, 47.6837158203125, 119.20928955078125,
-        298.0232238769531, 745.0580596923828,
+        0.005,
+        0.0125,
+        0.03125,
+        0.078125,
+        0.1953125,
+        0.48828125,
+        1.220703125,
+        3.0517578125,
+        7.62939453125,
+        19.073486328125,
+        47.6837158203125,
+        119.20928955078125,
+        298.0232238769531,
+        745.0580596923828,
 };
 
 static uint64_t hash_values(size_t n, const char *const *values) {
@@ -104,8 +115,7 @@ static bool valid_name(const char *s, bool colon) {
         if (!s || !*s)
                 return false;
         for (const char *p = s; *p; p++) {
-                bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-                             (colon && *p == ':');
+                bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || (colon && *p == ':');
                 if (!alpha && !(p > s && *p >= '0' && *p <= '9'))
                         return false;
         }
@@ -272,9 +282,8 @@ struct kl_metric *kl_metrics_gauge(struct kl_metrics *m, const char *name, const
         return metric_register(m, KL_METRIC_GAUGE, name, help, NULL, 0, label_names);
 }
 
-struct kl_metric *kl_metrics_histogram(struct kl_metrics *m, const char *name, const char *help,
-                                       const double *bounds, size_t n_bounds,
-                                       const char *const *label_names) {
+struct kl_metric *kl_metrics_histogram(struct kl_metrics *m, const char *name, const char *help, const double *bounds,
+                                       size_t n_bounds, const char *const *label_names) {
         if (!bounds && n_bounds) {
                 errno = EINVAL;
                 return NULL;
@@ -287,8 +296,7 @@ void kl_metric_set_max_series(struct kl_metric *mt, size_t max) {
                 mt->max_series = max;
 }
 
-int kl_metric_update(struct kl_metric *mt, enum kl_metric_op op, double v, size_t n_values,
-                     const char *const *values) {
+int kl_metric_update(struct kl_metric *mt, enum kl_metric_op op, double v, size_t n_values, const char *const *values) {
         struct series *s;
         uint64_t h;
         int r;
@@ -309,8 +317,7 @@ int kl_metric_update(struct kl_metric *mt, enum kl_metric_op op, double v, size_
                 if (mt->type != KL_METRIC_HISTOGRAM || isnan(v))
                         return -EINVAL;
                 break;
-        default:
-                return -EINVAL;
+        default: return -EINVAL;
         }
 
         h = hash_values(n_values, values);
@@ -321,12 +328,8 @@ int kl_metric_update(struct kl_metric *mt, enum kl_metric_op op, double v, size_
                         return r;
         }
         switch (op) {
-        case KL_METRIC_OP_ADD:
-                s->value += v;
-                break;
-        case KL_METRIC_OP_SET:
-                s->value = v;
-                break;
+        case KL_METRIC_OP_ADD: s->value += v; break;
+        case KL_METRIC_OP_SET: s->value = v; break;
         case KL_METRIC_OP_OBSERVE: {
                 /* first bucket whose upper bound is >= v; n_bounds is the +Inf bucket */
                 size_t lo = 0, hi = mt->n_bounds;
@@ -394,8 +397,8 @@ size_t kl_metric_n_series(const struct kl_metric *mt) {
         return mt ? mt->n_series : 0;
 }
 
-int kl_metric_get_values(const struct kl_metric *mt, size_t n_values, const char *const *values,
-                         double *ret_value, uint64_t *ret_count) {
+int kl_metric_get_values(const struct kl_metric *mt, size_t n_values, const char *const *values, double *ret_value,
+                         uint64_t *ret_count) {
         struct series *s;
         int r = check_values(mt, n_values, values);
 
@@ -411,8 +414,7 @@ int kl_metric_get_values(const struct kl_metric *mt, size_t n_values, const char
         return 0;
 }
 
-int kl_metrics_add_collector(struct kl_metrics *m, void (*fn)(struct kl_metrics *m, void *userdata),
-                             void *userdata) {
+int kl_metrics_add_collector(struct kl_metrics *m, void (*fn)(struct kl_metrics *m, void *userdata), void *userdata) {
         if (!m || !fn)
                 return -EINVAL;
         if (m->n_collectors >= MAX_COLLECTORS)
@@ -557,7 +559,7 @@ int kl_metrics_render(struct kl_metrics *m, struct kl_buf *out) {
 /* --- kubelet-lite's metrics ------------------------------------------------ */
 
 /* upstream podStartupDurationBuckets */
-static const double pod_start_buckets[] = {0.5, 1,   2,   3,   4,   5,   6,    8,    10,   20,   30,   45,  60,
+static const double pod_start_buckets[] = {0.5, 1,   2,   3,   4,   5,   6,   8,   10,   20,   30,   45,  60,
                                            120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600};
 
 int kl_metrics_register_kubelet(struct kl_metrics *m, struct kl_kubelet_metrics *ret) {
@@ -568,9 +570,9 @@ int kl_metrics_register_kubelet(struct kl_metrics *m, struct kl_kubelet_metrics 
         /* Help texts carry the stability prefix that Kubernetes' component-base adds. */
         k.running_pods = kl_metrics_gauge(m, "kubelet_running_pods",
                                           "[ALPHA] Number of pods that have a running pod sandbox", NULL);
-        k.running_containers = kl_metrics_gauge(m, "kubelet_running_containers",
-                                                "[ALPHA] Number of containers currently running",
-                                                KL_LABELS("container_state"));
+        k.running_containers =
+                kl_metrics_gauge(m, "kubelet_running_containers", "[ALPHA] Number of containers currently running",
+                                 KL_LABELS("container_state"));
         k.pod_start_duration = kl_metrics_histogram(
                 m, "kubelet_pod_start_duration_seconds",
                 "[ALPHA] Duration in seconds from kubelet seeing a pod for the first time to the pod starting to run",
@@ -579,18 +581,19 @@ int kl_metrics_register_kubelet(struct kl_metrics *m, struct kl_kubelet_metrics 
                 m, "kubelet_pod_worker_duration_seconds",
                 "[ALPHA] Duration in seconds to sync a single pod. Broken down by operation type: create, update, or sync",
                 kl_metrics_default_buckets, ELEMENTSOF(kl_metrics_default_buckets), op);
-        k.runtime_operations = kl_metrics_counter(m, "kubelet_runtime_operations_total",
-                                                  "[ALPHA] Cumulative number of runtime operations by operation type.", op);
-        k.runtime_operations_errors = kl_metrics_counter(
-                m, "kubelet_runtime_operations_errors_total",
-                "[ALPHA] Cumulative number of runtime operation errors by operation type.", op);
+        k.runtime_operations =
+                kl_metrics_counter(m, "kubelet_runtime_operations_total",
+                                   "[ALPHA] Cumulative number of runtime operations by operation type.", op);
+        k.runtime_operations_errors =
+                kl_metrics_counter(m, "kubelet_runtime_operations_errors_total",
+                                   "[ALPHA] Cumulative number of runtime operation errors by operation type.", op);
         k.runtime_operations_duration = kl_metrics_histogram(
                 m, "kubelet_runtime_operations_duration_seconds",
                 "[ALPHA] Duration in seconds of runtime operations. Broken down by operation type.",
                 kl_metrics_runtime_buckets, ELEMENTSOF(kl_metrics_runtime_buckets), op);
-        k.started_containers = kl_metrics_counter(m, "kubelet_started_containers_total",
-                                                  "[ALPHA] Cumulative number of containers started",
-                                                  KL_LABELS("container_type"));
+        k.started_containers =
+                kl_metrics_counter(m, "kubelet_started_containers_total",
+                                   "[ALPHA] Cumulative number of containers started", KL_LABELS("container_type"));
         k.started_containers_errors = kl_metrics_counter(m, "kubelet_started_containers_errors_total",
                                                          "[ALPHA] Cumulative number of errors when starting containers",
                                                          KL_LABELS("container_type", "code"));
@@ -601,11 +604,11 @@ int kl_metrics_register_kubelet(struct kl_metrics *m, struct kl_kubelet_metrics 
                 m, "kubelet_node_condition",
                 "Node conditions as kubelet-lite computes them: 1 when the condition is True, 0 when False",
                 KL_LABELS("condition"));
-        k.container_cpu_usage = kl_metrics_counter(m, "container_cpu_usage_seconds_total",
-                                                   "[STABLE] Cumulative cpu time consumed by the container in core-seconds",
-                                                   ctr);
-        k.container_memory_working_set = kl_metrics_gauge(m, "container_memory_working_set_bytes",
-                                                          "[STABLE] Current working set of the container in bytes", ctr);
+        k.container_cpu_usage =
+                kl_metrics_counter(m, "container_cpu_usage_seconds_total",
+                                   "[STABLE] Cumulative cpu time consumed by the container in core-seconds", ctr);
+        k.container_memory_working_set = kl_metrics_gauge(
+                m, "container_memory_working_set_bytes", "[STABLE] Current working set of the container in bytes", ctr);
 
         struct kl_metric *all[sizeof(k) / sizeof(struct kl_metric *)];
         memcpy(all, &k, sizeof(all));
@@ -616,7 +619,14 @@ int kl_metrics_register_kubelet(struct kl_metrics *m, struct kl_kubelet_metrics 
         return 0;
 }
 
-enum { P_CPU, P_RSS, P_VSIZE, P_START, P_FDS, P_MAXFDS };
+enum {
+        P_CPU,
+        P_RSS,
+        P_VSIZE,
+        P_START,
+        P_FDS,
+        P_MAXFDS
+};
 
 static void process_collect(struct kl_metrics *m, void *userdata) {
         struct kl_procstat st;
@@ -646,7 +656,8 @@ int kl_metrics_register_process(struct kl_metrics *m) {
                 [P_CPU] = {true, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds."},
                 [P_RSS] = {false, "process_resident_memory_bytes", "Resident memory size in bytes."},
                 [P_VSIZE] = {false, "process_virtual_memory_bytes", "Virtual memory size in bytes."},
-                [P_START] = {false, "process_start_time_seconds", "Start time of the process since unix epoch in seconds."},
+                [P_START] = {false, "process_start_time_seconds",
+                             "Start time of the process since unix epoch in seconds."},
                 [P_FDS] = {false, "process_open_fds", "Number of open file descriptors."},
                 [P_MAXFDS] = {false, "process_max_fds", "Maximum number of open file descriptors."},
         };

@@ -64,9 +64,8 @@ struct kl_metric *kl_metrics_counter(struct kl_metrics *m, const char *name, con
                                      const char *const *label_names);
 struct kl_metric *kl_metrics_gauge(struct kl_metrics *m, const char *name, const char *help,
                                    const char *const *label_names);
-struct kl_metric *kl_metrics_histogram(struct kl_metrics *m, const char *name, const char *help,
-                                       const double *bounds, size_t n_bounds,
-                                       const char *const *label_names);
+struct kl_metric *kl_metrics_histogram(struct kl_metrics *m, const char *name, const char *help, const double *bounds,
+                                       size_t n_bounds, const char *const *label_names);
 /* Change the series cap of one metric (existing series are kept). */
 void kl_metric_set_max_series(struct kl_metric *mt, size_t max);
 
@@ -86,8 +85,7 @@ enum kl_metric_op {
  * NULL metric, a wrong value count, a NULL or too long value, a negative or
  * NaN counter delta, or an op that does not fit the type; -ENOSPC when the
  * series cap is reached; -ENOMEM. Use the macros below. */
-int kl_metric_update(struct kl_metric *mt, enum kl_metric_op op, double v, size_t n_values,
-                     const char *const *values);
+int kl_metric_update(struct kl_metric *mt, enum kl_metric_op op, double v, size_t n_values, const char *const *values);
 /* Drop the series with these label values. 0 removed, -ENOENT none. */
 int kl_metric_remove_values(struct kl_metric *mt, size_t n_values, const char *const *values);
 /* Drop every series of the metric (an unlabelled one is reset to 0 instead). */
@@ -107,24 +105,20 @@ size_t kl_metric_n_series(const struct kl_metric *mt);
 #define kl_metric_inc(mt, ...) kl_metric_add(mt, 1, ##__VA_ARGS__)
 #define kl_metric_set(mt, v, ...) \
         kl_metric_update((mt), KL_METRIC_OP_SET, (v), KL__NVALUES(__VA_ARGS__), KL__VALUES(__VA_ARGS__) + 1)
-#define kl_metric_observe(mt, v, ...)                                                   \
-        kl_metric_update((mt), KL_METRIC_OP_OBSERVE, (v), KL__NVALUES(__VA_ARGS__), \
-                         KL__VALUES(__VA_ARGS__) + 1)
-#define kl_metric_remove(mt, ...) \
-        kl_metric_remove_values((mt), KL__NVALUES(__VA_ARGS__), KL__VALUES(__VA_ARGS__) + 1)
+#define kl_metric_observe(mt, v, ...) \
+        kl_metric_update((mt), KL_METRIC_OP_OBSERVE, (v), KL__NVALUES(__VA_ARGS__), KL__VALUES(__VA_ARGS__) + 1)
+#define kl_metric_remove(mt, ...) kl_metric_remove_values((mt), KL__NVALUES(__VA_ARGS__), KL__VALUES(__VA_ARGS__) + 1)
 
 /* Read a series back (tests, /healthz-style checks): the counter or gauge
  * value, or for a histogram its sum and count. -ENOENT when absent. */
-int kl_metric_get_values(const struct kl_metric *mt, size_t n_values, const char *const *values,
-                         double *ret_value, uint64_t *ret_count);
-#define kl_metric_get(mt, ret_value, ret_count, ...)                                 \
-        kl_metric_get_values((mt), KL__NVALUES(__VA_ARGS__), KL__VALUES(__VA_ARGS__) + 1, \
-                             (ret_value), (ret_count))
+int kl_metric_get_values(const struct kl_metric *mt, size_t n_values, const char *const *values, double *ret_value,
+                         uint64_t *ret_count);
+#define kl_metric_get(mt, ret_value, ret_count, ...) \
+        kl_metric_get_values((mt), KL__NVALUES(__VA_ARGS__), KL__VALUES(__VA_ARGS__) + 1, (ret_value), (ret_count))
 
 /* Run fn(m, userdata) at the start of every render, to refresh gauges that
  * are cheaper to compute on scrape than to keep current (at most 8). */
-int kl_metrics_add_collector(struct kl_metrics *m, void (*fn)(struct kl_metrics *m, void *userdata),
-                             void *userdata);
+int kl_metrics_add_collector(struct kl_metrics *m, void (*fn)(struct kl_metrics *m, void *userdata), void *userdata);
 
 /* Append the exposition text of every metric to *out. -ENOMEM when the
  * buffer could not grow (out->oom is set). */
@@ -139,18 +133,18 @@ const char *kl_metrics_format_value(double v, char *buf, size_t size);
  * labels and buckets (see docs/METRICS.md). Label values go in the order
  * given in each comment. */
 struct kl_kubelet_metrics {
-        struct kl_metric *running_pods;                /* gauge */
-        struct kl_metric *running_containers;          /* gauge: container_state */
-        struct kl_metric *pod_start_duration;          /* histogram (seconds) */
-        struct kl_metric *pod_worker_duration;         /* histogram: operation_type */
-        struct kl_metric *runtime_operations;          /* counter: operation_type */
-        struct kl_metric *runtime_operations_errors;   /* counter: operation_type */
-        struct kl_metric *runtime_operations_duration; /* histogram: operation_type */
-        struct kl_metric *started_containers;          /* counter: container_type */
-        struct kl_metric *started_containers_errors;   /* counter: container_type, code */
-        struct kl_metric *evictions;                   /* counter: eviction_signal */
-        struct kl_metric *node_condition;              /* gauge: condition (ours) */
-        struct kl_metric *container_cpu_usage;         /* counter (set): namespace, pod, container */
+        struct kl_metric *running_pods;                 /* gauge */
+        struct kl_metric *running_containers;           /* gauge: container_state */
+        struct kl_metric *pod_start_duration;           /* histogram (seconds) */
+        struct kl_metric *pod_worker_duration;          /* histogram: operation_type */
+        struct kl_metric *runtime_operations;           /* counter: operation_type */
+        struct kl_metric *runtime_operations_errors;    /* counter: operation_type */
+        struct kl_metric *runtime_operations_duration;  /* histogram: operation_type */
+        struct kl_metric *started_containers;           /* counter: container_type */
+        struct kl_metric *started_containers_errors;    /* counter: container_type, code */
+        struct kl_metric *evictions;                    /* counter: eviction_signal */
+        struct kl_metric *node_condition;               /* gauge: condition (ours) */
+        struct kl_metric *container_cpu_usage;          /* counter (set): namespace, pod, container */
         struct kl_metric *container_memory_working_set; /* gauge: namespace, pod, container */
 };
 

@@ -72,8 +72,8 @@ int kl_node_new(const struct kl_config *cfg, struct kl_node **ret, struct kl_err
         n->cgcfg.pod_pids_limit = cfg->pod_pids_limit;
         n->cgcfg.cfs_period_us = (int64_t) cfg->cpu_cfs_quota_period_usec;
         if (cfg->reserved_system_cpus && cfg->reserved_system_cpus[0] &&
-            kl_cg_cpuset_parse(cfg->reserved_system_cpus, strlen(cfg->reserved_system_cpus),
-                               &n->cgcfg.reserved_cpus) < 0) {
+            kl_cg_cpuset_parse(cfg->reserved_system_cpus, strlen(cfg->reserved_system_cpus), &n->cgcfg.reserved_cpus) <
+                    0) {
                 kl_node_free(n);
                 return kl_error_set(reterr, EINVAL, "reservedSystemCPUs: invalid cpu list '%s'",
                                     cfg->reserved_system_cpus);
@@ -97,10 +97,9 @@ int kl_node_new(const struct kl_config *cfg, struct kl_node **ret, struct kl_err
         if (streq(cfg->cpu_manager_policy, "static")) {
                 struct kl_cg_cpuset reserved = n->cgcfg.reserved_cpus;
                 if (kl_cg_cpuset_empty(&reserved) &&
-                    kl_cpumanager_reserved_from_milli(&n->cap.cpus,
-                                                      n->cgcfg.system_reserved.cpu_milli +
-                                                              n->cgcfg.kube_reserved.cpu_milli,
-                                                      &reserved) < 0) {
+                    kl_cpumanager_reserved_from_milli(
+                            &n->cap.cpus, n->cgcfg.system_reserved.cpu_milli + n->cgcfg.kube_reserved.cpu_milli,
+                            &reserved) < 0) {
                         r = kl_error_set(reterr, EINVAL, "cpuManagerPolicy static needs reserved CPUs");
                         goto fail;
                 }
@@ -163,8 +162,8 @@ void kl_node_get_info(const struct kl_node *n, struct kl_node_info *ret) {
         };
 }
 
-int kl_node_admit(struct kl_node *n, const struct kl_pod *pod, const struct kl_pod *const *admitted,
-                  size_t n_admitted, char **ret_reason, char **ret_message) {
+int kl_node_admit(struct kl_node *n, const struct kl_pod *pod, const struct kl_pod *const *admitted, size_t n_admitted,
+                  char **ret_reason, char **ret_message) {
         struct kl_admission_result res = {};
 
         *ret_reason = NULL;

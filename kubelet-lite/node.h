@@ -24,8 +24,8 @@ void kl_node_get_info(const struct kl_node *n, struct kl_node_info *ret);
 
 /* Decide whether pod fits next to the already admitted pods. On rejection
  * returns 0 with *ret_reason ("OutOfmemory"...) and *ret_message set. */
-int kl_node_admit(struct kl_node *n, const struct kl_pod *pod, const struct kl_pod *const *admitted,
-                  size_t n_admitted, char **ret_reason, char **ret_message);
+int kl_node_admit(struct kl_node *n, const struct kl_pod *pod, const struct kl_pod *const *admitted, size_t n_admitted,
+                  char **ret_reason, char **ret_message);
 
 /* Create (or update) the pod's cgroup. *ret_parent is the CRI cgroup_parent,
  * "" when cgroupsPerQOS is off. */

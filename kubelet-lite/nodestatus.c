@@ -145,8 +145,7 @@ void kl_node_status_render(const struct kl_node_status_ctx *x, struct kl_json *j
                         quantity_mem(j, "ephemeral-storage", eph);
                 quantity_mem(j, "memory", pass == 0 ? ni.memory_capacity : ni.memory_allocatable);
                 char pods[32];
-                snprintf(pods, sizeof(pods), "%lld",
-                         (long long) (pass == 0 ? ni.pods_capacity : ni.pods_allocatable));
+                snprintf(pods, sizeof(pods), "%lld", (long long) (pass == 0 ? ni.pods_capacity : ni.pods_allocatable));
                 kl_json_kv_string(j, "pods", pods);
                 kl_json_end_object(j);
         }
@@ -201,8 +200,8 @@ static int64_t node_cpu_nsec(void) {
         unsigned long long v[10] = {};
         if (kl_read_file_at(AT_FDCWD, "/proc/stat", 1024 * 1024, 0, &data, NULL) < 0)
                 return -1;
-        if (sscanf(data, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                   &v[6], &v[7]) < 4)
+        if (sscanf(data, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                   &v[7]) < 4)
                 return -1;
         long hz = sysconf(_SC_CLK_TCK);
         unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
@@ -322,8 +321,8 @@ void kl_node_stats_render(const struct kl_node_status_ctx *x, struct kl_json *j)
                                 kl_json_kv_time(j, "startTime", cs->started_at);
                         if (kl_node_stats(x->node, w->uid, cs->id, &st) >= 0)
                                 stats_json(j, &st, now);
-                        snprintf(dir, sizeof(dir), "%s/%s_%s_%s/%s", x->cfg->pod_logs_dir, w->namespace,
-                                 w->full_name, w->uid, cs->spec->name);
+                        snprintf(dir, sizeof(dir), "%s/%s_%s_%s/%s", x->cfg->pod_logs_dir, w->namespace, w->full_name,
+                                 w->uid, cs->spec->name);
                         kl_json_key(j, "logs");
                         kl_json_begin_object(j);
                         kl_json_kv_time(j, "time", now);

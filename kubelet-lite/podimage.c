@@ -33,8 +33,8 @@ bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *
         if (c->image_pull_policy == KL_PULL_NEVER) {
                 if (!present) {
                         char msg[512];
-                        snprintf(msg, sizeof(msg),
-                                 "Container image \"%s\" is not present with pull policy of Never", c->image);
+                        snprintf(msg, sizeof(msg), "Container image \"%s\" is not present with pull policy of Never",
+                                 c->image);
                         kl__set_waiting(cs, "ErrImageNeverPull", msg);
                 }
                 return present;
@@ -105,13 +105,12 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
                                 cs->pull_done = true;
                                 continue;
                         }
-                        cs->pull_backoff_usec = cs->pull_backoff_usec ? MIN(cs->pull_backoff_usec * 2,
-                                                                           pm->cfg->crashloop_max_usec)
-                                                                      : pm->cfg->crashloop_initial_usec;
+                        cs->pull_backoff_usec = cs->pull_backoff_usec
+                                                        ? MIN(cs->pull_backoff_usec * 2, pm->cfg->crashloop_max_usec)
+                                                        : pm->cfg->crashloop_initial_usec;
                         cs->pull_retry_at = now + cs->pull_backoff_usec;
                         kl__set_waiting(cs, "ErrImagePull", kl_error_str(err));
                 }
         free(req);
         kl_pm_kick(pm);
 }
-

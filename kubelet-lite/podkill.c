@@ -24,7 +24,11 @@
 
 #define MIN_GRACE_SECONDS 2
 
-enum { HOOK_NONE = 0, HOOK_POST_START, HOOK_PRE_STOP };
+enum {
+        HOOK_NONE = 0,
+        HOOK_POST_START,
+        HOOK_PRE_STOP
+};
 
 static void stop_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata);
 
@@ -101,13 +105,14 @@ static void hook_done(enum kl_handler_result result, const char *message, void *
                         kl__set_waiting(cs, "PostStartHookError", msg);
                         if (cs->id)
                                 kl__kill_container(pm, w, cs, cs->id,
-                                                   kl_now_usec() + (uint64_t) MAX(w->grace_seconds, 0) * KL_USEC_PER_SEC,
+                                                   kl_now_usec() +
+                                                           (uint64_t) MAX(w->grace_seconds, 0) * KL_USEC_PER_SEC,
                                                    "postStart hook failed");
                 }
         } else if (kind == HOOK_PRE_STOP) {
                 if (result != KL_HANDLER_SUCCESS)
-                        log_warning("pod '%s': container '%s': preStop hook failed: %s", w->full_name,
-                                    cs->spec->name, message);
+                        log_warning("pod '%s': container '%s': preStop hook failed: %s", w->full_name, cs->spec->name,
+                                    message);
                 if (w->stops_pending > 0)
                         w->stops_pending--; /* the hook's own slot */
                 if (cs->hook_container_id) {
@@ -157,8 +162,8 @@ static int run_hook(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs
 /* Stop one container: its preStop hook first (within the deadline), then
  * StopContainer with the rest of the grace period, at least 2 s. cs may be
  * NULL (a container of an orphaned pod, or an old attempt). */
-void kl__kill_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *id,
-                        uint64_t deadline, const char *why) {
+void kl__kill_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *id, uint64_t deadline,
+                        const char *why) {
         if (cs) {
                 if (cs->stopping || (cs->hook_kind == HOOK_PRE_STOP && streq_ptr(cs->hook_container_id, id)))
                         return;
@@ -186,8 +191,7 @@ void kl__post_start(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs
                 return;
         uint64_t deadline = kl_now_usec() + (uint64_t) MAX(w->grace_seconds, 2) * KL_USEC_PER_SEC;
         if (run_hook(pm, w, cs, &cs->spec->post_start, HOOK_POST_START, cs->id, deadline) < 0) {
-                log_warning("pod '%s': container '%s': could not run the postStart hook", w->full_name,
-                            cs->spec->name);
+                log_warning("pod '%s': container '%s': could not run the postStart hook", w->full_name, cs->spec->name);
                 cs->poststart_done = true;
         }
 }
@@ -226,10 +230,9 @@ void kl__probe_result(void *userdata, const char *pod_uid, const char *container
                                                                                  : w->grace_seconds;
                         log_warning("pod '%s': container '%s' failed %s probe, will be restarted: %s", w->full_name,
                                     container_name, kl_probe_kind_to_string(kind), message);
-                        kl__kill_container(pm, w, cs, cs->id,
-                                           kl_now_usec() + (uint64_t) MAX(grace, 0) * KL_USEC_PER_SEC,
-                                           kind == KL_PROBE_LIVENESS ? "liveness probe failed"
-                                                                     : "startup probe failed");
+                        kl__kill_container(
+                                pm, w, cs, cs->id, kl_now_usec() + (uint64_t) MAX(grace, 0) * KL_USEC_PER_SEC,
+                                kind == KL_PROBE_LIVENESS ? "liveness probe failed" : "startup probe failed");
                 } else
                         log_info("pod '%s': container '%s': %s probe %s%s%s", w->full_name, container_name,
                                  kl_probe_kind_to_string(kind), success ? "succeeded" : "failed",
@@ -342,4 +345,3 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
         log_info("pod '%s' uid=%s: removed", w->full_name, w->uid);
         return true;
 }
-

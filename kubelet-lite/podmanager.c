@@ -247,8 +247,8 @@ static void apply_desired(struct kl_pm *pm) {
                 w->order = order++;
                 kl__set_str(&w->file, e->file);
                 if (kl__set_str(&w->manifest_error, e->error) > 0 && e->error)
-                        log_warning("pod '%s': manifest '%s' is invalid, keeping the running pod: %s",
-                                    w->full_name, e->file, e->error);
+                        log_warning("pod '%s': manifest '%s' is invalid, keeping the running pod: %s", w->full_name,
+                                    e->file, e->error);
         }
 
         /* Keep the worker list in manifest order; orphans at the end. */
@@ -329,8 +329,9 @@ const Runtime__V1__PodSandbox *kl__pod_sandbox(struct kl_pm *pm, const char *uid
                 const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
                 if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), uid))
                         continue;
-                if (!best || (s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY &&
-                              best->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) ||
+                if (!best ||
+                    (s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY &&
+                     best->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) ||
                     (s->state == best->state && s->created_at > best->created_at))
                         best = s;
         }
@@ -598,7 +599,8 @@ static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
                 const char *name = kl__container_label(c, KL_LABEL_CONTAINER_NAME);
                 for (size_t i = 0; i < w->n_cs; i++) {
                         const struct kl__cstat *cs = &w->cs[i];
-                        if (!streq_ptr(name, cs->spec->name) || cs->state < 0 || c->metadata->attempt + 1 >= cs->attempt)
+                        if (!streq_ptr(name, cs->spec->name) || cs->state < 0 ||
+                            c->metadata->attempt + 1 >= cs->attempt)
                                 continue;
                         if (kl_cri_remove_container(pm->cri, c->id, &err) < 0)
                                 break;
@@ -606,8 +608,8 @@ static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
                         snprintf(path, sizeof(path), "%s/%s_%s_%s/%s/%u.log", pm->cfg->pod_logs_dir, w->namespace,
                                  w->full_name, w->uid, cs->spec->name, c->metadata->attempt);
                         (void) unlink(path);
-                        snprintf(path, sizeof(path), "%s/pods/%s/containers/%s/%u-termination-log",
-                                 pm->cfg->root_dir, w->uid, cs->spec->name, c->metadata->attempt);
+                        snprintf(path, sizeof(path), "%s/pods/%s/containers/%s/%u-termination-log", pm->cfg->root_dir,
+                                 w->uid, cs->spec->name, c->metadata->attempt);
                         (void) unlink(path);
                         log_debug("pod '%s': removed old container '%s' attempt %u", w->full_name, name,
                                   c->metadata->attempt);
@@ -722,8 +724,9 @@ static void admit_pods(struct kl_pm *pm) {
                         reason = strdup("Evicted");
                         message = strdup(pmsg);
                 }
-                if (!running && (reason || (kl_node_admit(pm->node, w->pod, admitted, n_admitted, &reason, &message) >= 0 &&
-                    reason))) {
+                if (!running &&
+                    (reason ||
+                     (kl_node_admit(pm->node, w->pod, admitted, n_admitted, &reason, &message) >= 0 && reason))) {
                         if (!streq_ptr(w->reject_reason, reason) || !streq_ptr(w->reject_message, message))
                                 log_warning("pod '%s': rejected: %s: %s (will be admitted when resources free up, "
                                             "in manifest order)",
@@ -939,8 +942,8 @@ static void collect_metrics(struct kl_metrics *m, void *userdata) {
                             kl_node_stats(pm->node, w->uid, cs->id, &st) < 0)
                                 continue;
                         if (st.have & KL_CG_STATS_CPU)
-                                kl_metric_set(km->container_cpu_usage, (double) st.cpu_usage_usec / 1e6,
-                                              w->namespace, w->full_name, cs->spec->name);
+                                kl_metric_set(km->container_cpu_usage, (double) st.cpu_usage_usec / 1e6, w->namespace,
+                                              w->full_name, cs->spec->name);
                         if (st.have & KL_CG_STATS_MEMORY)
                                 kl_metric_set(km->container_memory_working_set, (double) st.memory_working_set,
                                               w->namespace, w->full_name, cs->spec->name);
@@ -982,8 +985,8 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         }
         r = kl_logrotate_new(&lo, &pm->logrotate);
         if (r >= 0)
-                r = kl_event_add_timer(pm->loop, kl_now_usec() + p->cfg->container_log_monitor_interval_usec, on_log_timer, pm,
-                                       &pm->log_timer);
+                r = kl_event_add_timer(pm->loop, kl_now_usec() + p->cfg->container_log_monitor_interval_usec,
+                                       on_log_timer, pm, &pm->log_timer);
         if (r < 0) {
                 kl_pm_free(pm);
                 return r;

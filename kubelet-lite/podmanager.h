@@ -29,8 +29,8 @@ struct kl_pm_params {
         const struct kl_config *cfg;
         struct kl_node *node; /* cgroups, admission, cpu manager; owned by the daemon */
         const char *host_ip;
-        struct kl_metrics *metrics;        /* may be NULL */
-        struct kl_kubelet_metrics *km;     /* the kubelet metrics registered in it */
+        struct kl_metrics *metrics;    /* may be NULL */
+        struct kl_kubelet_metrics *km; /* the kubelet metrics registered in it */
 };
 
 int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret);

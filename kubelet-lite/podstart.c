@@ -93,8 +93,8 @@ static int prepare_pod_dirs(struct kl_pm *pm, struct kl__worker *w, struct kl_er
                 switch (v->host_path_type) {
                 case KL_HOST_PATH_DIRECTORY_OR_CREATE:
                         if ((r = kl_mkdir_p(host, 0755)) < 0) {
-                                r = kl_error_set(reterr, r, "volume '%s': creating directory '%s': %s", v->name,
-                                                 host, strerror(-r));
+                                r = kl_error_set(reterr, r, "volume '%s': creating directory '%s': %s", v->name, host,
+                                                 strerror(-r));
                                 goto out;
                         }
                         break;
@@ -107,8 +107,7 @@ static int prepare_pod_dirs(struct kl_pm *pm, struct kl__worker *w, struct kl_er
                         safe_close(fd);
                         break;
                 }
-                case KL_HOST_PATH_UNSET:
-                        break;
+                case KL_HOST_PATH_UNSET: break;
                 default: {
                         static const struct {
                                 enum kl_host_path_type t;
@@ -252,8 +251,8 @@ int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
                 /* Upstream refuses too; calling RunPodSandbox now would leak a
                  * NOTREADY sandbox and a netns (FACTS). */
                 if (kl__set_str(&w->sandbox_error,
-                            "NetworkNotReady: container runtime network not ready: cni plugin not initialized "
-                            "(no CNI config); only hostNetwork pods can run") > 0)
+                                "NetworkNotReady: container runtime network not ready: cni plugin not initialized "
+                                "(no CNI config); only hostNetwork pods can run") > 0)
                         log_error("pod '%s': %s", w->full_name, w->sandbox_error);
                 return -ENETDOWN;
         }
@@ -293,8 +292,7 @@ fail:
 /* A start in progress is journaled: <root>/pods/<uid>/containers/<name>/<attempt>-starting
  * exists from just before CreateContainer until StartContainer has returned.
  * After a crash it tells an interrupted start from a container that failed. */
-void kl__journal_path(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt, char *buf,
-                         size_t n) {
+void kl__journal_path(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt, char *buf, size_t n) {
         snprintf(buf, n, "%s/pods/%s/containers/%s/%u-starting", pm->cfg->root_dir, w->uid, name, attempt);
 }
 
@@ -304,8 +302,7 @@ bool kl__journal_exists(struct kl_pm *pm, struct kl__worker *w, const char *name
         return access(path, F_OK) == 0;
 }
 
-static void container_failed(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *msg,
-                             int err) {
+static void container_failed(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *msg, int err) {
         kl__set_waiting(cs, "CreateContainerError", msg);
         if (pm->km)
                 kl_metric_inc(pm->km->started_containers_errors, cs->init ? "init_container" : "container",
@@ -491,4 +488,3 @@ bool kl__should_restart(const struct kl__worker *w, const struct kl__cstat *cs) 
                 return cs->exit_code != 0;
         return false;
 }
-

@@ -313,8 +313,8 @@ void kl__pod_spec_json(struct kl_json *j, const struct kl_pod *pod, const char *
         kl_json_end_object(j);
 }
 
-static void json_condition(struct kl_json *j, const char *type, bool status, const char *reason,
-                           const char *message, int64_t when) {
+static void json_condition(struct kl_json *j, const char *type, bool status, const char *reason, const char *message,
+                           int64_t when) {
         kl_json_begin_object(j);
         kl_json_kv_string(j, "type", type);
         kl_json_kv_string(j, "status", status ? "True" : "False");
@@ -467,8 +467,8 @@ static void json_pod(struct kl_json *j, struct kl_pm *pm, const struct kl__worke
                 json_condition(j, "ContainersReady", all_ready, all_ready ? NULL : "ContainersNotReady", NULL, t);
                 json_condition(j, "PodScheduled", true, NULL, NULL, w->seen_nsec);
                 if (w->manifest_error)
-                        json_condition(j, "kubelet-lite.io/ManifestValid", false, "InvalidManifest",
-                                       w->manifest_error, 0);
+                        json_condition(j, "kubelet-lite.io/ManifestValid", false, "InvalidManifest", w->manifest_error,
+                                       0);
                 kl_json_end_array(j);
                 kl_json_kv_string(j, "hostIP", pm->host_ip);
                 if (w->pod_ip) {

@@ -46,16 +46,16 @@ struct kl__cstat {
         char *last_reason, *last_message, *last_id;
 
         /* restart backoff (CrashLoopBackOff) */
-        uint64_t backoff_usec;    /* current window, 0 before the first restart */
-        uint64_t backoff_until;   /* monotonic usec */
+        uint64_t backoff_usec;  /* current window, 0 before the first restart */
+        uint64_t backoff_until; /* monotonic usec */
         /* image pulls */
-        bool pull_pending;        /* waiting for an async PullImage */
-        bool pull_done;           /* a pull finished and this start may use it */
+        bool pull_pending; /* waiting for an async PullImage */
+        bool pull_done;    /* a pull finished and this start may use it */
         uint64_t pull_backoff_usec, pull_retry_at;
 
         char *waiting_reason, *waiting_message; /* when not running */
-        bool stopping;            /* being stopped (preStop hook or StopContainer in flight) */
-        uint64_t kill_deadline;   /* monotonic usec: end of its grace period */
+        bool stopping;                          /* being stopped (preStop hook or StopContainer in flight) */
+        uint64_t kill_deadline;                 /* monotonic usec: end of its grace period */
         bool ready, started;
 
         /* lifecycle hooks */
@@ -77,8 +77,8 @@ struct kl__worker {
         char *namespace;
         struct kl_pod *pod; /* desired spec; NULL for an orphan being removed */
         char *file;
-        unsigned order;      /* manifest order, for admission */
-        bool desired;        /* still in the source */
+        unsigned order; /* manifest order, for admission */
+        bool desired;   /* still in the source */
         bool admitted;
         char *reject_reason, *reject_message;
         char *manifest_error; /* the file is currently invalid; this pod is its last good state */
@@ -127,8 +127,8 @@ struct kl_pm {
         struct kl_node *node;
         char *host_ip;
 
-        struct kl__worker *workers; /* in manifest order, then orphans */
-        bool have_desired;          /* the source has been read at least once */
+        struct kl__worker *workers;  /* in manifest order, then orphans */
+        bool have_desired;           /* the source has been read at least once */
         struct kl__desired *desired; /* what the manifests want, in manifest order */
         size_t n_desired;
         struct kl_event_timer *sync_timer;
@@ -148,7 +148,7 @@ struct kl_pm {
         struct kl_eviction_watch *evict_watch;
         struct kl_event_timer *evict_timer;
         struct kl_event_io *evict_psi_io, *evict_events_io;
-        bool evicting;        /* an evicted pod is still being stopped */
+        bool evicting; /* an evicted pod is still being stopped */
         uint64_t evict_last_check;
         bool node_conditions[4]; /* by enum kl_eviction_condition */
         struct kl_logrotate *logrotate;
@@ -183,8 +183,8 @@ bool kl__should_restart(const struct kl__worker *w, const struct kl__cstat *cs);
 bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
 
 /* podkill.c */
-void kl__kill_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *id,
-                        uint64_t deadline, const char *why);
+void kl__kill_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *id, uint64_t deadline,
+                        const char *why);
 bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w);
 void kl__post_start(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
 void kl__cancel_hook(struct kl__cstat *cs);

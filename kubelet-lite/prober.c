@@ -68,14 +68,10 @@ struct kl_prober {
 
 const char *kl_probe_kind_to_string(enum kl_probe_kind k) {
         switch (k) {
-        case KL_PROBE_LIVENESS:
-                return "Liveness";
-        case KL_PROBE_READINESS:
-                return "Readiness";
-        case KL_PROBE_STARTUP:
-                return "Startup";
-        default:
-                return "Unknown";
+        case KL_PROBE_LIVENESS: return "Liveness";
+        case KL_PROBE_READINESS: return "Readiness";
+        case KL_PROBE_STARTUP: return "Startup";
+        default: return "Unknown";
         }
 }
 
@@ -189,9 +185,8 @@ static void report(struct worker *w, bool success, const char *message) {
         struct ctr *c = w->ctr;
         struct kl_prober *pr = c->pr;
 
-        log_debug("prober: %s probe of container '%s' (%s) in pod %s now %s: %s",
-                  kl_probe_kind_to_string(w->kind), c->name, c->id, c->uid,
-                  success ? "succeeds" : "fails", message);
+        log_debug("prober: %s probe of container '%s' (%s) in pod %s now %s: %s", kl_probe_kind_to_string(w->kind),
+                  c->name, c->id, c->uid, success ? "succeeds" : "fails", message);
         if (!pr->fn)
                 return;
         pr->in_callback++;
@@ -228,8 +223,8 @@ static void on_done(enum kl_handler_result result, const char *message, void *us
         w->attempts = 0;
         w->last_error = mfree(w->last_error);
         if (result == KL_HANDLER_FAILURE)
-                log_debug("prober: %s probe failed for container '%s' in pod %s: %s",
-                          kl_probe_kind_to_string(w->kind), c->name, c->uid, message);
+                log_debug("prober: %s probe failed for container '%s' in pod %s: %s", kl_probe_kind_to_string(w->kind),
+                          c->name, c->uid, message);
 
         if (w->last_result == (int) result)
                 w->run++;
@@ -311,8 +306,7 @@ static void on_tick(struct kl_event_timer *t, uint64_t now, void *userdata) {
         worker_run(w);
 }
 
-static int worker_new(struct ctr *c, enum kl_probe_kind kind, const struct kl_probe *spec,
-                      struct worker **ret) {
+static int worker_new(struct ctr *c, enum kl_probe_kind kind, const struct kl_probe *spec, struct worker **ret) {
         struct kl_prober *pr = c->pr;
         struct worker *w;
         uint64_t now = kl_now_usec(), first;
@@ -521,15 +515,9 @@ int kl_prober_get(struct kl_prober *pr, const char *container_id, enum kl_probe_
                 return -ENOENT;
         w = c->w[kind];
         switch (kind) {
-        case KL_PROBE_STARTUP:
-                *ret = ctr_started(c);
-                break;
-        case KL_PROBE_READINESS:
-                *ret = ctr_started(c) && (!w || w->state == STATE_SUCCESS);
-                break;
-        default:
-                *ret = !w || w->state != STATE_FAILURE;
-                break;
+        case KL_PROBE_STARTUP: *ret = ctr_started(c); break;
+        case KL_PROBE_READINESS: *ret = ctr_started(c) && (!w || w->state == STATE_SUCCESS); break;
+        default: *ret = !w || w->state != STATE_FAILURE; break;
         }
         return 0;
 }

@@ -62,7 +62,14 @@ static int mul_overflow_u64(uint64_t a, uint64_t b, uint64_t *ret) {
 int kl_procstat_parse_stat(const char *buf, size_t len, long clk_tck, struct kl_procstat *st) {
         const char *end = buf + len, *p = NULL;
         /* Field numbers as in proc(5); field 3 (state) is the first after ')'. */
-        enum { F_UTIME = 14, F_STIME = 15, F_THREADS = 20, F_START = 22, F_VSIZE = 23, F_RSS = 24 };
+        enum {
+                F_UTIME = 14,
+                F_STIME = 15,
+                F_THREADS = 20,
+                F_START = 22,
+                F_VSIZE = 23,
+                F_RSS = 24
+        };
         uint64_t utime = 0, stime = 0, threads = 0, start = 0, vsize = 0, rss = 0;
         char state;
 
@@ -139,8 +146,7 @@ int kl_procstat_parse_smaps(const char *buf, size_t len, struct kl_procstat *st)
                 const char *key;
                 size_t field; /* offset into the sums below */
         } keys[] = {
-                {"Rss", 0}, {"Pss", 1}, {"Private_Clean", 2}, {"Private_Dirty", 2},
-                {"Anonymous", 3}, {"Swap", 4},
+                {"Rss", 0}, {"Pss", 1}, {"Private_Clean", 2}, {"Private_Dirty", 2}, {"Anonymous", 3}, {"Swap", 4},
         };
         uint64_t sum[5] = {};
         bool have_rss = false;

@@ -27,14 +27,14 @@ struct kl_procstat {
         unsigned have; /* KL_PROCSTAT_* that were read */
 
         /* /proc/PID/stat. Times are in clock ticks (sysconf(_SC_CLK_TCK)). */
-        char state;                      /* 'R', 'S', ... */
+        char state; /* 'R', 'S', ... */
         uint64_t utime_ticks, stime_ticks;
-        uint64_t start_ticks;            /* since boot */
+        uint64_t start_ticks; /* since boot */
         uint64_t num_threads;
         uint64_t vsize_bytes;
-        uint64_t rss_pages;              /* field 24; statm is preferred */
-        double cpu_seconds;              /* (utime + stime) / CLK_TCK */
-        double start_time_seconds;       /* unix time; 0 when btime is unknown */
+        uint64_t rss_pages;        /* field 24; statm is preferred */
+        double cpu_seconds;        /* (utime + stime) / CLK_TCK */
+        double start_time_seconds; /* unix time; 0 when btime is unknown */
 
         /* /proc/PID/statm, in bytes. */
         uint64_t statm_size_bytes, statm_resident_bytes, statm_shared_bytes;

@@ -27,11 +27,11 @@
                 (p) = NULL;              \
                 _p_;                     \
         })
-#define TAKE_FD(fd)                \
-        ({                         \
-                int _fd_ = (fd);   \
-                (fd) = -EBADF;     \
-                _fd_;              \
+#define TAKE_FD(fd)              \
+        ({                       \
+                int _fd_ = (fd); \
+                (fd) = -EBADF;   \
+                _fd_;            \
         })
 
 static inline void freep(void *p) {

@@ -23,21 +23,17 @@ struct kl_cri {
         int64_t timeout_ms;
 };
 
-#define RUNTIME_METHOD(var, name, reply_desc)                                          \
-        static const struct kl_grpc_method var = {"/runtime.v1.RuntimeService/" name, \
-                                                  name, &(reply_desc)}
-#define IMAGE_METHOD(var, name, reply_desc)                                          \
-        static const struct kl_grpc_method var = {"/runtime.v1.ImageService/" name, \
-                                                  name, &(reply_desc)}
+#define RUNTIME_METHOD(var, name, reply_desc) \
+        static const struct kl_grpc_method var = {"/runtime.v1.RuntimeService/" name, name, &(reply_desc)}
+#define IMAGE_METHOD(var, name, reply_desc) \
+        static const struct kl_grpc_method var = {"/runtime.v1.ImageService/" name, name, &(reply_desc)}
 
 RUNTIME_METHOD(m_version, "Version", runtime__v1__version_response__descriptor);
 RUNTIME_METHOD(m_status, "Status", runtime__v1__status_response__descriptor);
 RUNTIME_METHOD(m_run_pod_sandbox, "RunPodSandbox", runtime__v1__run_pod_sandbox_response__descriptor);
 RUNTIME_METHOD(m_stop_pod_sandbox, "StopPodSandbox", runtime__v1__stop_pod_sandbox_response__descriptor);
-RUNTIME_METHOD(m_remove_pod_sandbox, "RemovePodSandbox",
-               runtime__v1__remove_pod_sandbox_response__descriptor);
-RUNTIME_METHOD(m_pod_sandbox_status, "PodSandboxStatus",
-               runtime__v1__pod_sandbox_status_response__descriptor);
+RUNTIME_METHOD(m_remove_pod_sandbox, "RemovePodSandbox", runtime__v1__remove_pod_sandbox_response__descriptor);
+RUNTIME_METHOD(m_pod_sandbox_status, "PodSandboxStatus", runtime__v1__pod_sandbox_status_response__descriptor);
 RUNTIME_METHOD(m_list_pod_sandbox, "ListPodSandbox", runtime__v1__list_pod_sandbox_response__descriptor);
 RUNTIME_METHOD(m_create_container, "CreateContainer", runtime__v1__create_container_response__descriptor);
 RUNTIME_METHOD(m_start_container, "StartContainer", runtime__v1__start_container_response__descriptor);
@@ -46,8 +42,7 @@ RUNTIME_METHOD(m_remove_container, "RemoveContainer", runtime__v1__remove_contai
 RUNTIME_METHOD(m_list_containers, "ListContainers", runtime__v1__list_containers_response__descriptor);
 RUNTIME_METHOD(m_container_status, "ContainerStatus", runtime__v1__container_status_response__descriptor);
 RUNTIME_METHOD(m_exec_sync, "ExecSync", runtime__v1__exec_sync_response__descriptor);
-RUNTIME_METHOD(m_reopen_container_log, "ReopenContainerLog",
-               runtime__v1__reopen_container_log_response__descriptor);
+RUNTIME_METHOD(m_reopen_container_log, "ReopenContainerLog", runtime__v1__reopen_container_log_response__descriptor);
 RUNTIME_METHOD(m_update_container_resources, "UpdateContainerResources",
                runtime__v1__update_container_resources_response__descriptor);
 IMAGE_METHOD(m_list_images, "ListImages", runtime__v1__list_images_response__descriptor);
@@ -66,8 +61,7 @@ static void kl_grpc_message_freep(ProtobufCMessage **m) {
 
 /* --- lifetime --------------------------------------------------------------- */
 
-int kl_cri_new(const char *endpoint, int64_t default_timeout_ms, struct kl_cri **ret,
-               struct kl_error *reterr) {
+int kl_cri_new(const char *endpoint, int64_t default_timeout_ms, struct kl_cri **ret, struct kl_error *reterr) {
         _cleanup_free_ char *target = NULL;
         _cleanup_free_ struct kl_cri *c = NULL;
         const char *path;
@@ -80,12 +74,10 @@ int kl_cri_new(const char *endpoint, int64_t default_timeout_ms, struct kl_cri *
         else
                 path = endpoint;
         if (path[0] != '/')
-                return kl_error_set(reterr, EINVAL,
-                                    "CRI endpoint '%s': want unix:///absolute/path or /absolute/path",
+                return kl_error_set(reterr, EINVAL, "CRI endpoint '%s': want unix:///absolute/path or /absolute/path",
                                     endpoint);
         if (strlen(path) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
-                return kl_error_set(reterr, ENAMETOOLONG,
-                                    "CRI endpoint '%s': socket path too long", endpoint);
+                return kl_error_set(reterr, ENAMETOOLONG, "CRI endpoint '%s': socket path too long", endpoint);
         if (asprintf(&target, "unix://%s", path) < 0) {
                 target = NULL;
                 return kl_error_set(reterr, ENOMEM, "out of memory");
@@ -137,16 +129,15 @@ static int64_t grace_deadline_ms(const struct kl_cri *c, int64_t timeout_s) {
         return timeout_s * 1000 + c->timeout_ms;
 }
 
-static int check_id(const struct kl_grpc_method *m, const char *what, const char *id,
-                    struct kl_error *reterr) {
+static int check_id(const struct kl_grpc_method *m, const char *what, const char *id, struct kl_error *reterr) {
         if (!id || !id[0])
                 return kl_error_set(reterr, EINVAL, "%s: empty %s", m->name, what);
         return 0;
 }
 
 /* Call and keep the reply. */
-static int call(struct kl_cri *c, const struct kl_grpc_method *m, const ProtobufCMessage *req,
-                int64_t timeout_ms, void *ret, struct kl_error *reterr) {
+static int call(struct kl_cri *c, const struct kl_grpc_method *m, const ProtobufCMessage *req, int64_t timeout_ms,
+                void *ret, struct kl_error *reterr) {
         ProtobufCMessage *reply = NULL;
         int r;
 
@@ -162,8 +153,8 @@ static int call(struct kl_cri *c, const struct kl_grpc_method *m, const Protobuf
 }
 
 /* Copy a string out of a reply that must carry one (an id, an image ref). */
-static int take_string(const struct kl_grpc_method *m, const char *what, const char *s,
-                       char **ret, struct kl_error *reterr) {
+static int take_string(const struct kl_grpc_method *m, const char *what, const char *s, char **ret,
+                       struct kl_error *reterr) {
         char *copy;
 
         if (!s || !s[0])
@@ -192,16 +183,15 @@ int kl_cri_version(struct kl_cri *c, Runtime__V1__VersionResponse **ret, struct 
         return call(c, &m_version, &req.base, c->timeout_ms, ret, reterr);
 }
 
-int kl_cri_status(struct kl_cri *c, bool verbose, Runtime__V1__StatusResponse **ret,
-                  struct kl_error *reterr) {
+int kl_cri_status(struct kl_cri *c, bool verbose, Runtime__V1__StatusResponse **ret, struct kl_error *reterr) {
         Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
 
         req.verbose = verbose;
         return call(c, &m_status, &req.base, c->timeout_ms, ret, reterr);
 }
 
-int kl_cri_run_pod_sandbox(struct kl_cri *c, const Runtime__V1__PodSandboxConfig *cfg,
-                           const char *runtime_handler, char **ret_id, struct kl_error *reterr) {
+int kl_cri_run_pod_sandbox(struct kl_cri *c, const Runtime__V1__PodSandboxConfig *cfg, const char *runtime_handler,
+                           char **ret_id, struct kl_error *reterr) {
         Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
         _cleanup_(kl_grpc_message_freep) ProtobufCMessage *reply = NULL;
         int r;
@@ -214,8 +204,7 @@ int kl_cri_run_pod_sandbox(struct kl_cri *c, const Runtime__V1__PodSandboxConfig
         if (r < 0)
                 return r;
         return take_string(&m_run_pod_sandbox, "pod sandbox id",
-                           ((Runtime__V1__RunPodSandboxResponse *) reply)->pod_sandbox_id, ret_id,
-                           reterr);
+                           ((Runtime__V1__RunPodSandboxResponse *) reply)->pod_sandbox_id, ret_id, reterr);
 }
 
 int kl_cri_stop_pod_sandbox(struct kl_cri *c, const char *id, struct kl_error *reterr) {
@@ -239,8 +228,7 @@ int kl_cri_remove_pod_sandbox(struct kl_cri *c, const char *id, struct kl_error 
 }
 
 int kl_cri_pod_sandbox_status(struct kl_cri *c, const char *id, bool verbose,
-                              Runtime__V1__PodSandboxStatusResponse **ret,
-                              struct kl_error *reterr) {
+                              Runtime__V1__PodSandboxStatusResponse **ret, struct kl_error *reterr) {
         Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
         int r = check_id(&m_pod_sandbox_status, "pod sandbox id", id, reterr);
 
@@ -259,10 +247,8 @@ int kl_cri_list_pod_sandbox(struct kl_cri *c, const Runtime__V1__PodSandboxFilte
         return call(c, &m_list_pod_sandbox, &req.base, c->timeout_ms, ret, reterr);
 }
 
-int kl_cri_create_container(struct kl_cri *c, const char *pod_id,
-                            const Runtime__V1__ContainerConfig *cfg,
-                            const Runtime__V1__PodSandboxConfig *sandbox_cfg, char **ret_id,
-                            struct kl_error *reterr) {
+int kl_cri_create_container(struct kl_cri *c, const char *pod_id, const Runtime__V1__ContainerConfig *cfg,
+                            const Runtime__V1__PodSandboxConfig *sandbox_cfg, char **ret_id, struct kl_error *reterr) {
         Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
         _cleanup_(kl_grpc_message_freep) ProtobufCMessage *reply = NULL;
         int r = check_id(&m_create_container, "pod sandbox id", pod_id, reterr);
@@ -278,8 +264,7 @@ int kl_cri_create_container(struct kl_cri *c, const char *pod_id,
         if (r < 0)
                 return r;
         return take_string(&m_create_container, "container id",
-                           ((Runtime__V1__CreateContainerResponse *) reply)->container_id, ret_id,
-                           reterr);
+                           ((Runtime__V1__CreateContainerResponse *) reply)->container_id, ret_id, reterr);
 }
 
 int kl_cri_start_container(struct kl_cri *c, const char *id, struct kl_error *reterr) {
@@ -292,8 +277,7 @@ int kl_cri_start_container(struct kl_cri *c, const char *id, struct kl_error *re
         return call(c, &m_start_container, &req.base, c->timeout_ms, NULL, reterr);
 }
 
-int kl_cri_stop_container(struct kl_cri *c, const char *id, int64_t timeout_s,
-                          struct kl_error *reterr) {
+int kl_cri_stop_container(struct kl_cri *c, const char *id, int64_t timeout_s, struct kl_error *reterr) {
         Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
         int r = check_id(&m_stop_container, "container id", id, reterr);
 
@@ -322,8 +306,8 @@ int kl_cri_list_containers(struct kl_cri *c, const Runtime__V1__ContainerFilter 
         return call(c, &m_list_containers, &req.base, c->timeout_ms, ret, reterr);
 }
 
-int kl_cri_container_status(struct kl_cri *c, const char *id, bool verbose,
-                            Runtime__V1__ContainerStatusResponse **ret, struct kl_error *reterr) {
+int kl_cri_container_status(struct kl_cri *c, const char *id, bool verbose, Runtime__V1__ContainerStatusResponse **ret,
+                            struct kl_error *reterr) {
         Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
         int r = check_id(&m_container_status, "container id", id, reterr);
 
@@ -334,8 +318,8 @@ int kl_cri_container_status(struct kl_cri *c, const char *id, bool verbose,
         return call(c, &m_container_status, &req.base, c->timeout_ms, ret, reterr);
 }
 
-static int exec_sync_request(const char *id, char *const *cmd, int64_t timeout_s,
-                             Runtime__V1__ExecSyncRequest *req, struct kl_error *reterr) {
+static int exec_sync_request(const char *id, char *const *cmd, int64_t timeout_s, Runtime__V1__ExecSyncRequest *req,
+                             struct kl_error *reterr) {
         int r = check_id(&m_exec_sync, "container id", id, reterr);
 
         if (r < 0)
@@ -369,11 +353,9 @@ int kl_cri_reopen_container_log(struct kl_cri *c, const char *id, struct kl_erro
         return call(c, &m_reopen_container_log, &req.base, c->timeout_ms, NULL, reterr);
 }
 
-int kl_cri_update_container_resources(struct kl_cri *c, const char *id,
-                                      const Runtime__V1__LinuxContainerResources *res,
+int kl_cri_update_container_resources(struct kl_cri *c, const char *id, const Runtime__V1__LinuxContainerResources *res,
                                       struct kl_error *reterr) {
-        Runtime__V1__UpdateContainerResourcesRequest req =
-                RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+        Runtime__V1__UpdateContainerResourcesRequest req = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
         int r = check_id(&m_update_container_resources, "container id", id, reterr);
 
         if (r < 0)
@@ -387,16 +369,16 @@ int kl_cri_update_container_resources(struct kl_cri *c, const char *id,
 
 /* --- ImageService ------------------------------------------------------------- */
 
-int kl_cri_list_images(struct kl_cri *c, const Runtime__V1__ImageFilter *filter,
-                       Runtime__V1__ListImagesResponse **ret, struct kl_error *reterr) {
+int kl_cri_list_images(struct kl_cri *c, const Runtime__V1__ImageFilter *filter, Runtime__V1__ListImagesResponse **ret,
+                       struct kl_error *reterr) {
         Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
 
         req.filter = (Runtime__V1__ImageFilter *) filter;
         return call(c, &m_list_images, &req.base, c->timeout_ms, ret, reterr);
 }
 
-int kl_cri_image_status(struct kl_cri *c, const char *image, bool verbose,
-                        Runtime__V1__ImageStatusResponse **ret, struct kl_error *reterr) {
+int kl_cri_image_status(struct kl_cri *c, const char *image, bool verbose, Runtime__V1__ImageStatusResponse **ret,
+                        struct kl_error *reterr) {
         Runtime__V1__ImageStatusRequest req = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
         Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
         int r = check_id(&m_image_status, "image", image, reterr);
@@ -422,9 +404,8 @@ static int pull_image_request(const char *image, const Runtime__V1__PodSandboxCo
         return 0;
 }
 
-int kl_cri_pull_image(struct kl_cri *c, const char *image,
-                      const Runtime__V1__PodSandboxConfig *sandbox_cfg, char **ret_image_ref,
-                      struct kl_error *reterr) {
+int kl_cri_pull_image(struct kl_cri *c, const char *image, const Runtime__V1__PodSandboxConfig *sandbox_cfg,
+                      char **ret_image_ref, struct kl_error *reterr) {
         Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
         Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
         _cleanup_(kl_grpc_message_freep) ProtobufCMessage *reply = NULL;
@@ -438,9 +419,8 @@ int kl_cri_pull_image(struct kl_cri *c, const char *image,
                 return r;
         if (!ret_image_ref)
                 return 0;
-        return take_string(&m_pull_image, "image ref",
-                           ((Runtime__V1__PullImageResponse *) reply)->image_ref, ret_image_ref,
-                           reterr);
+        return take_string(&m_pull_image, "image ref", ((Runtime__V1__PullImageResponse *) reply)->image_ref,
+                           ret_image_ref, reterr);
 }
 
 int kl_cri_remove_image(struct kl_cri *c, const char *image, struct kl_error *reterr) {
@@ -455,8 +435,7 @@ int kl_cri_remove_image(struct kl_cri *c, const char *image, struct kl_error *re
         return call(c, &m_remove_image, &req.base, c->timeout_ms, NULL, reterr);
 }
 
-int kl_cri_image_fs_info(struct kl_cri *c, Runtime__V1__ImageFsInfoResponse **ret,
-                         struct kl_error *reterr) {
+int kl_cri_image_fs_info(struct kl_cri *c, Runtime__V1__ImageFsInfoResponse **ret, struct kl_error *reterr) {
         Runtime__V1__ImageFsInfoRequest req = RUNTIME__V1__IMAGE_FS_INFO_REQUEST__INIT;
 
         return call(c, &m_image_fs_info, &req.base, c->timeout_ms, ret, reterr);
@@ -464,20 +443,20 @@ int kl_cri_image_fs_info(struct kl_cri *c, Runtime__V1__ImageFsInfoResponse **re
 
 /* --- async ---------------------------------------------------------------------- */
 
-int kl_cri_stop_container_async(struct kl_cri *c, const char *id, int64_t timeout_s,
-                                kl_cri_callback_t cb, void *userdata) {
+int kl_cri_stop_container_async(struct kl_cri *c, const char *id, int64_t timeout_s, kl_cri_callback_t cb,
+                                void *userdata) {
         Runtime__V1__StopContainerRequest req = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
 
         if (!c || !cb || !id || !id[0])
                 return -EINVAL;
         req.container_id = (char *) id;
         req.timeout = MAX(timeout_s, 0);
-        return kl_grpc_call_async(c->grpc, &m_stop_container, &req.base,
-                                  grace_deadline_ms(c, timeout_s), cb, userdata, NULL);
+        return kl_grpc_call_async(c->grpc, &m_stop_container, &req.base, grace_deadline_ms(c, timeout_s), cb, userdata,
+                                  NULL);
 }
 
-int kl_cri_exec_sync_async(struct kl_cri *c, const char *id, char *const *cmd, int64_t timeout_s,
-                           kl_cri_callback_t cb, void *userdata) {
+int kl_cri_exec_sync_async(struct kl_cri *c, const char *id, char *const *cmd, int64_t timeout_s, kl_cri_callback_t cb,
+                           void *userdata) {
         Runtime__V1__ExecSyncRequest req = RUNTIME__V1__EXEC_SYNC_REQUEST__INIT;
         int r;
 
@@ -486,13 +465,12 @@ int kl_cri_exec_sync_async(struct kl_cri *c, const char *id, char *const *cmd, i
         r = exec_sync_request(id, cmd, timeout_s, &req, NULL);
         if (r < 0)
                 return r;
-        return kl_grpc_call_async(c->grpc, &m_exec_sync, &req.base,
-                                  grace_deadline_ms(c, timeout_s), cb, userdata, NULL);
+        return kl_grpc_call_async(c->grpc, &m_exec_sync, &req.base, grace_deadline_ms(c, timeout_s), cb, userdata,
+                                  NULL);
 }
 
-int kl_cri_pull_image_async(struct kl_cri *c, const char *image,
-                            const Runtime__V1__PodSandboxConfig *sandbox_cfg, int64_t timeout_ms,
-                            kl_cri_callback_t cb, void *userdata) {
+int kl_cri_pull_image_async(struct kl_cri *c, const char *image, const Runtime__V1__PodSandboxConfig *sandbox_cfg,
+                            int64_t timeout_ms, kl_cri_callback_t cb, void *userdata) {
         Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
         Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
         int r;
@@ -502,19 +480,17 @@ int kl_cri_pull_image_async(struct kl_cri *c, const char *image,
         r = pull_image_request(image, sandbox_cfg, &spec, &req, NULL);
         if (r < 0)
                 return r;
-        return kl_grpc_call_async(c->grpc, &m_pull_image, &req.base,
-                                  timeout_ms > 0 ? timeout_ms : c->timeout_ms, cb, userdata, NULL);
+        return kl_grpc_call_async(c->grpc, &m_pull_image, &req.base, timeout_ms > 0 ? timeout_ms : c->timeout_ms, cb,
+                                  userdata, NULL);
 }
 
-int kl_cri_stop_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb,
-                                  void *userdata) {
+int kl_cri_stop_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata) {
         Runtime__V1__StopPodSandboxRequest req = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
 
         if (!c || !cb || !id || !id[0])
                 return -EINVAL;
         req.pod_sandbox_id = (char *) id;
-        return kl_grpc_call_async(c->grpc, &m_stop_pod_sandbox, &req.base, c->timeout_ms, cb,
-                                  userdata, NULL);
+        return kl_grpc_call_async(c->grpc, &m_stop_pod_sandbox, &req.base, c->timeout_ms, cb, userdata, NULL);
 }
 
 /* --- helpers ---------------------------------------------------------------------- */
@@ -571,12 +547,10 @@ int kl_cri_run_pod_sandbox_async(struct kl_cri *c, const Runtime__V1__PodSandbox
                 return -EINVAL;
         req.config = (Runtime__V1__PodSandboxConfig *) cfg;
         req.runtime_handler = (char *) (runtime_handler ? runtime_handler : "");
-        return kl_grpc_call_async(c->grpc, &m_run_pod_sandbox, &req.base, c->timeout_ms, cb, userdata,
-                                  NULL);
+        return kl_grpc_call_async(c->grpc, &m_run_pod_sandbox, &req.base, c->timeout_ms, cb, userdata, NULL);
 }
 
-int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id,
-                                  const Runtime__V1__ContainerConfig *cfg,
+int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id, const Runtime__V1__ContainerConfig *cfg,
                                   const Runtime__V1__PodSandboxConfig *sandbox_cfg, kl_cri_callback_t cb,
                                   void *userdata) {
         Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
@@ -586,8 +560,7 @@ int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id,
         req.pod_sandbox_id = (char *) pod_id;
         req.config = (Runtime__V1__ContainerConfig *) cfg;
         req.sandbox_config = (Runtime__V1__PodSandboxConfig *) sandbox_cfg;
-        return kl_grpc_call_async(c->grpc, &m_create_container, &req.base, c->timeout_ms, cb, userdata,
-                                  NULL);
+        return kl_grpc_call_async(c->grpc, &m_create_container, &req.base, c->timeout_ms, cb, userdata, NULL);
 }
 
 int kl_cri_start_container_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata) {
@@ -596,6 +569,5 @@ int kl_cri_start_container_async(struct kl_cri *c, const char *id, kl_cri_callba
         if (!c || !cb || !id || !id[0])
                 return -EINVAL;
         req.container_id = (char *) id;
-        return kl_grpc_call_async(c->grpc, &m_start_container, &req.base, c->timeout_ms, cb, userdata,
-                                  NULL);
+        return kl_grpc_call_async(c->grpc, &m_start_container, &req.base, c->timeout_ms, cb, userdata, NULL);
 }

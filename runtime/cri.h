@@ -41,8 +41,7 @@ struct kl_cri;
 /* endpoint: "unix:///path" or "/path". Does not connect: the first call does,
  * so a runtime that starts later is fine. default_timeout_ms is the deadline
  * of every call without its own (<= 0: KL_CRI_DEFAULT_TIMEOUT_MS). */
-int kl_cri_new(const char *endpoint, int64_t default_timeout_ms, struct kl_cri **ret,
-               struct kl_error *reterr);
+int kl_cri_new(const char *endpoint, int64_t default_timeout_ms, struct kl_cri **ret, struct kl_error *reterr);
 /* NULL-safe, returns NULL; cancels pending async calls without running their
  * callbacks. Must not be called from a callback. */
 struct kl_cri *kl_cri_free(struct kl_cri *c);
@@ -66,56 +65,47 @@ static inline void kl_cri_response_freep(void *p) {
 
 /* --- RuntimeService --- */
 int kl_cri_version(struct kl_cri *c, Runtime__V1__VersionResponse **ret, struct kl_error *reterr);
-int kl_cri_status(struct kl_cri *c, bool verbose, Runtime__V1__StatusResponse **ret,
-                  struct kl_error *reterr);
+int kl_cri_status(struct kl_cri *c, bool verbose, Runtime__V1__StatusResponse **ret, struct kl_error *reterr);
 
 int kl_cri_run_pod_sandbox(struct kl_cri *c, const Runtime__V1__PodSandboxConfig *cfg,
-                           const char *runtime_handler /* NULL */, char **ret_id,
-                           struct kl_error *reterr);
+                           const char *runtime_handler /* NULL */, char **ret_id, struct kl_error *reterr);
 int kl_cri_stop_pod_sandbox(struct kl_cri *c, const char *id, struct kl_error *reterr);
 int kl_cri_remove_pod_sandbox(struct kl_cri *c, const char *id, struct kl_error *reterr);
 int kl_cri_pod_sandbox_status(struct kl_cri *c, const char *id, bool verbose,
-                              Runtime__V1__PodSandboxStatusResponse **ret,
-                              struct kl_error *reterr);
+                              Runtime__V1__PodSandboxStatusResponse **ret, struct kl_error *reterr);
 int kl_cri_list_pod_sandbox(struct kl_cri *c, const Runtime__V1__PodSandboxFilter *filter /* NULL */,
                             Runtime__V1__ListPodSandboxResponse **ret, struct kl_error *reterr);
 
-int kl_cri_create_container(struct kl_cri *c, const char *pod_id,
-                            const Runtime__V1__ContainerConfig *cfg,
-                            const Runtime__V1__PodSandboxConfig *sandbox_cfg, char **ret_id,
-                            struct kl_error *reterr);
+int kl_cri_create_container(struct kl_cri *c, const char *pod_id, const Runtime__V1__ContainerConfig *cfg,
+                            const Runtime__V1__PodSandboxConfig *sandbox_cfg, char **ret_id, struct kl_error *reterr);
 int kl_cri_start_container(struct kl_cri *c, const char *id, struct kl_error *reterr);
 /* timeout_s is the grace period; the rpc deadline is timeout_s plus the
  * default timeout. */
-int kl_cri_stop_container(struct kl_cri *c, const char *id, int64_t timeout_s,
-                          struct kl_error *reterr);
+int kl_cri_stop_container(struct kl_cri *c, const char *id, int64_t timeout_s, struct kl_error *reterr);
 int kl_cri_remove_container(struct kl_cri *c, const char *id, struct kl_error *reterr);
 int kl_cri_list_containers(struct kl_cri *c, const Runtime__V1__ContainerFilter *filter /* NULL */,
                            Runtime__V1__ListContainersResponse **ret, struct kl_error *reterr);
-int kl_cri_container_status(struct kl_cri *c, const char *id, bool verbose,
-                            Runtime__V1__ContainerStatusResponse **ret, struct kl_error *reterr);
+int kl_cri_container_status(struct kl_cri *c, const char *id, bool verbose, Runtime__V1__ContainerStatusResponse **ret,
+                            struct kl_error *reterr);
 /* cmd is NULL-terminated. A command that exits non-zero is a success with
  * exit_code set. timeout_s 0 means none on the runtime side; the rpc deadline
  * is timeout_s plus the default timeout. */
 int kl_cri_exec_sync(struct kl_cri *c, const char *id, char *const *cmd, int64_t timeout_s,
                      Runtime__V1__ExecSyncResponse **ret, struct kl_error *reterr);
 int kl_cri_reopen_container_log(struct kl_cri *c, const char *id, struct kl_error *reterr);
-int kl_cri_update_container_resources(struct kl_cri *c, const char *id,
-                                      const Runtime__V1__LinuxContainerResources *res,
+int kl_cri_update_container_resources(struct kl_cri *c, const char *id, const Runtime__V1__LinuxContainerResources *res,
                                       struct kl_error *reterr);
 
 /* --- ImageService --- */
 int kl_cri_list_images(struct kl_cri *c, const Runtime__V1__ImageFilter *filter /* NULL */,
                        Runtime__V1__ListImagesResponse **ret, struct kl_error *reterr);
 /* A missing image is a success with (*ret)->image == NULL. */
-int kl_cri_image_status(struct kl_cri *c, const char *image, bool verbose,
-                        Runtime__V1__ImageStatusResponse **ret, struct kl_error *reterr);
-int kl_cri_pull_image(struct kl_cri *c, const char *image,
-                      const Runtime__V1__PodSandboxConfig *sandbox_cfg /* NULL */,
+int kl_cri_image_status(struct kl_cri *c, const char *image, bool verbose, Runtime__V1__ImageStatusResponse **ret,
+                        struct kl_error *reterr);
+int kl_cri_pull_image(struct kl_cri *c, const char *image, const Runtime__V1__PodSandboxConfig *sandbox_cfg /* NULL */,
                       char **ret_image_ref, struct kl_error *reterr);
 int kl_cri_remove_image(struct kl_cri *c, const char *image, struct kl_error *reterr);
-int kl_cri_image_fs_info(struct kl_cri *c, Runtime__V1__ImageFsInfoResponse **ret,
-                         struct kl_error *reterr);
+int kl_cri_image_fs_info(struct kl_cri *c, Runtime__V1__ImageFsInfoResponse **ret, struct kl_error *reterr);
 
 /* --- async ---
  * The callback runs from kl_cri_dispatch(): r >= 0 with the reply
@@ -123,23 +113,19 @@ int kl_cri_image_fs_info(struct kl_cri *c, Runtime__V1__ImageFsInfoResponse **re
  * ...StopPodSandboxResponse), or r < 0 with err and reply NULL. The reply is
  * freed by the runtime after the callback returns. These return 0 when the call
  * was started, -errno when it could not be (nothing is called back then). */
-typedef void (*kl_cri_callback_t)(int r, const struct kl_error *err, ProtobufCMessage *reply,
-                                  void *userdata);
-int kl_cri_stop_container_async(struct kl_cri *c, const char *id, int64_t timeout_s,
-                                kl_cri_callback_t cb, void *userdata);
-int kl_cri_exec_sync_async(struct kl_cri *c, const char *id, char *const *cmd, int64_t timeout_s,
-                           kl_cri_callback_t cb, void *userdata);
+typedef void (*kl_cri_callback_t)(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata);
+int kl_cri_stop_container_async(struct kl_cri *c, const char *id, int64_t timeout_s, kl_cri_callback_t cb,
+                                void *userdata);
+int kl_cri_exec_sync_async(struct kl_cri *c, const char *id, char *const *cmd, int64_t timeout_s, kl_cri_callback_t cb,
+                           void *userdata);
 /* timeout_ms <= 0: the default timeout. */
-int kl_cri_pull_image_async(struct kl_cri *c, const char *image,
-                            const Runtime__V1__PodSandboxConfig *sandbox_cfg, int64_t timeout_ms,
-                            kl_cri_callback_t cb, void *userdata);
-int kl_cri_stop_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb,
-                                  void *userdata);
+int kl_cri_pull_image_async(struct kl_cri *c, const char *image, const Runtime__V1__PodSandboxConfig *sandbox_cfg,
+                            int64_t timeout_ms, kl_cri_callback_t cb, void *userdata);
+int kl_cri_stop_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);
 /* Replies: RunPodSandboxResponse, CreateContainerResponse, StartContainerResponse. */
 int kl_cri_run_pod_sandbox_async(struct kl_cri *c, const Runtime__V1__PodSandboxConfig *cfg,
                                  const char *runtime_handler, kl_cri_callback_t cb, void *userdata);
-int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id,
-                                  const Runtime__V1__ContainerConfig *cfg,
+int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id, const Runtime__V1__ContainerConfig *cfg,
                                   const Runtime__V1__PodSandboxConfig *sandbox_cfg, kl_cri_callback_t cb,
                                   void *userdata);
 int kl_cri_start_container_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);

@@ -102,30 +102,20 @@ const char *kl_grpc_status_to_string(int status) {
 
 int kl_grpc_status_to_errno(int status) {
         switch (status) {
-        case GRPC_STATUS_OK:
-                return 0;
-        case GRPC_STATUS_CANCELLED:
-                return -ECANCELED;
-        case GRPC_STATUS_INVALID_ARGUMENT:
-                return -EINVAL;
-        case GRPC_STATUS_DEADLINE_EXCEEDED:
-                return -ETIMEDOUT;
-        case GRPC_STATUS_NOT_FOUND:
-                return -ENOENT;
-        case GRPC_STATUS_ALREADY_EXISTS:
-                return -EEXIST;
-        case GRPC_STATUS_PERMISSION_DENIED:
-                return -EPERM;
-        case GRPC_STATUS_RESOURCE_EXHAUSTED:
-                return -ENOSPC;
-        case GRPC_STATUS_UNIMPLEMENTED:
-                return -EOPNOTSUPP;
+        case GRPC_STATUS_OK: return 0;
+        case GRPC_STATUS_CANCELLED: return -ECANCELED;
+        case GRPC_STATUS_INVALID_ARGUMENT: return -EINVAL;
+        case GRPC_STATUS_DEADLINE_EXCEEDED: return -ETIMEDOUT;
+        case GRPC_STATUS_NOT_FOUND: return -ENOENT;
+        case GRPC_STATUS_ALREADY_EXISTS: return -EEXIST;
+        case GRPC_STATUS_PERMISSION_DENIED: return -EPERM;
+        case GRPC_STATUS_RESOURCE_EXHAUSTED: return -ENOSPC;
+        case GRPC_STATUS_UNIMPLEMENTED: return -EOPNOTSUPP;
         case GRPC_STATUS_UNAVAILABLE:
                 /* The call got a connection and lost it; a connect that never
                  * succeeded is reported as -ECONNREFUSED before the call. */
                 return -ENOTCONN;
-        default:
-                return -EIO;
+        default: return -EIO;
         }
 }
 
@@ -179,9 +169,8 @@ static void call_state_release(struct call_state *cs) {
 }
 
 static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_grpc_method *m,
-                      const ProtobufCMessage *req, gpr_timespec deadline,
-                      grpc_completion_queue *cq, uint32_t md_flags, void *tag,
-                      struct kl_error *reterr) {
+                      const ProtobufCMessage *req, gpr_timespec deadline, grpc_completion_queue *cq, uint32_t md_flags,
+                      void *tag, struct kl_error *reterr) {
         grpc_op ops[6];
         grpc_call_error e;
         grpc_slice s;
@@ -189,8 +178,7 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
 
         len = protobuf_c_message_get_packed_size(req);
         if (len > KL_GRPC_MAX_MESSAGE)
-                return kl_error_set(reterr, EMSGSIZE, "%s: request of %zu bytes is too large",
-                                    m->name, len);
+                return kl_error_set(reterr, EMSGSIZE, "%s: request of %zu bytes is too large", m->name, len);
 
         *cs = (struct call_state){.details = grpc_empty_slice()};
         grpc_metadata_array_init(&cs->initial_md);
@@ -206,8 +194,7 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
         grpc_slice_unref(s);
 
         cs->call = grpc_channel_create_call(g->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                            grpc_slice_from_static_string(m->path), NULL,
-                                            deadline, NULL);
+                                            grpc_slice_from_static_string(m->path), NULL, deadline, NULL);
         if (!cs->call) {
                 call_state_release(cs);
                 return kl_error_set(reterr, ENOMEM, "%s: cannot create call", m->name);
@@ -232,14 +219,13 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
         e = grpc_call_start_batch(cs->call, ops, ELEMENTSOF(ops), tag, NULL);
         if (e != GRPC_CALL_OK) {
                 call_state_release(cs);
-                return kl_error_set(reterr, EIO, "%s: cannot start call: %s", m->name,
-                                    grpc_call_error_to_string(e));
+                return kl_error_set(reterr, EIO, "%s: cannot start call: %s", m->name, grpc_call_error_to_string(e));
         }
         return 0;
 }
 
-static int unpack_reply(const struct kl_grpc_method *m, grpc_byte_buffer *bb,
-                        ProtobufCMessage **ret, struct kl_error *reterr) {
+static int unpack_reply(const struct kl_grpc_method *m, grpc_byte_buffer *bb, ProtobufCMessage **ret,
+                        struct kl_error *reterr) {
         grpc_byte_buffer_reader rd;
         ProtobufCMessage *msg;
         grpc_slice s;
@@ -249,8 +235,7 @@ static int unpack_reply(const struct kl_grpc_method *m, grpc_byte_buffer *bb,
          * that decompresses to more. */
         len = grpc_byte_buffer_length(bb);
         if (len > KL_GRPC_MAX_MESSAGE)
-                return kl_error_set(reterr, EMSGSIZE, "%s: reply of %zu bytes is too large",
-                                    m->name, len);
+                return kl_error_set(reterr, EMSGSIZE, "%s: reply of %zu bytes is too large", m->name, len);
         if (!grpc_byte_buffer_reader_init(&rd, bb))
                 return kl_error_set(reterr, EBADMSG, "%s: cannot read reply", m->name);
         s = grpc_byte_buffer_reader_readall(&rd);
@@ -259,14 +244,12 @@ static int unpack_reply(const struct kl_grpc_method *m, grpc_byte_buffer *bb,
         len = GRPC_SLICE_LENGTH(s);
         if (len > KL_GRPC_MAX_MESSAGE) {
                 grpc_slice_unref(s);
-                return kl_error_set(reterr, EMSGSIZE, "%s: reply of %zu bytes is too large",
-                                    m->name, len);
+                return kl_error_set(reterr, EMSGSIZE, "%s: reply of %zu bytes is too large", m->name, len);
         }
         msg = protobuf_c_message_unpack(m->reply, NULL, len, GRPC_SLICE_START_PTR(s));
         grpc_slice_unref(s);
         if (!msg)
-                return kl_error_set(reterr, EBADMSG, "%s: malformed reply (%zu bytes)", m->name,
-                                    len);
+                return kl_error_set(reterr, EBADMSG, "%s: malformed reply (%zu bytes)", m->name, len);
         *ret = msg;
         return 0;
 }
@@ -281,16 +264,13 @@ static int call_finish(struct call_state *cs, const struct kl_grpc_method *m, bo
                 r = kl_error_set(reterr, EIO, "%s: rpc failed before completion", m->name);
         else if (cs->status != GRPC_STATUS_OK) {
                 if (!GRPC_SLICE_IS_EMPTY(cs->details))
-                        copy_printable(details, sizeof(details),
-                                       (const char *) GRPC_SLICE_START_PTR(cs->details),
+                        copy_printable(details, sizeof(details), (const char *) GRPC_SLICE_START_PTR(cs->details),
                                        GRPC_SLICE_LENGTH(cs->details));
                 else if (cs->error_string)
-                        copy_printable(details, sizeof(details), cs->error_string,
-                                       strlen(cs->error_string));
+                        copy_printable(details, sizeof(details), cs->error_string, strlen(cs->error_string));
                 else
                         snprintf(details, sizeof(details), "(no details)");
-                r = kl_error_set(reterr, kl_grpc_status_to_errno(cs->status),
-                                 "%s: rpc error %s: %s", m->name,
+                r = kl_error_set(reterr, kl_grpc_status_to_errno(cs->status), "%s: rpc error %s: %s", m->name,
                                  kl_grpc_status_to_string(cs->status), details);
         } else if (!cs->recv)
                 r = kl_error_set(reterr, EBADMSG, "%s: no reply message", m->name);
@@ -304,8 +284,8 @@ static int call_finish(struct call_state *cs, const struct kl_grpc_method *m, bo
 /* Wait until the channel is connected, at most until the call's deadline or
  * KL_GRPC_CONNECT_TIMEOUT_MS, whichever comes first. A channel in backoff
  * after a failed connect is told to retry now: a caller is waiting. */
-static int wait_connected(struct kl_grpc *g, const struct kl_grpc_method *m,
-                          gpr_timespec call_deadline, struct kl_error *reterr) {
+static int wait_connected(struct kl_grpc *g, const struct kl_grpc_method *m, gpr_timespec call_deadline,
+                          struct kl_error *reterr) {
         gpr_timespec limit = deadline_in(KL_GRPC_CONNECT_TIMEOUT_MS);
         bool call_bound = gpr_time_cmp(call_deadline, limit) < 0, retried = false;
         grpc_connectivity_state st;
@@ -320,8 +300,7 @@ static int wait_connected(struct kl_grpc *g, const struct kl_grpc_method *m,
                 if (st == GRPC_CHANNEL_READY)
                         return 0;
                 if (st == GRPC_CHANNEL_SHUTDOWN)
-                        return kl_error_set(reterr, ENOTCONN,
-                                            "%s: rpc error UNAVAILABLE: channel is shut down",
+                        return kl_error_set(reterr, ENOTCONN, "%s: rpc error UNAVAILABLE: channel is shut down",
                                             m->name);
                 if (st == GRPC_CHANNEL_TRANSIENT_FAILURE) {
                         /* pick_first stays in TRANSIENT_FAILURE while it
@@ -329,13 +308,14 @@ static int wait_connected(struct kl_grpc *g, const struct kl_grpc_method *m,
                          * a socket that is not there at all fails now rather
                          * than after the connect timeout. */
                         if (g->socket_path && access(g->socket_path, F_OK) < 0 && errno == ENOENT)
-                                return kl_error_set(reterr, ECONNREFUSED,
-                                                    "%s: rpc error UNAVAILABLE: cannot connect to %s: socket does not exist",
-                                                    m->name, g->target);
+                                return kl_error_set(
+                                        reterr, ECONNREFUSED,
+                                        "%s: rpc error UNAVAILABLE: cannot connect to %s: socket does not exist",
+                                        m->name, g->target);
                         if (retried)
                                 return kl_error_set(reterr, ECONNREFUSED,
-                                                    "%s: rpc error UNAVAILABLE: cannot connect to %s",
-                                                    m->name, g->target);
+                                                    "%s: rpc error UNAVAILABLE: cannot connect to %s", m->name,
+                                                    g->target);
                         grpc_channel_reset_connect_backoff(g->channel);
                         retried = true;
                 }
@@ -349,14 +329,13 @@ static int wait_connected(struct kl_grpc *g, const struct kl_grpc_method *m,
                         return kl_error_set(reterr, ETIMEDOUT,
                                             "%s: rpc error DEADLINE_EXCEEDED: deadline exceeded while connecting to %s",
                                             m->name, g->target);
-                return kl_error_set(reterr, ECONNREFUSED,
-                                    "%s: rpc error UNAVAILABLE: no connection to %s within %d ms",
+                return kl_error_set(reterr, ECONNREFUSED, "%s: rpc error UNAVAILABLE: no connection to %s within %d ms",
                                     m->name, g->target, KL_GRPC_CONNECT_TIMEOUT_MS);
         }
 }
 
-int kl_grpc_call(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req,
-                 int64_t timeout_ms, ProtobufCMessage **ret_reply, struct kl_error *reterr) {
+int kl_grpc_call(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req, int64_t timeout_ms,
+                 ProtobufCMessage **ret_reply, struct kl_error *reterr) {
         struct call_state cs;
         gpr_timespec deadline;
         grpc_event ev;
@@ -443,9 +422,8 @@ static void *worker(void *arg) {
         return NULL;
 }
 
-int kl_grpc_call_async(struct kl_grpc *g, const struct kl_grpc_method *m,
-                       const ProtobufCMessage *req, int64_t timeout_ms, kl_grpc_callback_t cb,
-                       void *userdata, struct kl_error *reterr) {
+int kl_grpc_call_async(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req,
+                       int64_t timeout_ms, kl_grpc_callback_t cb, void *userdata, struct kl_error *reterr) {
         _cleanup_free_ struct pending *p = NULL;
         int r;
 
@@ -468,9 +446,8 @@ int kl_grpc_call_async(struct kl_grpc *g, const struct kl_grpc_method *m,
         pthread_mutex_lock(&g->lock);
         p->generation = g->generation;
         r = call_start(g, &p->cs, m, req, deadline_in(timeout_ms), g->async_cq,
-                       GRPC_INITIAL_METADATA_WAIT_FOR_READY |
-                               GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET,
-                       p, reterr);
+                       GRPC_INITIAL_METADATA_WAIT_FOR_READY | GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET, p,
+                       reterr);
         if (r >= 0) {
                 p->next = g->inflight;
                 if (g->inflight)
@@ -516,8 +493,7 @@ int kl_grpc_dispatch(struct kl_grpc *g) {
                         g->n_pending--;
                 pthread_mutex_unlock(&g->lock);
                 if (live) {
-                        p->cb(p->r, p->r < 0 ? &p->err : NULL, p->r < 0 ? NULL : p->reply,
-                              p->userdata);
+                        p->cb(p->r, p->r < 0 ? &p->err : NULL, p->r < 0 ? NULL : p->reply, p->userdata);
                         n++;
                 }
                 pending_free(p);
@@ -572,9 +548,7 @@ int kl_grpc_new(const char *target, struct kl_grpc **ret, struct kl_error *reter
                  .key = (char *) GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                  .value.integer = RECONNECT_BACKOFF_MAX_MS},
                 /* http_proxy in the environment must not reroute a unix socket. */
-                {.type = GRPC_ARG_INTEGER,
-                 .key = (char *) GRPC_ARG_ENABLE_HTTP_PROXY,
-                 .value.integer = 0},
+                {.type = GRPC_ARG_INTEGER, .key = (char *) GRPC_ARG_ENABLE_HTTP_PROXY, .value.integer = 0},
                 {.type = GRPC_ARG_STRING,
                  .key = (char *) GRPC_ARG_PRIMARY_USER_AGENT_STRING,
                  .value.string = (char *) "kubelet-lite/" KL_VERSION},
@@ -629,8 +603,7 @@ int kl_grpc_new(const char *target, struct kl_grpc **ret, struct kl_error *reter
         r = pthread_create(&g->thread, NULL, worker, g);
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r != 0) {
-                r = kl_error_set(reterr, r, "cannot start gRPC completion thread: %s",
-                                 strerror(r));
+                r = kl_error_set(reterr, r, "cannot start gRPC completion thread: %s", strerror(r));
                 goto fail;
         }
         g->thread_started = true;

@@ -41,20 +41,18 @@ struct kl_grpc_method {
 
 /* The reply is freed by the runtime after the callback returns; err is NULL
  * when r >= 0, reply is NULL when r < 0. */
-typedef void (*kl_grpc_callback_t)(int r, const struct kl_error *err, ProtobufCMessage *reply,
-                                   void *userdata);
+typedef void (*kl_grpc_callback_t)(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata);
 
 /* target: "unix:///absolute/path". Does not connect yet; the first call does. */
 int kl_grpc_new(const char *target, struct kl_grpc **ret, struct kl_error *reterr);
 /* Cancels in-flight async calls and drops their callbacks. NULL-safe. */
 struct kl_grpc *kl_grpc_free(struct kl_grpc *g);
 
-int kl_grpc_call(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req,
-                 int64_t timeout_ms, ProtobufCMessage **ret_reply, struct kl_error *reterr);
+int kl_grpc_call(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req, int64_t timeout_ms,
+                 ProtobufCMessage **ret_reply, struct kl_error *reterr);
 
-int kl_grpc_call_async(struct kl_grpc *g, const struct kl_grpc_method *m,
-                       const ProtobufCMessage *req, int64_t timeout_ms, kl_grpc_callback_t cb,
-                       void *userdata, struct kl_error *reterr);
+int kl_grpc_call_async(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req,
+                       int64_t timeout_ms, kl_grpc_callback_t cb, void *userdata, struct kl_error *reterr);
 /* Readable (EFD_NONBLOCK|EFD_CLOEXEC eventfd) when completions wait. */
 int kl_grpc_event_fd(struct kl_grpc *g);
 /* Runs the callbacks of completed async calls; returns how many ran. A

@@ -51,8 +51,12 @@ int main(int argc, char **argv) {
                 snprintf(uid, sizeof(uid), "cri-floor-%d-%d", (int) getpid(), i);
                 free(pod->uid);
                 pod->uid = strdup(uid);
-                struct kl_spec_ctx ctx = {.root_dir = dir, .pod_logs_dir = dir, .cgroup_parent = "",
-                                          .node_name = "bench", .host_ip = "127.0.0.1", .cfs_period_us = 100000};
+                struct kl_spec_ctx ctx = {.root_dir = dir,
+                                          .pod_logs_dir = dir,
+                                          .cgroup_parent = "",
+                                          .node_name = "bench",
+                                          .host_ip = "127.0.0.1",
+                                          .cfs_period_us = 100000};
                 char *logdir = kl_spec_pod_log_dir(&a, &ctx, pod);
                 kl_mkdir_p(logdir, 0755);
                 char *sid = NULL, *cid = NULL;

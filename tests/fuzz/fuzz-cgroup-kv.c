@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const char *const keys[] = {"usage_usec", "oom_kill", "oom", "inactive_file",
-                                           "populated", "anon", "max", "x"};
+                                           "populated",  "anon",     "max", "x"};
         const char *s = (const char *) data;
         struct kl_cg_stats st = {.memory_current = 1000000};
         uint64_t v;

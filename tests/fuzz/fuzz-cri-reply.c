@@ -16,18 +16,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const ProtobufCMessageDescriptor *const replies[] = {
-        &runtime__v1__list_containers_response__descriptor,
-        &runtime__v1__container_status_response__descriptor,
-        &runtime__v1__list_pod_sandbox_response__descriptor,
-        &runtime__v1__pod_sandbox_status_response__descriptor,
-        &runtime__v1__exec_sync_response__descriptor,
-        &runtime__v1__list_images_response__descriptor,
-        &runtime__v1__image_status_response__descriptor,
-        &runtime__v1__image_fs_info_response__descriptor,
-        &runtime__v1__status_response__descriptor,
-        &runtime__v1__version_response__descriptor,
-        &runtime__v1__run_pod_sandbox_response__descriptor,
-        &runtime__v1__create_container_response__descriptor,
+        &runtime__v1__list_containers_response__descriptor,  &runtime__v1__container_status_response__descriptor,
+        &runtime__v1__list_pod_sandbox_response__descriptor, &runtime__v1__pod_sandbox_status_response__descriptor,
+        &runtime__v1__exec_sync_response__descriptor,        &runtime__v1__list_images_response__descriptor,
+        &runtime__v1__image_status_response__descriptor,     &runtime__v1__image_fs_info_response__descriptor,
+        &runtime__v1__status_response__descriptor,           &runtime__v1__version_response__descriptor,
+        &runtime__v1__run_pod_sandbox_response__descriptor,  &runtime__v1__create_container_response__descriptor,
         &runtime__v1__pull_image_response__descriptor,
 };
 
@@ -66,41 +60,30 @@ static void visit(const ProtobufCFieldDescriptor *f, const void *p, unsigned dep
                         sink += protobuf_c_enum_descriptor_get_value(ed, v) != NULL;
                 break;
         }
-        case PROTOBUF_C_TYPE_BOOL:
-                sink += *(const protobuf_c_boolean *) p;
-                break;
+        case PROTOBUF_C_TYPE_BOOL: sink += *(const protobuf_c_boolean *) p; break;
         case PROTOBUF_C_TYPE_INT64:
         case PROTOBUF_C_TYPE_UINT64:
         case PROTOBUF_C_TYPE_SINT64:
         case PROTOBUF_C_TYPE_SFIXED64:
         case PROTOBUF_C_TYPE_FIXED64:
-        case PROTOBUF_C_TYPE_DOUBLE:
-                sink += *(const uint8_t *) p + ((const uint8_t *) p)[7];
-                break;
-        default: /* 32-bit scalars */
-                sink += *(const uint8_t *) p + ((const uint8_t *) p)[3];
-                break;
+        case PROTOBUF_C_TYPE_DOUBLE: sink += *(const uint8_t *) p + ((const uint8_t *) p)[7]; break;
+        default: /* 32-bit scalars */ sink += *(const uint8_t *) p + ((const uint8_t *) p)[3]; break;
         }
 }
 
 static size_t elem_size(const ProtobufCFieldDescriptor *f) {
         switch (f->type) {
         case PROTOBUF_C_TYPE_STRING:
-        case PROTOBUF_C_TYPE_MESSAGE:
-                return sizeof(void *);
-        case PROTOBUF_C_TYPE_BYTES:
-                return sizeof(ProtobufCBinaryData);
-        case PROTOBUF_C_TYPE_BOOL:
-                return sizeof(protobuf_c_boolean);
+        case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
+        case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+        case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
         case PROTOBUF_C_TYPE_INT64:
         case PROTOBUF_C_TYPE_UINT64:
         case PROTOBUF_C_TYPE_SINT64:
         case PROTOBUF_C_TYPE_SFIXED64:
         case PROTOBUF_C_TYPE_FIXED64:
-        case PROTOBUF_C_TYPE_DOUBLE:
-                return 8;
-        default:
-                return 4;
+        case PROTOBUF_C_TYPE_DOUBLE: return 8;
+        default: return 4;
         }
 }
 
@@ -123,8 +106,7 @@ static void walk(const ProtobufCMessage *m, unsigned depth) {
                                 visit(f, arr + j * elem_size(f), depth);
                         /* Map fields: look up a key like the daemon does. */
                         if (n && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                                const char *v = kl_cri_map_get((void *const *) arr, n,
-                                                               "io.kubernetes.pod.uid");
+                                const char *v = kl_cri_map_get((void *const *) arr, n, "io.kubernetes.pod.uid");
                                 if (v)
                                         sink += strlen(v);
                         }

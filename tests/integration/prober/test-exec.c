@@ -38,8 +38,8 @@ static int free_port(void) {
 }
 
 static bool port_open(int port) {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct sockaddr_in a = {
+                .sin_family = AF_INET, .sin_port = htons((uint16_t) port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         bool ok = fd >= 0 && connect(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
 
@@ -208,8 +208,8 @@ TEST(exec_timeout) {
         setup();
         run_exec(slow, ctr.id, 1 * KL_USEC_PER_SEC, &r);
         ms = (double) (r.at - r.start) / 1000.0;
-        printf("  exec 'sleep 5' with a 1 s timeout -> %s after %.0f ms: '%s'\n",
-               kl_handler_result_to_string(r.result), ms, r.msg);
+        printf("  exec 'sleep 5' with a 1 s timeout -> %s after %.0f ms: '%s'\n", kl_handler_result_to_string(r.result),
+               ms, r.msg);
         ASSERT_EQ(r.result, KL_HANDLER_FAILURE);
         ASSERT_STREQ(r.msg, "command 'sleep 5' timed out");
         ASSERT_GE(ms, 900);
@@ -304,8 +304,8 @@ static void on_probe(void *userdata, const char *uid, const char *name, const ch
         e->success = success;
         e->at = kl_now_usec();
         snprintf(e->msg, sizeof(e->msg), "%s", message);
-        printf("  +%5.0f ms  %s %s for %s/%s: '%s'\n", (double) (e->at - s->t0) / 1000.0,
-               kl_probe_kind_to_string(kind), success ? "true" : "false", uid, name, message);
+        printf("  +%5.0f ms  %s %s for %s/%s: '%s'\n", (double) (e->at - s->t0) / 1000.0, kl_probe_kind_to_string(kind),
+               success ? "true" : "false", uid, name, message);
         ASSERT_STREQ(name, CTR_NAME);
         ASSERT_STREQ(id, ctr.id);
 
@@ -336,20 +336,26 @@ TEST(prober_story) {
         setup();
         spec.startup = (struct kl_probe){.set = true,
                                          .handler = {.kind = KL_HANDLER_EXEC, .exec_command = startup_cmd},
-                                         .timeout_seconds = 2, .period_seconds = 1,
-                                         .success_threshold = 1, .failure_threshold = 3};
-        spec.readiness = (struct kl_probe){.set = true,
-                                           .handler = {.kind = KL_HANDLER_HTTP_GET, .path = (char *) "/",
-                                                       .port = http_port},
-                                           .timeout_seconds = 1, .period_seconds = 1,
-                                           .success_threshold = 1, .failure_threshold = 2};
+                                         .timeout_seconds = 2,
+                                         .period_seconds = 1,
+                                         .success_threshold = 1,
+                                         .failure_threshold = 3};
+        spec.readiness =
+                (struct kl_probe){.set = true,
+                                  .handler = {.kind = KL_HANDLER_HTTP_GET, .path = (char *) "/", .port = http_port},
+                                  .timeout_seconds = 1,
+                                  .period_seconds = 1,
+                                  .success_threshold = 1,
+                                  .failure_threshold = 2};
         spec.liveness = (struct kl_probe){.set = true,
                                           .handler = {.kind = KL_HANDLER_EXEC, .exec_command = liveness_cmd},
-                                          .timeout_seconds = 2, .period_seconds = 1,
-                                          .success_threshold = 1, .failure_threshold = 2};
+                                          .timeout_seconds = 2,
+                                          .period_seconds = 1,
+                                          .success_threshold = 1,
+                                          .failure_threshold = 2};
         lp_init(&l);
-        s.p = (struct kl_handler_params){.loop = l.loop, .cri = cri(), .container_id = ctr.id,
-                                         .timeout_usec = 5 * KL_USEC_PER_SEC};
+        s.p = (struct kl_handler_params){
+                .loop = l.loop, .cri = cri(), .container_id = ctr.id, .timeout_usec = 5 * KL_USEC_PER_SEC};
         ASSERT_OK(kl_prober_new(l.loop, cri(), on_probe, &s, &s.pr));
         s.t0 = kl_now_usec();
         ASSERT_OK(kl_prober_add_container(s.pr, pod.uid, &spec, ctr.id, "127.0.0.1", 0));

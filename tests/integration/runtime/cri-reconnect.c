@@ -73,13 +73,11 @@ TEST(stop_then_start) {
         ASSERT_EQ(queued.calls, 1);
         /* containerd answered it: NOT_FOUND for the bogus sandbox. */
         ASSERT_ERR(queued.r, ENOENT);
-        printf("  async StopPodSandbox issued while down -> answered after restart: '%s'\n",
-               queued.msg);
+        printf("  async StopPodSandbox issued while down -> answered after restart: '%s'\n", queued.msg);
 
         t = now_ms();
         ASSERT_OK(kl_cri_version(cri(), &v, &e));
-        printf("  Version after restart -> %s %s in %.1f ms\n", v->runtime_name, v->runtime_version,
-               now_ms() - t);
+        printf("  Version after restart -> %s %s in %.1f ms\n", v->runtime_name, v->runtime_version, now_ms() - t);
         ASSERT_OK(kl_cri_list_pod_sandbox(cri(), NULL, &l, &e));
         ASSERT_EQ(l->n_items, 1);
         ASSERT_STREQ(l->items[0]->id, p.id);
@@ -110,8 +108,7 @@ TEST(quick_restart) {
                 ctl("restart");
                 t = now_ms();
                 ASSERT_OK(kl_cri_list_pod_sandbox(cri(), NULL, &l, &e));
-                printf("  ListPodSandbox right after restart %d -> ok in %.1f ms\n", i + 1,
-                       now_ms() - t);
+                printf("  ListPodSandbox right after restart %d -> ok in %.1f ms\n", i + 1, now_ms() - t);
                 kl_cri_response_free(TAKE_PTR(l));
         }
 }

@@ -315,8 +315,7 @@ struct cb_result {
         double at_ms;
 };
 
-static inline void record_cb(int r, const struct kl_error *err, ProtobufCMessage *reply,
-                             void *userdata) {
+static inline void record_cb(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct cb_result *res = userdata;
 
         res->calls++;

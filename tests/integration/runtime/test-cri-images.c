@@ -35,8 +35,7 @@ static bool has_tag(const Runtime__V1__Image *img, const char *tag) {
         return false;
 }
 
-static const Runtime__V1__Image *find_image(const Runtime__V1__ListImagesResponse *l,
-                                            const char *tag) {
+static const Runtime__V1__Image *find_image(const Runtime__V1__ListImagesResponse *l, const char *tag) {
         for (size_t i = 0; i < l->n_images; i++)
                 if (has_tag(l->images[i], tag))
                         return l->images[i];
@@ -50,7 +49,9 @@ TEST(measure) {
         const char *ep = getenv("KL_CRI_ENDPOINT");
         struct kl_error e = {0};
         double t0, t_new, t_first, best = 1e9, sum = 0;
-        enum { N = 200 };
+        enum {
+                N = 200
+        };
 
         if (!ep)
                 SKIP("KL_CRI_ENDPOINT not set");
@@ -70,13 +71,10 @@ TEST(measure) {
                 best = MIN(best, t);
                 kl_cri_response_free(l);
         }
-        printf("  measure: kl_cri_new %.2f ms, first call (Version, connect included) %.2f ms\n",
-               t_new, t_first);
-        printf("  measure: ListPodSandbox (empty) mean %.3f ms, best %.3f ms over %d calls\n",
-               sum / N, best, N);
+        printf("  measure: kl_cri_new %.2f ms, first call (Version, connect included) %.2f ms\n", t_new, t_first);
+        printf("  measure: ListPodSandbox (empty) mean %.3f ms, best %.3f ms over %d calls\n", sum / N, best, N);
         printf("  measure: RSS with one kl_cri: VmRSS %ld kB, RssAnon %ld kB, RssFile %ld kB, %ld threads\n",
-               status_kb("VmRSS:"), status_kb("RssAnon:"), status_kb("RssFile:"),
-               status_kb("Threads:"));
+               status_kb("VmRSS:"), status_kb("RssAnon:"), status_kb("RssFile:"), status_kb("Threads:"));
         ASSERT_LE(t_first, 1000);
         ASSERT_LE(sum / N, 50);
 }
@@ -90,8 +88,8 @@ TEST(version) {
         ASSERT_STREQ(v->runtime_name, "containerd");
         ASSERT_STREQ(v->runtime_api_version, "v1");
         ASSERT_TRUE(v->runtime_version[0] != '\0');
-        printf("  Version: %s %s, API %s (version '%s')\n", v->runtime_name, v->runtime_version,
-               v->runtime_api_version, v->version);
+        printf("  Version: %s %s, API %s (version '%s')\n", v->runtime_name, v->runtime_version, v->runtime_api_version,
+               v->version);
 }
 
 TEST(status) {
@@ -105,8 +103,8 @@ TEST(status) {
         for (size_t i = 0; i < st->status->n_conditions; i++) {
                 const Runtime__V1__RuntimeCondition *cond = st->status->conditions[i];
 
-                printf("  condition %s=%s %s %s\n", cond->type, cond->status ? "true" : "false",
-                       cond->reason, cond->message);
+                printf("  condition %s=%s %s %s\n", cond->type, cond->status ? "true" : "false", cond->reason,
+                       cond->message);
                 if (streq(cond->type, "RuntimeReady"))
                         runtime_ready = cond->status;
                 if (streq(cond->type, "NetworkReady"))
@@ -134,8 +132,8 @@ TEST(image_fs_info) {
                 ASSERT_TRUE(u->timestamp > 0);
                 ASSERT_NOT_NULL(u->used_bytes);
                 ASSERT_NOT_NULL(u->inodes_used);
-                printf("  ImageFsInfo: %s used %" PRIu64 " bytes, %" PRIu64 " inodes\n",
-                       u->fs_id->mountpoint, u->used_bytes->value, u->inodes_used->value);
+                printf("  ImageFsInfo: %s used %" PRIu64 " bytes, %" PRIu64 " inodes\n", u->fs_id->mountpoint,
+                       u->used_bytes->value, u->inodes_used->value);
         }
 }
 
@@ -153,8 +151,7 @@ TEST(list_images) {
         ASSERT_NOT_NULL(img);
         ASSERT_CONTAINS(img->id, "sha256:");
         ASSERT_TRUE(img->size > 0);
-        printf("  ListImages: %zu images, pause is %.19s, %" PRIu64 " bytes\n", l->n_images, img->id,
-               img->size);
+        printf("  ListImages: %zu images, pause is %.19s, %" PRIu64 " bytes\n", l->n_images, img->id, img->size);
         kl_cri_response_free(TAKE_PTR(l));
 
         spec.image = (char *) PAUSE_IMAGE;
@@ -163,8 +160,7 @@ TEST(list_images) {
          * must still go through. */
         ASSERT_OK(kl_cri_list_images(cri(), &f, &l, &e));
         ASSERT_NOT_NULL(find_image(l, PAUSE_IMAGE));
-        printf("  ListImages(filter pause) -> ok, %zu images (containerd ignores image filters)\n",
-               l->n_images);
+        printf("  ListImages(filter pause) -> ok, %zu images (containerd ignores image filters)\n", l->n_images);
 }
 
 TEST(image_status) {
@@ -178,8 +174,7 @@ TEST(image_status) {
         ASSERT_TRUE(has_tag(st->image, TESTBOX_IMAGE));
         ASSERT_GE(st->n_info, 1);
         corpus_dump("image-status-verbose", st);
-        printf("  ImageStatus(testbox): %.19s, %zu tags, verbose info\n", st->image->id,
-               st->image->n_repo_tags);
+        printf("  ImageStatus(testbox): %.19s, %zu tags, verbose info\n", st->image->id, st->image->n_repo_tags);
         kl_cri_response_free(TAKE_PTR(st));
 
         ASSERT_OK(kl_cri_image_status(cri(), "localhost/kubelet-lite/missing:1.0", false, &st, &e));
@@ -267,8 +262,8 @@ TEST(pull_image_from_registry) {
         port = free_port();
         ASSERT_GE(port, 1);
         snprintf(dir, sizeof(dir), "%s/registry", test_tmpdir);
-        snprintf(cmd, sizeof(cmd), "%s/tests/integration/runtime/mini-registry.sh '%s' %d '%s' kl/pulled 1.0",
-                 top, dir, port, archive);
+        snprintf(cmd, sizeof(cmd), "%s/tests/integration/runtime/mini-registry.sh '%s' %d '%s' kl/pulled 1.0", top, dir,
+                 port, archive);
         f = popen(cmd, "re");
         ASSERT_NOT_NULL(f);
         if (!fgets(pidbuf, sizeof(pidbuf), f))

@@ -31,8 +31,7 @@ TEST(sandbox_lifecycle) {
         ASSERT_STREQ(kl_cri_sandbox_state_to_string(st->status->state), "SANDBOX_READY");
         ASSERT_STREQ(st->status->metadata->name, "sandbox-life");
         ASSERT_STREQ(st->status->metadata->uid, p.uid);
-        ASSERT_STREQ(kl_cri_map_get((void **) st->status->labels, st->status->n_labels, TEST_LABEL),
-                     "sandbox-life");
+        ASSERT_STREQ(kl_cri_map_get((void **) st->status->labels, st->status->n_labels, TEST_LABEL), "sandbox-life");
         ASSERT_STREQ(kl_cri_map_get((void **) st->status->annotations, st->status->n_annotations,
                                     "io.kubelet-lite.test/annotation"),
                      "yes");
@@ -121,8 +120,7 @@ TEST(container_lifecycle) {
         ASSERT_STREQ(l->containers[0]->pod_sandbox_id, p.id);
         ASSERT_EQ(l->containers[0]->state, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
         ASSERT_STREQ(l->containers[0]->metadata->name, "sleeper");
-        ASSERT_STREQ(kl_cri_map_get((void **) l->containers[0]->labels, l->containers[0]->n_labels,
-                                    TEST_LABEL),
+        ASSERT_STREQ(kl_cri_map_get((void **) l->containers[0]->labels, l->containers[0]->n_labels, TEST_LABEL),
                      "sleeper");
         kl_cri_response_free(TAKE_PTR(l));
         f.pod_sandbox_id = (char *) "";
@@ -150,14 +148,12 @@ TEST(container_lifecycle) {
         ASSERT_NOT_NULL(st->status->image);
         ASSERT_CONTAINS(st->status->image->image, "testbox");
         ASSERT_CONTAINS(st->status->image_ref, "sha256:");
-        ASSERT_STREQ(kl_cri_map_get((void **) st->status->labels, st->status->n_labels, TEST_LABEL),
-                     "sleeper");
+        ASSERT_STREQ(kl_cri_map_get((void **) st->status->labels, st->status->n_labels, TEST_LABEL), "sleeper");
         ASSERT_CONTAINS(st->status->log_path, "sleeper/0.log");
         ASSERT_GE(st->n_info, 1);
         corpus_dump("container-status-verbose", st);
-        printf("  ContainerStatus: RUNNING, image %s, ref %.19s, log %s, resources %s\n",
-               st->status->image->image, st->status->image_ref, st->status->log_path,
-               st->status->resources ? "reported" : "not reported");
+        printf("  ContainerStatus: RUNNING, image %s, ref %.19s, log %s, resources %s\n", st->status->image->image,
+               st->status->image_ref, st->status->log_path, st->status->resources ? "reported" : "not reported");
         started = st->status->started_at;
         kl_cri_response_free(TAKE_PTR(st));
 
@@ -210,8 +206,7 @@ TEST(container_lifecycle) {
         reap_all();
 }
 
-static long long read_cgroup_ll(const char *ctrl, const struct test_pod *p, const char *ctr_id,
-                                const char *file) {
+static long long read_cgroup_ll(const char *ctrl, const struct test_pod *p, const char *ctr_id, const char *file) {
         char path[PATH_MAX], buf[64];
 
         snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s/%s/%s", ctrl, p->cgroup, ctr_id, file);

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 static inline int cgt_rm_one(const char *p, const struct stat *st, int flag, struct FTW *f) {
-        (void) st; (void) flag; (void) f;
+        (void) st;
+        (void) flag;
+        (void) f;
         return remove(p);
 }
 

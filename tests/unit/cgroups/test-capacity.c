@@ -11,8 +11,7 @@
 #define GiB (1024 * MiB)
 
 static struct kl_cg_capacity cap_of(int64_t ncpu, int64_t mem, int64_t pids, int64_t eph) {
-        struct kl_cg_capacity c = {.cpu_milli = ncpu * 1000, .memory = mem, .pids = pids,
-                                   .ephemeral_storage = eph};
+        struct kl_cg_capacity c = {.cpu_milli = ncpu * 1000, .memory = mem, .pids = pids, .ephemeral_storage = eph};
         kl_cg_cpuset_zero(&c.cpus);
         for (int64_t i = 0; i < ncpu; i++)
                 kl_cg_cpuset_add(&c.cpus, (unsigned) i);
@@ -63,8 +62,8 @@ TEST(capacity_from_files) {
         snprintf(pm, sizeof(pm), "%s/pid_max", d);
         snprintf(tm, sizeof(tm), "%s/threads-max", d);
         snprintf(on, sizeof(on), "%s/online", d);
-        struct kl_cg_capacity_sources src = {.meminfo = mi, .pid_max = pm, .threads_max = tm,
-                                             .cpu_online = on, .nodefs = d, .no_affinity = true};
+        struct kl_cg_capacity_sources src = {
+                .meminfo = mi, .pid_max = pm, .threads_max = tm, .cpu_online = on, .nodefs = d, .no_affinity = true};
         ASSERT_OK(kl_cg_capacity_read(NULL, &src, &cap, &e));
         ASSERT_EQ(cap.cpu_milli, 4000);
         ASSERT_EQ(cap.memory, 1 * GiB);
@@ -101,8 +100,8 @@ TEST(capacity_cpus_from_cgroup_cpuset) {
         kl_cg_node_config_init(&cfg);
         cfg.cgroup_root = "/kubelet-lite/nested";
         ASSERT_OK(kl_cg_open(root, &cfg, KL_CG_FAKE, &cg, &e));
-        struct kl_cg_capacity_sources src = {.meminfo = mi, .pid_max = pm, .threads_max = pm,
-                                             .cpu_online = "/nonexistent", .no_affinity = true};
+        struct kl_cg_capacity_sources src = {
+                .meminfo = mi, .pid_max = pm, .threads_max = pm, .cpu_online = "/nonexistent", .no_affinity = true};
         /* cgroupRoot does not exist yet: the mount root's cpuset is used */
         ASSERT_OK(kl_cg_capacity_read(cg, &src, &cap, &e));
         kl_cg_cpuset_format(&cap.cpus, buf, sizeof(buf));
@@ -125,8 +124,8 @@ TEST(capacity_real_host) {
         ASSERT_GE(cap.cpu_milli, 1000);
         ASSERT_GE(cap.memory, 16 * MiB);
         ASSERT_GE(cap.pids, 100);
-        printf("  this host: %lld milliCPU, %lld bytes, %lld pids\n", (long long) cap.cpu_milli,
-               (long long) cap.memory, (long long) cap.pids);
+        printf("  this host: %lld milliCPU, %lld bytes, %lld pids\n", (long long) cap.cpu_milli, (long long) cap.memory,
+               (long long) cap.pids);
 }
 
 TEST(threshold_bytes) {
@@ -191,8 +190,8 @@ TEST(allocatable_percent_eviction_and_nodefs) {
         ASSERT_OK(kl_cg_node_allocatable(&c, &cap, &a, &e));
         ASSERT_EQ(a.memory, 1000 * MiB - kl_cg_threshold_bytes(&c.eviction_memory_available, 1000 * MiB));
         /* nodefs.available 10% (default) */
-        ASSERT_EQ(a.ephemeral_storage, 10000 * MiB - 1000 * MiB -
-                                               kl_cg_threshold_bytes(&c.eviction_nodefs_available, 10000 * MiB));
+        ASSERT_EQ(a.ephemeral_storage,
+                  10000 * MiB - 1000 * MiB - kl_cg_threshold_bytes(&c.eviction_nodefs_available, 10000 * MiB));
         ASSERT_EQ(a.cpu_milli, 2000);
 }
 

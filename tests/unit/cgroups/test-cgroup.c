@@ -175,8 +175,7 @@ TEST(enable_controllers_required_and_optional) {
         cgt_put(f.root, "x/cgroup.controllers", "cpu pids\n");
         cgt_put(f.root, "x/cgroup.subtree_control", "");
         /* memory required but absent */
-        ASSERT_ERR(kl_cg_enable_controllers(f.cg, "x", KL_CG_CTRL_ALL, KL_CG_CTRL_CPU | KL_CG_CTRL_MEMORY, &e),
-                   ENOENT);
+        ASSERT_ERR(kl_cg_enable_controllers(f.cg, "x", KL_CG_CTRL_ALL, KL_CG_CTRL_CPU | KL_CG_CTRL_MEMORY, &e), ENOENT);
         ASSERT_CONTAINS(e.msg, "cgroup controller 'memory' is not available");
         /* optional ones just get skipped */
         ASSERT_EQ(kl_cg_enable_controllers(f.cg, "x", KL_CG_CTRL_ALL, KL_CG_CTRL_CPU, &e),

@@ -8,9 +8,9 @@
 TEST(milli_to_shares) {
         ASSERT_EQ(kl_cg_milli_to_shares(0), 2);
         ASSERT_EQ(kl_cg_milli_to_shares(-5), 2);
-        ASSERT_EQ(kl_cg_milli_to_shares(1), 2);    /* 1*1024/1000 = 1 -> min 2 */
+        ASSERT_EQ(kl_cg_milli_to_shares(1), 2); /* 1*1024/1000 = 1 -> min 2 */
         ASSERT_EQ(kl_cg_milli_to_shares(2), 2);
-        ASSERT_EQ(kl_cg_milli_to_shares(3), 3);    /* 3072/1000 */
+        ASSERT_EQ(kl_cg_milli_to_shares(3), 3); /* 3072/1000 */
         ASSERT_EQ(kl_cg_milli_to_shares(100), 102);
         ASSERT_EQ(kl_cg_milli_to_shares(250), 256);
         ASSERT_EQ(kl_cg_milli_to_shares(500), 512);
@@ -25,14 +25,14 @@ TEST(milli_to_shares) {
 TEST(milli_to_quota) {
         ASSERT_EQ(kl_cg_milli_to_quota(0, 100000), 0);
         ASSERT_EQ(kl_cg_milli_to_quota(-1, 100000), 0);
-        ASSERT_EQ(kl_cg_milli_to_quota(1, 100000), 1000);   /* 100us -> min 1ms */
+        ASSERT_EQ(kl_cg_milli_to_quota(1, 100000), 1000); /* 100us -> min 1ms */
         ASSERT_EQ(kl_cg_milli_to_quota(10, 100000), 1000);
         ASSERT_EQ(kl_cg_milli_to_quota(11, 100000), 1100);
         ASSERT_EQ(kl_cg_milli_to_quota(250, 100000), 25000);
         ASSERT_EQ(kl_cg_milli_to_quota(1000, 100000), 100000);
         ASSERT_EQ(kl_cg_milli_to_quota(2500, 100000), 250000);
-        ASSERT_EQ(kl_cg_milli_to_quota(500, 50000), 25000);  /* custom period */
-        ASSERT_EQ(kl_cg_milli_to_quota(500, 1000), 1000);    /* 500us -> min */
+        ASSERT_EQ(kl_cg_milli_to_quota(500, 50000), 25000); /* custom period */
+        ASSERT_EQ(kl_cg_milli_to_quota(500, 1000), 1000);   /* 500us -> min */
         ASSERT_EQ(kl_cg_milli_to_quota(500, 0), 0);
         ASSERT_GE(kl_cg_milli_to_quota(INT64_MAX, 100000), 1000); /* no overflow */
         printf("  quota = milli*period/1000, at least 1000us\n");
@@ -42,10 +42,10 @@ TEST(shares_to_weight) {
         ASSERT_EQ(kl_cg_shares_to_weight(0), 0);
         ASSERT_EQ(kl_cg_shares_to_weight(1), 1); /* clamped to 2 */
         ASSERT_EQ(kl_cg_shares_to_weight(2), 1);
-        ASSERT_EQ(kl_cg_shares_to_weight(102), 4);    /* 1 + 100*9999/262142 = 1 + 3 */
-        ASSERT_EQ(kl_cg_shares_to_weight(512), 20);   /* 1 + 510*9999/262142 = 1 + 19 */
-        ASSERT_EQ(kl_cg_shares_to_weight(1024), 39);  /* 1 + 1022*9999/262142 = 1 + 38 */
-        ASSERT_EQ(kl_cg_shares_to_weight(2048), 79);  /* 1 + 2046*9999/262142 = 1 + 78 */
+        ASSERT_EQ(kl_cg_shares_to_weight(102), 4);   /* 1 + 100*9999/262142 = 1 + 3 */
+        ASSERT_EQ(kl_cg_shares_to_weight(512), 20);  /* 1 + 510*9999/262142 = 1 + 19 */
+        ASSERT_EQ(kl_cg_shares_to_weight(1024), 39); /* 1 + 1022*9999/262142 = 1 + 38 */
+        ASSERT_EQ(kl_cg_shares_to_weight(2048), 79); /* 1 + 2046*9999/262142 = 1 + 78 */
         ASSERT_EQ(kl_cg_shares_to_weight(262144), 10000);
         ASSERT_EQ(kl_cg_shares_to_weight(999999), 10000);
         printf("  weight = 1 + (shares-2)*9999/262142\n");

@@ -45,8 +45,8 @@ TEST(parse_whitespace_and_empty) {
 
 TEST(parse_rejects_garbage) {
         struct kl_cg_cpuset s;
-        const char *bad[] = {"a", "1-", "-1", "3-1", "1,,2", ",1", "1,", "1 2", "+1", "1-2-3",
-                             "0x1", "1:2", "0-7:2/4", "1\n2", "1;2"};
+        const char *bad[] = {"a",  "1-",    "-1",  "3-1", "1,,2",    ",1",   "1,", "1 2",
+                             "+1", "1-2-3", "0x1", "1:2", "0-7:2/4", "1\n2", "1;2"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 int r = parse(bad[i], &s);
                 if (r != -EINVAL)

@@ -39,8 +39,7 @@ static void fx_init(struct fixture *f, const char *controllers) {
         kl_cg_node_config_init(&f->cfg);
         f->cfg.system_reserved.cpu_milli = 1000;
         f->cfg.system_reserved.memory = 1 * GiB;
-        f->cap = (struct kl_cg_capacity){.cpu_milli = 4000, .memory = 4 * GiB, .pids = 10000,
-                                         .ephemeral_storage = -1};
+        f->cap = (struct kl_cg_capacity){.cpu_milli = 4000, .memory = 4 * GiB, .pids = 10000, .ephemeral_storage = -1};
         ASSERT_OK(kl_cg_cpuset_parse("0-3", 3, &f->cap.cpus));
 }
 
@@ -160,10 +159,12 @@ TEST(pod_guaranteed) {
         fx_setup(&f);
         /* requests = limits: cpu 500m, memory 256Mi */
         pod(&f, KL_CG_QOS_GUARANTEED, UID1,
-            (struct kl_cg_pod_limits){.cpu_request_milli = 500, .cpu_limit_milli = 500,
-                                      .memory_limit = 256 * MiB, .memory_min = 256 * MiB},
+            (struct kl_cg_pod_limits){.cpu_request_milli = 500,
+                                      .cpu_limit_milli = 500,
+                                      .memory_limit = 256 * MiB,
+                                      .memory_min = 256 * MiB},
             "/kubepods/pod" UID1);
-        ASSERT_STREQ(get(&f, "kubepods/pod" UID1 "/cpu.weight"), "20");   /* 512 shares */
+        ASSERT_STREQ(get(&f, "kubepods/pod" UID1 "/cpu.weight"), "20"); /* 512 shares */
         ASSERT_STREQ(get(&f, "kubepods/pod" UID1 "/cpu.max"), "50000 100000");
         ASSERT_STREQ(get(&f, "kubepods/pod" UID1 "/memory.max"), "268435456");
         ASSERT_STREQ(get(&f, "kubepods/pod" UID1 "/memory.min"), "268435456");
@@ -178,8 +179,7 @@ TEST(pod_burstable_and_besteffort) {
         fx_init(&f, ALL);
         f.cfg.pod_pids_limit = 1024;
         fx_setup(&f);
-        pod(&f, KL_CG_QOS_BURSTABLE, UID1, (struct kl_cg_pod_limits){250, -1, -1, 0},
-            "/kubepods/burstable/pod" UID1);
+        pod(&f, KL_CG_QOS_BURSTABLE, UID1, (struct kl_cg_pod_limits){250, -1, -1, 0}, "/kubepods/burstable/pod" UID1);
         ASSERT_STREQ(get(&f, "kubepods/burstable/pod" UID1 "/cpu.weight"), "10"); /* 256 shares */
         ASSERT_STREQ(get(&f, "kubepods/burstable/pod" UID1 "/cpu.max"), "max 100000");
         ASSERT_STREQ(get(&f, "kubepods/burstable/pod" UID1 "/memory.max"), "max");
@@ -191,8 +191,7 @@ TEST(pod_burstable_and_besteffort) {
         ASSERT_STREQ(get(&f, "kubepods/burstable/pod" UID2 "/cpu.max"), "150000 100000");
         ASSERT_STREQ(get(&f, "kubepods/burstable/pod" UID2 "/memory.max"), "536870912");
 
-        pod(&f, KL_CG_QOS_BEST_EFFORT, UID3, (struct kl_cg_pod_limits){0, -1, -1, 0},
-            "/kubepods/besteffort/pod" UID3);
+        pod(&f, KL_CG_QOS_BEST_EFFORT, UID3, (struct kl_cg_pod_limits){0, -1, -1, 0}, "/kubepods/besteffort/pod" UID3);
         ASSERT_STREQ(get(&f, "kubepods/besteffort/pod" UID3 "/cpu.weight"), "1");
         ASSERT_STREQ(get(&f, "kubepods/besteffort/pod" UID3 "/memory.max"), "max");
         fx_done(&f);
@@ -221,8 +220,7 @@ TEST(pod_create_is_idempotent_update) {
         struct fixture f;
         fx_init(&f, ALL);
         fx_setup(&f);
-        pod(&f, KL_CG_QOS_BURSTABLE, UID1, (struct kl_cg_pod_limits){250, -1, -1, 0},
-            "/kubepods/burstable/pod" UID1);
+        pod(&f, KL_CG_QOS_BURSTABLE, UID1, (struct kl_cg_pod_limits){250, -1, -1, 0}, "/kubepods/burstable/pod" UID1);
         pod(&f, KL_CG_QOS_BURSTABLE, UID1, (struct kl_cg_pod_limits){500, -1, 128 * MiB, 0},
             "/kubepods/burstable/pod" UID1);
         ASSERT_STREQ(get(&f, "kubepods/burstable/pod" UID1 "/cpu.weight"), "20");
@@ -242,8 +240,8 @@ TEST(pod_create_errors) {
         ASSERT_ERR(kl_cg_pod_create(f.cg, KL_CG_QOS_BURSTABLE, UID1, &lim, &parent, &e), ENOENT);
         ASSERT_CONTAINS(e.msg, "not set up");
         ASSERT_OK(kl_cg_setup(f.cg, &f.cap, &e));
-        const char *bad[] = {"", "../x", "a/b", "a.b", "x y",
-                             "0123456789012345678901234567890123456789012345678901234567890123456789"};
+        const char *bad[] = {"",    "../x", "a/b",
+                             "a.b", "x y",  "0123456789012345678901234567890123456789012345678901234567890123456789"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 ASSERT_ERR(kl_cg_pod_create(f.cg, KL_CG_QOS_BURSTABLE, bad[i], &lim, &parent, &e), EINVAL);
                 ASSERT_CONTAINS(e.msg, "invalid pod uid");
@@ -258,8 +256,7 @@ TEST(pod_remove_with_container_dirs) {
         struct kl_error e = {0};
         fx_init(&f, ALL);
         fx_setup(&f);
-        pod(&f, KL_CG_QOS_BURSTABLE, UID1, (struct kl_cg_pod_limits){250, -1, -1, 0},
-            "/kubepods/burstable/pod" UID1);
+        pod(&f, KL_CG_QOS_BURSTABLE, UID1, (struct kl_cg_pod_limits){250, -1, -1, 0}, "/kubepods/burstable/pod" UID1);
         /* what containerd leaves behind: <pod>/<container-id> */
         ASSERT_EQ(kl_cg_mkdir(f.cg, "kubepods/burstable/pod" UID1 "/3f1c0ffee"), 1);
         ASSERT_EQ(kl_cg_mkdir(f.cg, "kubepods/burstable/pod" UID1 "/abcdef012"), 1);
@@ -307,7 +304,7 @@ TEST(pod_list_and_orphan_cleanup) {
         pod(&f, KL_CG_QOS_GUARANTEED, UID1, (struct kl_cg_pod_limits){1000, 1000, MiB, MiB}, "/kubepods/pod" UID1);
         pod(&f, KL_CG_QOS_BURSTABLE, UID2, (struct kl_cg_pod_limits){1, -1, -1, 0}, "/kubepods/burstable/pod" UID2);
         pod(&f, KL_CG_QOS_BEST_EFFORT, UID3, (struct kl_cg_pod_limits){0, -1, -1, 0}, "/kubepods/besteffort/pod" UID3);
-        cgt_put(f.root, "kubepods/not-a-pod/x", "");  /* ignored */
+        cgt_put(f.root, "kubepods/not-a-pod/x", ""); /* ignored */
         ASSERT_EQ(kl_cg_pod_list(f.cg, &uids, &e), 3);
         ASSERT_TRUE(has(uids, UID1) && has(uids, UID2) && has(uids, UID3));
         kl_cg_strv_free(uids);

@@ -10,8 +10,8 @@
 #define Mi (1024LL * 1024)
 
 /* cpu in milli, memory in bytes, -1 for "not given" */
-static inline struct kl_container fx_ctr(const char *name, int64_t cpu_req, int64_t cpu_lim,
-                                         int64_t mem_req, int64_t mem_lim) {
+static inline struct kl_container fx_ctr(const char *name, int64_t cpu_req, int64_t cpu_lim, int64_t mem_req,
+                                         int64_t mem_lim) {
         struct kl_container c;
         memset(&c, 0, sizeof(c));
         c.name = (char *) name;
@@ -20,8 +20,7 @@ static inline struct kl_container fx_ctr(const char *name, int64_t cpu_req, int6
         return c;
 }
 
-static inline struct kl_pod fx_pod(const char *name, const char *uid, struct kl_container *cs,
-                                   size_t n) {
+static inline struct kl_pod fx_pod(const char *name, const char *uid, struct kl_container *cs, size_t n) {
         struct kl_pod p;
         memset(&p, 0, sizeof(p));
         p.name = (char *) name;
@@ -214,8 +213,7 @@ TEST(pod_limits_guaranteed) {
 }
 
 TEST(pod_limits_burstable) {
-        struct kl_container cs[] = {fx_ctr("a", 250, 500, 64 * Mi, 128 * Mi),
-                                    fx_ctr("b", 100, 200, -1, -1)};
+        struct kl_container cs[] = {fx_ctr("a", 250, 500, 64 * Mi, 128 * Mi), fx_ctr("b", 100, 200, -1, -1)};
         struct kl_pod p = fx_pod("b", "ub", cs, 2);
         struct kl_cg_pod_limits lim;
         enum kl_cg_qos q;
@@ -255,8 +253,8 @@ TEST(qos_totals) {
         struct kl_container b1[] = {fx_ctr("a", 250, -1, -1, -1)};
         struct kl_container b2[] = {fx_ctr("a", 500, 1000, 32 * Mi, -1)};
         struct kl_container be[] = {fx_ctr("a", -1, -1, -1, -1)};
-        struct kl_pod pg = fx_pod("g", "1", g, 1), pb1 = fx_pod("b1", "2", b1, 1),
-                      pb2 = fx_pod("b2", "3", b2, 1), pbe = fx_pod("be", "4", be, 1);
+        struct kl_pod pg = fx_pod("g", "1", g, 1), pb1 = fx_pod("b1", "2", b1, 1), pb2 = fx_pod("b2", "3", b2, 1),
+                      pbe = fx_pod("be", "4", be, 1);
         const struct kl_pod *pods[] = {&pg, &pb1, &pb2, &pbe};
         struct kl_cg_qos_totals t;
 

@@ -67,7 +67,9 @@ static const char *pool(const struct kl_cpumanager *m) {
 }
 
 static int rm1(const char *p, const struct stat *st, int f, struct FTW *w) {
-        (void) st; (void) f; (void) w;
+        (void) st;
+        (void) f;
+        (void) w;
         return remove(p);
 }
 

@@ -121,10 +121,8 @@ TEST(http_redirect_not_followed_is_success) {
 
 TEST(http_custom_headers_override_defaults) {
         struct kl_kv hdrs[] = {
-                {(char *) "X-Custom", (char *) "one"},
-                {(char *) "host", (char *) "example.com"},
-                {(char *) "User-Agent", (char *) "mine/2"},
-                {(char *) "Accept", (char *) ""},
+                {(char *) "X-Custom", (char *) "one"},      {(char *) "host", (char *) "example.com"},
+                {(char *) "User-Agent", (char *) "mine/2"}, {(char *) "Accept", (char *) ""},
                 {(char *) "X-Custom", (char *) "two"},
         };
         struct env e;
@@ -198,8 +196,7 @@ TEST(http_timeout_while_awaiting_headers) {
         ASSERT_GE(e.res.at - start, 300 * KL_USEC_PER_MSEC);
         ASSERT_LE(e.res.at - start, 1500 * KL_USEC_PER_MSEC);
         ASSERT_EQ(e.srv.hits_slow, 1);
-        printf("  /slow with 300 ms -> failure after %.0f ms: '%s'\n", (double) (e.res.at - start) / 1000.0,
-               e.res.msg);
+        printf("  /slow with 300 ms -> failure after %.0f ms: '%s'\n", (double) (e.res.at - start) / 1000.0, e.res.msg);
         env_done(&e);
 }
 
@@ -256,8 +253,7 @@ TEST(http_connection_refused) {
         run_once(&e);
         ASSERT_EQ(e.res.result, KL_HANDLER_FAILURE);
         snprintf(want, sizeof(want),
-                 "Get \"http://127.0.0.1:%d/healthz\": dial tcp 127.0.0.1:%d: connect: connection refused", port,
-                 port);
+                 "Get \"http://127.0.0.1:%d/healthz\": dial tcp 127.0.0.1:%d: connect: connection refused", port, port);
         ASSERT_STREQ(e.res.msg, want);
         printf("  %s\n", e.res.msg);
         env_done(&e);
@@ -388,7 +384,8 @@ TEST(tcp_connect_timeout) {
         uint64_t start;
 
         for (int i = 0; i < 8; i++) {
-                struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                struct sockaddr_in a = {.sin_family = AF_INET,
+                                        .sin_port = htons((uint16_t) port),
                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
                 fillers[n] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
                 (void) connect(fillers[n], (struct sockaddr *) &a, sizeof(a));

@@ -73,8 +73,7 @@ static char *make_content(size_t n, unsigned seed) {
         for (unsigned i = 0; off < n; i++) {
                 char line[128];
                 seed = seed * 1103515245u + 12345u;
-                int k = snprintf(line, sizeof(line), "2024-01-02T03:04:05.%09uZ stdout F line %u %08x\n", i, i,
-                                 seed);
+                int k = snprintf(line, sizeof(line), "2024-01-02T03:04:05.%09uZ stdout F line %u %08x\n", i, i, seed);
                 size_t c = MIN((size_t) k, n - off);
                 memcpy(b + off, line, c);
                 off += c;

@@ -277,14 +277,20 @@ TEST(kubelet_and_process_metrics) {
         ASSERT_CONTAINS(out, "kubelet_pod_worker_duration_seconds_bucket{operation_type=\"create\",le=\"0.025\"} 1\n");
         ASSERT_CONTAINS(out, "kubelet_runtime_operations_total{operation_type=\"run_podsandbox\"} 1\n");
         ASSERT_CONTAINS(out, "kubelet_runtime_operations_errors_total{operation_type=\"pull_image\"} 1\n");
-        ASSERT_CONTAINS(out, "kubelet_runtime_operations_duration_seconds_bucket{operation_type=\"run_podsandbox\",le=\"0.1953125\"} 1\n");
+        ASSERT_CONTAINS(
+                out,
+                "kubelet_runtime_operations_duration_seconds_bucket{operation_type=\"run_podsandbox\",le=\"0.1953125\"} 1\n");
         ASSERT_CONTAINS(out, "kubelet_started_containers_total{container_type=\"container\"} 1\n");
-        ASSERT_CONTAINS(out, "kubelet_started_containers_errors_total{code=\"NotFound\",container_type=\"container\"} 1\n");
+        ASSERT_CONTAINS(out,
+                        "kubelet_started_containers_errors_total{code=\"NotFound\",container_type=\"container\"} 1\n");
         ASSERT_CONTAINS(out, "kubelet_evictions{eviction_signal=\"memory.available\"} 1\n");
         ASSERT_CONTAINS(out, "kubelet_node_condition{condition=\"MemoryPressure\"} 0\n");
-        ASSERT_CONTAINS(out, "# TYPE container_cpu_usage_seconds_total counter\n"
-                             "container_cpu_usage_seconds_total{container=\"nginx\",namespace=\"default\",pod=\"web\"} 1.5\n");
-        ASSERT_CONTAINS(out, "container_memory_working_set_bytes{container=\"nginx\",namespace=\"default\",pod=\"web\"} 4096\n");
+        ASSERT_CONTAINS(
+                out, "# TYPE container_cpu_usage_seconds_total counter\n"
+                     "container_cpu_usage_seconds_total{container=\"nginx\",namespace=\"default\",pod=\"web\"} 1.5\n");
+        ASSERT_CONTAINS(
+                out,
+                "container_memory_working_set_bytes{container=\"nginx\",namespace=\"default\",pod=\"web\"} 4096\n");
         ASSERT_CONTAINS(out, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ");
         ASSERT_CONTAINS(out, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ");
         ASSERT_CONTAINS(out, "process_open_fds ");

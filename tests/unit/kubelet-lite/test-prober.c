@@ -33,8 +33,8 @@ struct t {
         int want_events;
 };
 
-static void on_result(void *userdata, const char *uid, const char *name, const char *id,
-                      enum kl_probe_kind kind, bool success, const char *message) {
+static void on_result(void *userdata, const char *uid, const char *name, const char *id, enum kl_probe_kind kind,
+                      bool success, const char *message) {
         struct t *t = userdata;
         struct ev *e;
 
@@ -251,7 +251,7 @@ TEST(timeout_is_failure) {
 static void start_ok(struct kl_event_timer *timer, uint64_t now, void *userdata) {
         struct t *t = userdata;
 
-        ASSERT_EQ(t->srv.hits_ok, 0);    /* readiness did not run */
+        ASSERT_EQ(t->srv.hits_ok, 0);     /* readiness did not run */
         ASSERT_EQ(t->srv.hits_health, 0); /* liveness did not run */
         ASSERT_FALSE(get(t, "ctr-1", KL_PROBE_STARTUP));
         ASSERT_FALSE(get(t, "ctr-1", KL_PROBE_READINESS));
@@ -279,9 +279,9 @@ TEST(startup_gates_liveness_and_readiness) {
         ASSERT_GE(t.ev[0].hits_start, 4);
         ASSERT_EQ(t.ev[1].kind, KL_PROBE_READINESS);
         ASSERT_TRUE(t.ev[1].success);
-        ASSERT_LE(t.ev[1].at - t.ev[0].at, 5 * SEC); /* triggered, not after its 1 s period */
+        ASSERT_LE(t.ev[1].at - t.ev[0].at, 5 * SEC);     /* triggered, not after its 1 s period */
         ASSERT_EQ(t.srv.hits_start, t.ev[0].hits_start); /* startup stopped */
-        ASSERT_GE(t.srv.hits_health, 3);                  /* liveness runs */
+        ASSERT_GE(t.srv.hits_health, 3);                 /* liveness runs */
         ASSERT_TRUE(get(&t, "ctr-1", KL_PROBE_STARTUP));
         ASSERT_TRUE(get(&t, "ctr-1", KL_PROBE_READINESS));
         ASSERT_TRUE(get(&t, "ctr-1", KL_PROBE_LIVENESS));

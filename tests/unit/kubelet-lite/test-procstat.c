@@ -10,10 +10,9 @@
 
 #define S(x) x, strlen(x)
 
-static const char stat_line[] =
-        "22316 (cat) R 22312 22312 14388 0 -1 4194304 101 0 0 0 250 75 0 0 20 0 3 0 138805 "
-        "3133440 383 18446744073709551615 94732918898688 94732918918569 140725999879984 0 0 0 "
-        "0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+static const char stat_line[] = "22316 (cat) R 22312 22312 14388 0 -1 4194304 101 0 0 0 250 75 0 0 20 0 3 0 138805 "
+                                "3133440 383 18446744073709551615 94732918898688 94732918918569 140725999879984 0 0 0 "
+                                "0 0 0 0 0 0 17 1 0 0 0 0 0\n";
 
 TEST(stat_fields) {
         struct kl_procstat st = {};
@@ -47,13 +46,10 @@ TEST(stat_malformed) {
         ASSERT_ERR(kl_procstat_parse_stat(S(""), 100, &st), EINVAL);
         ASSERT_ERR(kl_procstat_parse_stat(S("1 cat R 1 2 3"), 100, &st), EINVAL);
         /* truncated before rss */
-        ASSERT_ERR(kl_procstat_parse_stat(S("1 (c) R 1 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 6"), 100, &st),
-                   EINVAL);
+        ASSERT_ERR(kl_procstat_parse_stat(S("1 (c) R 1 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 5 6"), 100, &st), EINVAL);
         /* utime not a number */
-        ASSERT_ERR(kl_procstat_parse_stat(S("1 (c) R 1 1 1 0 -1 0 0 0 0 0 x 2 0 0 20 0 1 0 5 6 7"), 100, &st),
-                   EINVAL);
-        ASSERT_ERR(kl_procstat_parse_stat(S("1 (c) R 1 1 1 0 -1 0 0 0 0 0 -1 2 0 0 20 0 1 0 5 6 7"), 100, &st),
-                   EINVAL);
+        ASSERT_ERR(kl_procstat_parse_stat(S("1 (c) R 1 1 1 0 -1 0 0 0 0 0 x 2 0 0 20 0 1 0 5 6 7"), 100, &st), EINVAL);
+        ASSERT_ERR(kl_procstat_parse_stat(S("1 (c) R 1 1 1 0 -1 0 0 0 0 0 -1 2 0 0 20 0 1 0 5 6 7"), 100, &st), EINVAL);
         ASSERT_ERR(kl_procstat_parse_stat(S("1 (c) R 1 1 1 0 -1 0 0 0 0 0 99999999999999999999 2 0 0 20 0 1 0 5 6 7"),
                                           100, &st),
                    ERANGE);
@@ -154,10 +150,10 @@ TEST(read_self) {
                 ASSERT_TRUE(st.pss_bytes <= st.rss_bytes);
                 ASSERT_TRUE(st.private_bytes <= st.rss_bytes);
         }
-        printf("  self: cpu %.3fs rss %llu kB pss %llu kB private %llu kB anon %llu kB fds %llu\n",
-               st.cpu_seconds, (unsigned long long) st.statm_resident_bytes / 1024,
-               (unsigned long long) st.pss_bytes / 1024, (unsigned long long) st.private_bytes / 1024,
-               (unsigned long long) st.anonymous_bytes / 1024, (unsigned long long) st.open_fds);
+        printf("  self: cpu %.3fs rss %llu kB pss %llu kB private %llu kB anon %llu kB fds %llu\n", st.cpu_seconds,
+               (unsigned long long) st.statm_resident_bytes / 1024, (unsigned long long) st.pss_bytes / 1024,
+               (unsigned long long) st.private_bytes / 1024, (unsigned long long) st.anonymous_bytes / 1024,
+               (unsigned long long) st.open_fds);
 }
 
 TEST(fd_count_follows_open) {

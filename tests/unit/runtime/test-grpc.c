@@ -54,8 +54,8 @@ TEST(status_to_errno) {
         printf("  out-of-range codes -> -EIO, \"UNKNOWN\"\n");
 }
 
-static const struct kl_grpc_method m_version = {
-        "/runtime.v1.RuntimeService/Version", "Version", &runtime__v1__version_response__descriptor};
+static const struct kl_grpc_method m_version = {"/runtime.v1.RuntimeService/Version", "Version",
+                                                &runtime__v1__version_response__descriptor};
 
 TEST(bad_target) {
         struct kl_grpc *g = NULL;
@@ -118,8 +118,7 @@ TEST(missing_socket) {
         ASSERT_EQ(res[2], 1);
         ASSERT_EQ(res[3], 0);
         ASSERT_EQ(kl_grpc_n_pending(g), 0);
-        printf("  async call with a 200 ms deadline -> callback -ETIMEDOUT after %.0f ms\n",
-               now_ms() - t);
+        printf("  async call with a 200 ms deadline -> callback -ETIMEDOUT after %.0f ms\n", now_ms() - t);
 
         /* Forgotten calls never call back; free with calls in flight. */
         res[0] = 0;
@@ -136,8 +135,7 @@ TEST(missing_socket) {
         g = kl_grpc_free(g);
         ASSERT_LE(now_ms() - t, 1000);
         ASSERT_EQ(res[0], 0);
-        printf("  forget_pending and free with calls in flight: no callbacks, free took %.1f ms\n",
-               now_ms() - t);
+        printf("  forget_pending and free with calls in flight: no callbacks, free took %.1f ms\n", now_ms() - t);
         rmdir(dir);
 }
 
