@@ -106,7 +106,7 @@ static void evict_one(struct kl_pm *pm, const struct kl_eviction_decision *d) {
 /* Called from the sync loop for an evicted worker: stop it, keep its status. */
 void kl__evicted_sync(struct kl_pm *pm, struct kl__worker *w) {
         if (w->evict_done) {
-                if (pm->ev &&
+                if (w->evicted_for >= 0 && pm->ev &&
                     kl_eviction_may_readmit(pm->ev, w->evicted_for, kl_pod_qos_class(w->pod) == KL_QOS_BEST_EFFORT)) {
                         log_info("pod '%s': the %s is gone, admitting it again", w->full_name,
                                  kl_eviction_condition_to_string(w->evicted_for));

@@ -618,7 +618,32 @@ static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
         }
 }
 
+/* activeDeadlineSeconds, as upstream: once the pod has been active that long
+ * it is stopped and stays Failed with reason DeadlineExceeded. It reuses the
+ * eviction path (stop everything, keep the status), without re-admission. */
+static bool deadline_exceeded(struct kl_pm *pm, struct kl__worker *w) {
+        int64_t d = w->pod->active_deadline_seconds;
+        if (d < 0 || w->start_nsec <= 0 || w->phase == KL_PHASE_SUCCEEDED)
+                return false;
+        int64_t active = (kl_realtime_nsec() - w->start_nsec) / 1000000000;
+        if (active < d)
+                return false;
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Pod was active on the node longer than the specified deadline");
+        log_warning("pod '%s': %s (%llds), stopping it", w->full_name, msg, (long long) d);
+        w->evicted = true;
+        w->evicted_for = -1;
+        w->evict_done = false;
+        w->phase = KL_PHASE_FAILED;
+        kl__set_str(&w->phase_reason, "DeadlineExceeded");
+        kl__set_str(&w->phase_message, msg);
+        kl_pm_kick(pm);
+        return true;
+}
+
 static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
+        if (deadline_exceeded(pm, w))
+                return;
         if (w->op) {
                 /* A start step is in flight; its completion kicks a sync. */
                 compute_phase(w);
@@ -852,7 +877,7 @@ static void on_sync_timer(struct kl_event_timer *t, uint64_t now, void *userdata
         struct kl_pm *pm = userdata;
         pm_sync(pm);
         /* Earliest of: the relist period, a pending backoff expiry. */
-        uint64_t next = kl_now_usec() + RELIST_PERIOD_USEC;
+        uint64_t next = kl_now_usec() + RELIST_PERIOD_USEC; /* deadlines are checked each relist too */
         for (struct kl__worker *w = pm->workers; w; w = w->next)
                 for (size_t i = 0; i < w->n_cs; i++) {
                         uint64_t u = w->cs[i].backoff_until;

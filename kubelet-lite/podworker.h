@@ -109,7 +109,7 @@ struct kl__worker {
         /* eviction: stopped for node pressure, shown as Failed/Evicted, and
          * admitted again once the pressure has gone (podevict.c) */
         bool evicted, evict_done;
-        int evicted_for; /* enum kl_eviction_condition */
+        int evicted_for; /* enum kl_eviction_condition; -1: stopped for good (activeDeadlineSeconds) */
 
         struct kl__worker *next;
 };

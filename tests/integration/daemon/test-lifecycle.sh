@@ -76,6 +76,18 @@ spec:
     - {name: host, mountPath: /host, readOnly: true}
 YAML
 
+cat >"$KL_MANIFESTS/deadline.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: deadline}
+spec:
+  hostNetwork: true
+  activeDeadlineSeconds: 3
+  terminationGracePeriodSeconds: 2
+  containers:
+  - {name: c, image: localhost/kubelet-lite/testbox:1.0, command: ["/kltest", "sleep"]}
+YAML
+
 kl_start || { not_ok "kubelet-lite starts"; kl_finish; }
 
 # restartPolicy Always + a crashing container: restarts with backoff
@@ -111,6 +123,11 @@ ilog="$KL_LOGS/default_init-testnode_$iuid/main/0.log"
 wait_for 10 "init containers ran in order (one, two)" bash -c "[ \"\$(cut -d' ' -f4- '$ilog' | head -2 | tr '\n' ,)\" = one,two, ]"
 check "hostPath volume mounted" grep -q from-host "$ilog"
 check "env fieldRefs resolved" grep -q "name=init-testnode ns=default node=testnode" "$ilog"
+
+# activeDeadlineSeconds
+wait_for 20 "activeDeadlineSeconds 3: the pod is stopped with reason DeadlineExceeded" pod_is deadline-testnode .status.reason DeadlineExceeded
+check "...phase Failed" pod_is deadline-testnode .status.phase Failed
+wait_for 10 "...and its containers are gone" bash -c "[ \$($CTR containers ls -q 'labels.\"io.kubernetes.pod.name\"==deadline-testnode' | wc -l) = 0 ]"
 
 check "kubelet-lite is still running" kill -0 "$KL_PID"
 kl_finish
