@@ -391,7 +391,8 @@ static void on_signal(struct kl_event_io *io, int fd, uint32_t revents, void *us
                 case SIGCHLD:
                         if (d->preload && kl_preload_reap(d->preload) > 0) {
                                 kl_pm_kick(d->pm); /* pods may be waiting for these images */
-                                (void) kl_preload_step(d->preload);
+                                if (kl_preload_step(d->preload) == 0)
+                                        kl_pm_set_images_pending(d->pm, false);
                         }
                         break;
                 case SIGHUP:
@@ -550,8 +551,8 @@ static int run(int argc, char **argv) {
                                    getenv("KUBELET_LITE_CTR"), &d.preload);
                 if (r < 0)
                         log_warning_errno(r, "imagePreloadDir '%s': cannot read it, ignoring", d.cfg.image_preload_dir);
-                if (d.preload)
-                        (void) kl_preload_step(d.preload);
+                if (d.preload && kl_preload_step(d.preload) > 0)
+                        kl_pm_set_images_pending(d.pm, true);
         }
         d.metrics_bind = TAKE_PTR(metrics_bind_arg);
         if (d.metrics_bind) {

@@ -654,6 +654,11 @@ static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
                 if (w->pod->restart_policy != KL_RESTART_ALWAYS && !w->reject_reason)
                         return;
 
+        if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY && pm->images_pending) {
+                kl__set_str(&w->sandbox_error, "waiting for the images of imagePreloadDir to be imported");
+                compute_phase(w);
+                return;
+        }
         if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
                 bool had = w->sandbox_state >= 0;
                 if (had) {
@@ -888,6 +893,11 @@ static void on_sync_timer(struct kl_event_timer *t, uint64_t now, void *userdata
                                 next = u;
                 }
         kl_event_timer_set(t, next);
+}
+
+void kl_pm_set_images_pending(struct kl_pm *pm, bool pending) {
+        pm->images_pending = pending;
+        kl_pm_kick(pm);
 }
 
 void kl_pm_kick(struct kl_pm *pm) {

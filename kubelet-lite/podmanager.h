@@ -39,6 +39,10 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm);
 /* Replace the desired state with the source's entries (sorted by file). */
 void kl_pm_set_desired(struct kl_pm *pm, const struct kl_source_entry *entries, size_t n);
 
+/* While images are being preloaded, no new sandbox is started: the sandbox
+ * (pause) image itself may be among them. */
+void kl_pm_set_images_pending(struct kl_pm *pm, bool pending);
+
 /* Relist and reconcile soon (coalesced). */
 void kl_pm_kick(struct kl_pm *pm);
 

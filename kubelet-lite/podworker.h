@@ -141,6 +141,7 @@ struct kl_pm {
         uint64_t last_sync;
         bool network_ready;
         bool orphans_cleaned;
+        bool images_pending;           /* imagePreloadDir imports still running */
         struct kl_kubelet_metrics *km; /* NULL without metrics */
         struct kl_prober *prober;
         struct kl__op *ops; /* start steps in flight */
