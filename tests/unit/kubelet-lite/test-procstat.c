@@ -138,13 +138,16 @@ TEST(read_self) {
         ASSERT_TRUE(st.have & KL_PROCSTAT_STAT);
         ASSERT_TRUE(st.have & KL_PROCSTAT_STATM);
         ASSERT_TRUE(st.have & KL_PROCSTAT_FDS);
-        /* qemu-user reports no CPU time for the emulated process */
-        if (!getenv("KL_QEMU_USER"))
-                ASSERT_TRUE(st.cpu_seconds > 0);
         ASSERT_TRUE(st.statm_resident_bytes > 0);
-        ASSERT_GE(st.num_threads, 1);
-        ASSERT_TRUE(st.start_time_seconds > (double) time(NULL) - 3600 &&
-                    st.start_time_seconds <= (double) time(NULL) + 1);
+        /* qemu-user fakes /proc/self/stat: CPU times, thread count and start
+         * time read 0 for the emulated process (the parsers are tested on
+         * fixed input above). */
+        if (!getenv("KL_QEMU_USER")) {
+                ASSERT_TRUE(st.cpu_seconds > 0);
+                ASSERT_GE(st.num_threads, 1);
+                ASSERT_TRUE(st.start_time_seconds > (double) time(NULL) - 3600 &&
+                            st.start_time_seconds <= (double) time(NULL) + 1);
+        }
         if (st.have & KL_PROCSTAT_SMAPS) {
                 ASSERT_TRUE(st.rss_bytes > 0);
                 ASSERT_TRUE(st.pss_bytes <= st.rss_bytes);
