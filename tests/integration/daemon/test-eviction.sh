@@ -41,7 +41,8 @@ wait_for 60 "the pod filling the disk is evicted" pod_is filler-testnode .status
 check "...phase Failed" pod_is filler-testnode .status.phase Failed
 msg=$(pod_field filler-testnode .status.message)
 check "...with upstream's message ($msg)" matches "$msg" "^The node was low on resource: ephemeral-storage\\. Threshold quantity: [0-9]+"
-check "...its containers are gone" test "$($CTR containers ls -q 'labels."io.kubernetes.pod.name"==filler-testnode' | wc -l)" = 0
+filler_gone() { [ "$($CTR containers ls -q 'labels."io.kubernetes.pod.name"==filler-testnode' | wc -l)" = 0 ]; }
+wait_for 20 "...its containers are gone" filler_gone
 check "the critical pod (system-node-critical) was not evicted" pod_is critical-testnode .status.phase Running
 check "the quiet pod keeps running" pod_is quiet-testnode .status.phase Running
 check "kubelet_evictions{eviction_signal=\"nodefs.available\"} counted" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/metrics | grep -q '^kubelet_evictions{eviction_signal=\"nodefs.available\"} [1-9]'"
