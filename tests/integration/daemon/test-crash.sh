@@ -65,6 +65,7 @@ check "/healthz still answers while containerd is down" test "$(curl -fs "http:/
 rm -f "$KL_CONTAINERD_DIR/containerd.sock"
 containerd --config "$KL_CONTAINERD_DIR/config.toml" >>"$KL_CONTAINERD_DIR/containerd.log" 2>&1 &
 KL_CONTAINERD_PID=$!
+echo "$KL_CONTAINERD_PID" >"$KL_CONTAINERD_DIR/containerd.pid" # kl_containerd_stop reads it
 wait_for 30 "reconnects after containerd comes back; late pod still Running" pod_is late-testnode .status.phase Running
 check "its container was not restarted" pod_is late-testnode '[.status.containerStatuses[].restartCount] | add' 0
 kl_finish
