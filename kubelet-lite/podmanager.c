@@ -306,17 +306,6 @@ static int relist(struct kl_pm *pm) {
         pm->sandboxes = sb;
         pm->containers = ct;
 
-        /* Network readiness decides whether pod-network sandboxes may start. */
-        Runtime__V1__StatusResponse *st = NULL;
-        pm->network_ready = true;
-        if (kl_cri_status(pm->cri, false, &st, &err) >= 0 && st->status) {
-                for (size_t i = 0; i < st->status->n_conditions; i++) {
-                        const Runtime__V1__RuntimeCondition *c = st->status->conditions[i];
-                        if (streq(c->type, "NetworkReady") && !c->status)
-                                pm->network_ready = false;
-                }
-        }
-        kl_cri_response_free(st);
         return 0;
 }
 
@@ -1000,7 +989,6 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         pm->cfg = p->cfg;
         pm->node = p->node;
         pm->host_ip = strdup(p->host_ip ? p->host_ip : "127.0.0.1");
-        pm->network_ready = true;
         pm->km = p->km;
         r = kl_prober_new(pm->loop, pm->cri, kl__probe_result, pm, &pm->prober);
         if (r < 0) {

@@ -240,6 +240,22 @@ static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *re
         kl_pm_kick(pm);
 }
 
+/* Asked only when a pod-network sandbox is about to start, not on every relist. */
+static bool network_ready(struct kl_pm *pm) {
+        Runtime__V1__StatusResponse *st = NULL;
+        struct kl_error err = {};
+        bool ready = true;
+
+        if (kl_cri_status(pm->cri, false, &st, &err) >= 0 && st->status)
+                for (size_t i = 0; i < st->status->n_conditions; i++) {
+                        const Runtime__V1__RuntimeCondition *c = st->status->conditions[i];
+                        if (streq(c->type, "NetworkReady") && !c->status)
+                                ready = false;
+                }
+        kl_cri_response_free(st);
+        return ready;
+}
+
 int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
         struct kl_error err = {};
         struct kl_arena a = {};
@@ -247,7 +263,7 @@ int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
         _cleanup_free_ char *parent = NULL;
         int r;
 
-        if (!w->pod->host_network && !pm->network_ready) {
+        if (!w->pod->host_network && !network_ready(pm)) {
                 /* Upstream refuses too; calling RunPodSandbox now would leak a
                  * NOTREADY sandbox and a netns (FACTS). */
                 if (kl__set_str(&w->sandbox_error,

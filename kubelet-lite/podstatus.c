@@ -244,7 +244,7 @@ static void json_container(struct kl_json *j, const struct kl_container *c) {
         kl_json_end_object(j);
 }
 
-void kl__pod_spec_json(struct kl_json *j, const struct kl_pod *pod, const char *node_name) {
+static void pod_spec_json(struct kl_json *j, const struct kl_pod *pod, const char *node_name) {
         kl_json_begin_object(j);
         if (pod->n_volumes > 0) {
                 kl_json_key(j, "volumes");
@@ -428,7 +428,7 @@ static void json_pod(struct kl_json *j, struct kl_pm *pm, const struct kl__worke
         kl_json_end_object(j);
 
         kl_json_key(j, "spec");
-        kl__pod_spec_json(j, pod, pm->cfg->node_name);
+        pod_spec_json(j, pod, pm->cfg->node_name);
 
         kl_json_key(j, "status");
         kl_json_begin_object(j);

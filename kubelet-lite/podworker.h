@@ -139,7 +139,6 @@ struct kl_pm {
         bool runtime_ok;
         char *runtime_error;
         uint64_t last_sync;
-        bool network_ready;
         bool orphans_cleaned;
         bool images_pending;           /* imagePreloadDir imports still running */
         struct kl_kubelet_metrics *km; /* NULL without metrics */
@@ -200,4 +199,3 @@ void kl__evicted_sync(struct kl_pm *pm, struct kl__worker *w);
 
 /* podstatus.c */
 const char *kl__phase_to_string(enum kl_phase p);
-void kl__pod_spec_json(struct kl_json *j, const struct kl_pod *pod, const char *node_name);
