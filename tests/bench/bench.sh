@@ -123,7 +123,7 @@ $(mib "$cd_rss") MiB RSS in the same run; upstream kubelet idles at tens of MiB.
 
 With 10 running pods, kubelet-lite used **${cpu_pct}%** of one CPU over ${IDLE_SECONDS} s
 (utime+stime from /proc/PID/stat). The work is one relist per second (ListPodSandbox and ListContainers
-over CRI; these figures were taken when each relist also asked for Status) and nothing else unless something changes.
+over CRI) and nothing else unless something changes.
 
 ## Manifest to running container
 
