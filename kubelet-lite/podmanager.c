@@ -439,6 +439,22 @@ static void worker_observe(struct kl_pm *pm, struct kl__worker *w) {
 }
 
 /* ---- reconcile one pod ------------------------------------------------------ */
+/* started and ready, from the hooks and the probes. */
+static void observe_started(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+        bool running = kl__cs_running(cs) && !cs->stopping;
+        bool probe_started = true, probe_ready = true;
+
+        kl__probes_observe(pm, w, cs);
+        if (pm->prober && cs->probed_id) {
+                (void) kl_prober_get(pm->prober, cs->probed_id, KL_PROBE_STARTUP, &probe_started);
+                (void) kl_prober_get(pm->prober, cs->probed_id, KL_PROBE_READINESS, &probe_ready);
+        } else if (running && (cs->spec->startup.set || cs->spec->readiness.set)) {
+                probe_started = !cs->spec->startup.set;
+                probe_ready = false; /* not probed yet */
+        }
+        cs->started = running && cs->poststart_done && probe_started;
+        cs->ready = cs->started && probe_ready;
+}
 
 bool kl__cs_running(const struct kl__cstat *cs) {
         return cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
@@ -450,7 +466,10 @@ bool kl__cs_exited(const struct kl__cstat *cs) {
 }
 
 /* Start, restart or leave alone one container. Returns true when the
- * container is usable for ordering purposes (running, or init completed). */
+ * containers after it may start, as upstream's computeInitContainerActions
+ * (pkg/kubelet/kuberuntime/kuberuntime_container.go): an init container only
+ * once it has exited 0, a sidecar (restartable init container) once it is
+ * started (postStart done, startup probe passed), an app container always. */
 static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
         if (cs->stopping)
                 return false;
@@ -463,7 +482,7 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                         cs->status_state = -1;
                         log_info("pod '%s': container '%s': started a container left created", w->full_name,
                                  cs->spec->name);
-                        return true;
+                        return !cs->init;
                 }
                 if (strstr(kl_error_str(&err), "starting state")) {
                         /* A StartContainer from before our restart is still being served. */
@@ -476,8 +495,14 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                 cs->state = -1;
                 return false;
         }
-        if (kl__cs_running(cs))
-                return true;
+        if (kl__cs_running(cs)) {
+                if (!cs->init)
+                        return true;
+                if (!cs->sidecar)
+                        return false; /* still running: the next one waits for its exit */
+                observe_started(pm, w, cs);
+                return cs->started;
+        }
         if (cs->state < 0) {
                 kl__start_container(pm, w, cs, 0);
                 return false;
@@ -671,21 +696,8 @@ static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
         for (size_t i = w->pod->n_init_containers; i < w->n_cs; i++)
                 sync_container(pm, w, &w->cs[i]);
 
-        for (size_t i = 0; i < w->n_cs; i++) {
-                struct kl__cstat *cs = &w->cs[i];
-                bool running = kl__cs_running(cs) && !cs->stopping;
-                bool probe_started = true, probe_ready = true;
-                kl__probes_observe(pm, w, cs);
-                if (pm->prober && cs->probed_id) {
-                        (void) kl_prober_get(pm->prober, cs->probed_id, KL_PROBE_STARTUP, &probe_started);
-                        (void) kl_prober_get(pm->prober, cs->probed_id, KL_PROBE_READINESS, &probe_ready);
-                } else if (running && (cs->spec->startup.set || cs->spec->readiness.set)) {
-                        probe_started = !cs->spec->startup.set;
-                        probe_ready = false; /* not probed yet */
-                }
-                cs->started = running && cs->poststart_done && probe_started;
-                cs->ready = cs->started && probe_ready;
-        }
+        for (size_t i = 0; i < w->n_cs; i++)
+                observe_started(pm, w, &w->cs[i]);
         compute_phase(w);
         gc_pod(pm, w);
 }
