@@ -44,7 +44,6 @@ struct daemon {
         char *metrics_bind;
         struct kl_event_timer *status_timer;
         char *status_last;
-        char *runtime_version;
         int64_t start_nsec;
         struct kl_http_server *healthz, *readonly;
         struct kl_event_io *source_io, *signal_io;
@@ -252,13 +251,19 @@ static void handle_healthz(const char *path, const char *query, struct kl_http_r
                 return;
         }
         if (streq(path, "/healthz/syncloop")) {
-                if (syncloop_healthy(d))
-                        kl_buf_puts(&resp->body, "ok");
-                else {
+                /* Also the runtime: upstream's sync loop does not run while
+                 * the runtime has errors (Kubelet.syncLoop), which its
+                 * syncloop check then reports. */
+                const char *rt = kl_pm_runtime_error(d->pm);
+                if (!syncloop_healthy(d)) {
                         resp->status = 500;
                         kl_buf_printf(&resp->body, "syncloop: no successful sync for more than %llus\n",
                                       (unsigned long long) (d->cfg.syncloop_stuck_usec / KL_USEC_PER_SEC));
-                }
+                } else if (rt && kl_pm_last_sync(d->pm) > 0) {
+                        resp->status = 500;
+                        kl_buf_printf(&resp->body, "syncloop: container runtime is down: %s\n", rt);
+                } else
+                        kl_buf_puts(&resp->body, "ok");
                 return;
         }
         resp->status = 404;
@@ -266,24 +271,12 @@ static void handle_healthz(const char *path, const char *query, struct kl_http_r
 }
 
 static void status_ctx(struct daemon *d, struct kl_node_status_ctx *x) {
-        if (!d->runtime_version) {
-                Runtime__V1__VersionResponse *v = NULL;
-                struct kl_error err = {};
-                if (kl_cri_version(d->cri, &v, &err) >= 0 && v->runtime_name) {
-                        size_t n = strlen(v->runtime_name) + strlen(strempty(v->runtime_version)) + 4;
-                        d->runtime_version = malloc(n);
-                        if (d->runtime_version)
-                                snprintf(d->runtime_version, n, "%s://%s", v->runtime_name,
-                                         strempty(v->runtime_version));
-                }
-                kl_cri_response_free(v);
-        }
         *x = (struct kl_node_status_ctx){
                 .cfg = &d->cfg,
                 .node = d->node,
                 .pm = d->pm,
                 .host_ip = d->host_ip,
-                .runtime_version = d->runtime_version,
+                .runtime_version = kl_pm_runtime_version(d->pm),
                 .start_nsec = d->start_nsec,
         };
 }
@@ -443,7 +436,6 @@ static void daemon_done(struct daemon *d) {
         kl_http_server_free(d->metrics_srv);
         kl_event_timer_free(d->status_timer);
         free(d->status_last);
-        free(d->runtime_version);
         free(d->metrics_bind);
         kl_metrics_free(d->metrics);
         kl_event_io_free(d->source_io);

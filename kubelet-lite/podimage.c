@@ -17,18 +17,48 @@ struct pull_req {
         char image[];
 };
 
-/* Whether the image may be used now; kicks off a pull when needed. */
+static void image_status_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__req *req = userdata;
+        struct kl__worker *w = kl__req_worker(req);
+        const Runtime__V1__ImageStatusResponse *st = (const Runtime__V1__ImageStatusResponse *) reply;
+
+        if (w && req->index < w->n_cs) {
+                struct kl__cstat *cs = &w->cs[req->index];
+                cs->image_pending = false;
+                if (r < 0)
+                        log_debug("pod '%s': ImageStatus '%s': %s", w->full_name, cs->spec->image, kl_error_str(err));
+                else {
+                        cs->image_known = true;
+                        cs->image_present = st->image != NULL;
+                        kl_pm_kick(req->pm);
+                }
+        }
+        kl__req_free(req);
+}
+
+/* Whether the image may be used now; asks the runtime whether it has it
+ * (asynchronously: the answer kicks a sync) and kicks off a pull when needed,
+ * as upstream's imageManager.EnsureImageExists (pkg/kubelet/images). */
 bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
         const struct kl_container *c = cs->spec;
-        Runtime__V1__ImageStatusResponse *st = NULL;
-        struct kl_error err = {};
-        bool present = false;
 
-        if (cs->pull_pending)
+        if (cs->pull_pending || cs->image_pending)
                 return false;
-        if (kl_cri_image_status(pm->cri, c->image, false, &st, &err) >= 0 && st->image)
-                present = true;
-        kl_cri_response_free(st);
+        if (!cs->image_known) {
+                struct kl__req *req = kl__req_new(pm, w->uid, NULL);
+                if (!req)
+                        return false;
+                req->index = (size_t) (cs - w->cs);
+                if (kl_cri_image_status_async(pm->cri, c->image, image_status_done, req) < 0) {
+                        kl__req_free(req);
+                        return false;
+                }
+                cs->image_pending = true;
+                return false;
+        }
+        /* This answer serves one start; the next one asks again. */
+        bool present = cs->image_present;
+        cs->image_known = false;
 
         if (c->image_pull_policy == KL_PULL_NEVER) {
                 if (!present) {
@@ -43,12 +73,19 @@ bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *
                 return true;
         if (cs->pull_done) {
                 cs->pull_done = false;
-                return present;
+                return true;
         }
         uint64_t now = kl_now_usec();
         if (cs->pull_retry_at > now) {
-                if (present && pm->cfg->image_pull_fallback_to_local)
+                /* Beyond upstream: an offline box runs the image it has. */
+                if (present && pm->cfg->image_pull_fallback_to_local) {
+                        if (!cs->fallback_logged)
+                                log_warning("pod '%s': container '%s': pull of '%s' failed, using the local image "
+                                            "(imagePullFallbackToLocal)",
+                                            w->full_name, c->name, c->image);
+                        cs->fallback_logged = true;
                         return true;
+                }
                 kl__set_waiting(cs, "ImagePullBackOff", cs->waiting_message);
                 return false;
         }
@@ -87,22 +124,12 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
                         if (!cs->pull_pending || !streq(cs->spec->image, req->image))
                                 continue;
                         cs->pull_pending = false;
+                        cs->image_known = false; /* ask again before starting */
                         if (r >= 0) {
                                 cs->pull_done = true;
                                 cs->pull_backoff_usec = 0;
                                 cs->pull_retry_at = 0;
-                                continue;
-                        }
-                        /* Beyond upstream: an offline box runs the image it has. */
-                        Runtime__V1__ImageStatusResponse *st = NULL;
-                        struct kl_error e2 = {};
-                        bool present = kl_cri_image_status(pm->cri, req->image, false, &st, &e2) >= 0 && st->image;
-                        kl_cri_response_free(st);
-                        if (present && pm->cfg->image_pull_fallback_to_local) {
-                                log_warning("pod '%s': container '%s': pull of '%s' failed, using the local image "
-                                            "(imagePullFallbackToLocal)",
-                                            w->full_name, cs->spec->name, req->image);
-                                cs->pull_done = true;
+                                cs->fallback_logged = false;
                                 continue;
                         }
                         cs->pull_backoff_usec = cs->pull_backoff_usec

@@ -74,6 +74,7 @@ static void stop_done(int r, const struct kl_error *err, ProtobufCMessage *reply
                 for (size_t i = 0; i < w->n_cs; i++)
                         if (streq_ptr(w->cs[i].id, req->id))
                                 w->cs[i].stopping = false;
+                kl__touch(req->pm, w); /* a relist from before the stop would show it running */
         }
         kl_pm_kick(req->pm);
         free(req->uid);
@@ -269,6 +270,136 @@ static int64_t orphan_grace(struct kl_pm *pm, struct kl__worker *w) {
         return 30;
 }
 
+/* ---- removing sandboxes and containers, asynchronously ---------------------------- */
+
+/* At most this many sandbox stop/remove calls in flight, all pods together:
+ * removing 200 pods at once runs concurrently, not all at the same instant. */
+#define TEARDOWN_CALLS_MAX 16
+
+enum {
+        RM_TEARDOWN = 0,
+        RM_GC = 1
+};
+
+static void rm_release(struct kl_pm *pm, struct kl__worker *w, int kind) {
+        if (kind == RM_TEARDOWN && pm->teardown_calls > 0)
+                pm->teardown_calls--;
+        if (!w)
+                return;
+        unsigned *n = kind == RM_GC ? &w->gc_pending : &w->teardown_pending;
+        if (*n > 0)
+                (*n)--;
+        kl__touch(pm, w);
+}
+
+static void sandbox_removed(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__req *req = userdata;
+        struct kl__worker *w = kl__req_worker(req);
+
+        if (r < 0 && r != -ENOENT)
+                log_warning("pod '%s': RemovePodSandbox %.12s: %s, will retry", w ? w->full_name : "?", req->id,
+                            kl_error_str(err));
+        else if (w && req->attempt == RM_GC)
+                log_info("pod '%s': removed old sandbox %.12s", w->full_name, req->id);
+        rm_release(req->pm, w, (int) req->attempt);
+        kl_pm_kick(req->pm);
+        kl__req_free(req);
+}
+
+static void sandbox_stopped(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__req *req = userdata;
+        struct kl__worker *w = kl__req_worker(req);
+
+        if (r < 0 && r != -ENOENT) {
+                log_warning("pod '%s': StopPodSandbox %.12s: %s, will retry", w ? w->full_name : "?", req->id,
+                            kl_error_str(err));
+        } else if (kl_cri_remove_pod_sandbox_async(req->pm->cri, req->id, sandbox_removed, req) >= 0)
+                return; /* RemovePodSandbox removes the sandbox's containers too */
+        rm_release(req->pm, w, (int) req->attempt);
+        kl_pm_kick(req->pm);
+        kl__req_free(req);
+}
+
+/* StopPodSandbox, then RemovePodSandbox. */
+static bool remove_sandbox(struct kl_pm *pm, struct kl__worker *w, const char *id, int kind) {
+        if (kind == RM_TEARDOWN && pm->teardown_calls >= TEARDOWN_CALLS_MAX)
+                return false;
+        struct kl__req *req = kl__req_new(pm, w->uid, id);
+        if (!req)
+                return false;
+        req->attempt = (uint32_t) kind;
+        if (kl_cri_stop_pod_sandbox_async(pm->cri, id, sandbox_stopped, req) < 0) {
+                kl__req_free(req);
+                return false;
+        }
+        if (kind == RM_TEARDOWN)
+                pm->teardown_calls++;
+        if (kind == RM_GC)
+                w->gc_pending++;
+        else
+                w->teardown_pending++;
+        return true;
+}
+
+void kl__gc_remove_sandbox(struct kl_pm *pm, struct kl__worker *w, const char *id) {
+        (void) remove_sandbox(pm, w, id, RM_GC);
+}
+
+static void container_removed(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__req *req = userdata;
+        struct kl__worker *w = kl__req_worker(req);
+
+        if (r < 0 && r != -ENOENT)
+                log_warning("pod '%s': RemoveContainer %.12s: %s, will retry", w ? w->full_name : "?", req->id,
+                            kl_error_str(err));
+        else if (w && req->index < w->n_cs) {
+                /* An old attempt: its log file and termination message go with it. */
+                char path[4096];
+                snprintf(path, sizeof(path), "%s/pods/%s/containers/%s/%u-termination-log", req->pm->cfg->root_dir,
+                         w->uid, w->cs[req->index].spec->name, req->attempt);
+                (void) unlink(path);
+                if (req->path)
+                        (void) unlink(req->path);
+                log_debug("pod '%s': removed old container '%s' attempt %u", w->full_name, w->cs[req->index].spec->name,
+                          req->attempt);
+        }
+        rm_release(req->pm, w, RM_GC);
+        kl_pm_kick(req->pm);
+        kl__req_free(req);
+}
+
+/* RemoveContainer of an old attempt (cs_index, attempt) of w; log_path (may be
+ * NULL) is unlinked once it is gone. */
+void kl__gc_remove_container(struct kl_pm *pm, struct kl__worker *w, const char *id, size_t cs_index, uint32_t attempt,
+                             const char *log_path) {
+        struct kl__req *req = kl__req_new(pm, w->uid, id);
+        if (!req)
+                return;
+        req->index = cs_index;
+        req->attempt = attempt;
+        if (log_path && !(req->path = strdup(log_path))) {
+                kl__req_free(req);
+                return;
+        }
+        if (kl_cri_remove_container_async(pm->cri, id, container_removed, req) < 0) {
+                kl__req_free(req);
+                return;
+        }
+        w->gc_pending++;
+}
+
+/* uids, names and namespaces of pods found in the runtime come from labels
+ * anyone can set: only plain names become part of a path we remove. */
+static bool safe_component(const char *s) {
+        if (!s || !s[0] || streq(s, ".") || streq(s, ".."))
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+                      *s == '_' || *s == '.'))
+                        return false;
+        return true;
+}
+
 /* Drive a pod's termination: stop containers with the grace period, then the
  * sandbox, then remove everything. Returns true when the pod is gone. */
 bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
@@ -277,6 +408,7 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
 
         if (!w->terminating) {
                 w->terminating = true;
+                w->deletion_nsec = kl_realtime_nsec();
                 int64_t grace = w->grace_seconds;
                 if (!w->pod)
                         grace = orphan_grace(pm, w);
@@ -285,8 +417,8 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
                 w->terminate_deadline = now + (uint64_t) MAX(grace, 0) * KL_USEC_PER_SEC;
                 log_info("pod '%s' uid=%s: stopping (grace %llds)", w->full_name, w->uid, (long long) grace);
         }
-        if (w->stops_pending > 0 || w->op)
-                return false; /* wait for stops, and for a start step in flight */
+        if (w->stops_pending > 0 || w->op || w->teardown_pending > 0 || w->gc_pending > 0 || !kl__fresh(pm, w))
+                return false; /* wait for stops, a start step, removals, and a relist that saw them */
 
         bool any_running = false;
         for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
@@ -305,35 +437,34 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
         if (any_running || w->stops_pending > 0)
                 return false;
 
-        /* All containers stopped: the sandbox and the rest go. */
+        /* All containers stopped: the sandboxes go (with their containers),
+         * then what is left; each step waits for a relist that saw the last. */
+        bool any = false;
         for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
                 const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
                 if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), w->uid))
                         continue;
-                if (kl_cri_stop_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT) {
-                        log_warning("pod '%s': StopPodSandbox %.12s: %s, will retry", w->full_name, s->id,
-                                    kl_error_str(&err));
-                        return false;
-                }
+                any = true;
+                (void) remove_sandbox(pm, w, s->id, RM_TEARDOWN);
         }
-        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
+        for (size_t k = 0; !any && pm->containers && k < pm->containers->n_containers; k++) {
                 const Runtime__V1__Container *c = pm->containers->containers[k];
-                if (streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid))
-                        (void) kl_cri_remove_container(pm->cri, c->id, &err);
-        }
-        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
-                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), w->uid))
+                if (!streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid))
                         continue;
-                if (kl_cri_remove_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT) {
-                        log_warning("pod '%s': RemovePodSandbox %.12s: %s, will retry", w->full_name, s->id,
-                                    kl_error_str(&err));
-                        return false;
-                }
+                any = true;
+                kl__gc_remove_container(pm, w, c->id, SIZE_MAX, 0, NULL);
         }
+        if (any)
+                return false;
+
         if (kl_node_pod_stop(pm->node, w->uid, &err) < 0)
                 log_warning("pod '%s': removing cgroup: %s, ignoring", w->full_name, kl_error_str(&err));
 
+        if (!safe_component(w->uid) || !safe_component(w->namespace) || !safe_component(w->full_name)) {
+                log_warning("pod '%s' uid=%s: not removing its directories: its labels are not plain names",
+                            w->full_name, w->uid);
+                return true;
+        }
         char path[4096];
         /* Memory-backed emptyDirs are tmpfs mounts: unmount before removing. */
         snprintf(path, sizeof(path), "%s/pods/%s/volumes/kubernetes.io~empty-dir", pm->cfg->root_dir, w->uid);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include "crispec.h"
@@ -23,10 +24,6 @@
 #include "runtime/cri.h"
 
 #define RELIST_PERIOD_USEC (1 * KL_USEC_PER_SEC)
-#define MIN_GRACE_SECONDS 2
-#define TERMINATION_LOG_MAX 4096
-
-static void pm_sync(struct kl_pm *pm);
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -62,7 +59,7 @@ const char *kl__container_annotation(const Runtime__V1__Container *c, const char
         return NULL;
 }
 
-static void cstat_clear_runtime(struct kl__cstat *cs) {
+void kl__cstat_clear_runtime(struct kl__cstat *cs) {
         cs->id = mfree(cs->id);
         cs->reason = mfree(cs->reason);
         cs->message = mfree(cs->message);
@@ -75,7 +72,7 @@ static void cstat_clear_runtime(struct kl__cstat *cs) {
 static void cstat_done(struct kl__cstat *cs) {
         kl__cancel_hook(cs);
         free(cs->probed_id);
-        cstat_clear_runtime(cs);
+        kl__cstat_clear_runtime(cs);
         free(cs->last_reason);
         free(cs->last_message);
         free(cs->last_id);
@@ -86,6 +83,53 @@ static void cstat_done(struct kl__cstat *cs) {
 void kl__set_waiting(struct kl__cstat *cs, const char *reason, const char *message) {
         kl__set_str(&cs->waiting_reason, reason);
         kl__set_str(&cs->waiting_message, message);
+}
+
+struct kl__req *kl__req_new(struct kl_pm *pm, const char *uid, const char *id) {
+        struct kl__req *r = calloc(1, sizeof(*r));
+        if (!r)
+                return NULL;
+        r->pm = pm;
+        r->uid = uid ? strdup(uid) : NULL;
+        r->id = id ? strdup(id) : NULL;
+        if ((uid && !r->uid) || (id && !r->id)) {
+                free(r->uid);
+                free(r->id);
+                free(r);
+                return NULL;
+        }
+        r->next = pm->reqs;
+        if (pm->reqs)
+                pm->reqs->prev = r;
+        pm->reqs = r;
+        return r;
+}
+
+void kl__req_free(struct kl__req *r) {
+        if (!r)
+                return;
+        if (r->prev)
+                r->prev->next = r->next;
+        else
+                r->pm->reqs = r->next;
+        if (r->next)
+                r->next->prev = r->prev;
+        free(r->uid);
+        free(r->id);
+        free(r->path);
+        free(r);
+}
+
+struct kl__worker *kl__req_worker(const struct kl__req *r) {
+        return r->uid ? kl__find_worker(r->pm, r->uid) : NULL;
+}
+
+void kl__touch(struct kl_pm *pm, struct kl__worker *w) {
+        w->local_seq = pm->relist_seq;
+}
+
+bool kl__fresh(const struct kl_pm *pm, const struct kl__worker *w) {
+        return w->local_seq < pm->snapshot_seq;
 }
 
 static struct kl__worker *worker_free(struct kl__worker *w) {
@@ -267,177 +311,6 @@ static void apply_desired(struct kl_pm *pm) {
         pm->workers = sorted;
 }
 
-/* ---- relist ------------------------------------------------------------- */
-
-static int relist(struct kl_pm *pm) {
-        struct kl_error err = {};
-        Runtime__V1__ListPodSandboxResponse *sb = NULL;
-        Runtime__V1__ListContainersResponse *ct = NULL;
-        int r;
-
-        r = kl_cri_list_pod_sandbox(pm->cri, NULL, &sb, &err);
-        if (pm->km) {
-                kl_metric_inc(pm->km->runtime_operations, "list_podsandbox");
-                if (r < 0)
-                        kl_metric_inc(pm->km->runtime_operations_errors, "list_podsandbox");
-        }
-        if (r >= 0) {
-                r = kl_cri_list_containers(pm->cri, NULL, &ct, &err);
-                if (pm->km) {
-                        kl_metric_inc(pm->km->runtime_operations, "list_containers");
-                        if (r < 0)
-                                kl_metric_inc(pm->km->runtime_operations_errors, "list_containers");
-                }
-        }
-        if (r < 0) {
-                kl_cri_response_free(sb);
-                if (pm->runtime_ok || !pm->runtime_error)
-                        log_error("container runtime is not responding, will retry: %s", kl_error_str(&err));
-                pm->runtime_ok = false;
-                kl__set_str(&pm->runtime_error, kl_error_str(&err));
-                return r;
-        }
-        if (!pm->runtime_ok && pm->runtime_error)
-                log_info("container runtime is back");
-        pm->runtime_ok = true;
-        pm->runtime_error = mfree(pm->runtime_error);
-        kl_cri_response_free(pm->sandboxes);
-        kl_cri_response_free(pm->containers);
-        pm->sandboxes = sb;
-        pm->containers = ct;
-
-        return 0;
-}
-
-/* Newest sandbox of a pod uid (READY preferred), or NULL. */
-const Runtime__V1__PodSandbox *kl__pod_sandbox(struct kl_pm *pm, const char *uid) {
-        const Runtime__V1__PodSandbox *best = NULL;
-        if (!pm->sandboxes)
-                return NULL;
-        for (size_t i = 0; i < pm->sandboxes->n_items; i++) {
-                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), uid))
-                        continue;
-                if (!best ||
-                    (s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY &&
-                     best->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) ||
-                    (s->state == best->state && s->created_at > best->created_at))
-                        best = s;
-        }
-        return best;
-}
-
-/* Read the container's termination message from the host file we mounted. */
-static char *read_termination_message(struct kl_pm *pm, struct kl__worker *w, const char *name, uint32_t attempt) {
-        char path[4096];
-        char *buf = NULL;
-        snprintf(path, sizeof(path), "%s/pods/%s/containers/%s/%u-termination-log", pm->cfg->root_dir, w->uid, name,
-                 attempt);
-        if (kl_read_file_at(AT_FDCWD, path, TERMINATION_LOG_MAX, 1, &buf, NULL) < 0 || !buf[0])
-                return mfree(buf);
-        return buf;
-}
-
-/* Refresh a worker's view of its sandbox and containers from the relist. */
-static void worker_observe(struct kl_pm *pm, struct kl__worker *w) {
-        const Runtime__V1__PodSandbox *sb = kl__pod_sandbox(pm, w->uid);
-        if (sb) {
-                if (kl__set_str(&w->sandbox_id, sb->id) > 0)
-                        w->pod_ip = mfree(w->pod_ip);
-                w->sandbox_state = sb->state;
-                w->sandbox_attempt = sb->metadata ? sb->metadata->attempt : 0;
-                if (!w->pod_ip && sb->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
-                        if (w->pod && w->pod->host_network)
-                                w->pod_ip = strdup(pm->host_ip);
-                        else {
-                                Runtime__V1__PodSandboxStatusResponse *st = NULL;
-                                struct kl_error err = {};
-                                if (kl_cri_pod_sandbox_status(pm->cri, sb->id, false, &st, &err) >= 0 && st->status &&
-                                    st->status->network && st->status->network->ip && st->status->network->ip[0])
-                                        w->pod_ip = strdup(st->status->network->ip);
-                                kl_cri_response_free(st);
-                        }
-                }
-                if (w->start_nsec == 0)
-                        w->start_nsec = sb->created_at;
-        } else {
-                w->sandbox_id = mfree(w->sandbox_id);
-                w->sandbox_state = -1;
-                w->pod_ip = mfree(w->pod_ip);
-        }
-
-        for (size_t i = 0; i < w->n_cs; i++) {
-                struct kl__cstat *cs = &w->cs[i];
-                const Runtime__V1__Container *latest = NULL, *prev = NULL;
-                for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
-                        const Runtime__V1__Container *c = pm->containers->containers[k];
-                        if (!streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid) ||
-                            !streq_ptr(kl__container_label(c, KL_LABEL_CONTAINER_NAME), cs->spec->name))
-                                continue;
-                        uint32_t a = c->metadata ? c->metadata->attempt : 0;
-                        if (!latest || a > latest->metadata->attempt) {
-                                prev = latest;
-                                latest = c;
-                        } else if (!prev || a > prev->metadata->attempt)
-                                prev = c;
-                }
-                if (!latest) {
-                        if (cs->id)
-                                cstat_clear_runtime(cs);
-                        continue;
-                }
-                bool changed = !streq_ptr(cs->id, latest->id) || cs->status_state != (int) latest->state;
-                cs->state = latest->state;
-                cs->attempt = latest->metadata ? latest->metadata->attempt : 0;
-                if (changed) {
-                        Runtime__V1__ContainerStatusResponse *st = NULL;
-                        struct kl_error err = {};
-                        if (kl_cri_container_status(pm->cri, latest->id, false, &st, &err) >= 0 && st->status) {
-                                const Runtime__V1__ContainerStatus *s = st->status;
-                                kl__set_str(&cs->id, s->id);
-                                cs->status_state = s->state;
-                                cs->exit_code = s->exit_code;
-                                cs->started_at = s->started_at;
-                                cs->finished_at = s->finished_at;
-                                kl__set_str(&cs->reason, s->reason && s->reason[0] ? s->reason : NULL);
-                                kl__set_str(&cs->image_ref, s->image_ref);
-                                kl__set_str(&cs->image, s->image ? s->image->image : NULL);
-                                free(cs->message);
-                                cs->message = NULL;
-                                if (s->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED)
-                                        cs->message = read_termination_message(pm, w, cs->spec->name, cs->attempt);
-                                if (!cs->message && s->message && s->message[0])
-                                        cs->message = strdup(s->message);
-                                if (s->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING) {
-                                        kl__set_waiting(cs, NULL, NULL);
-                                        if (!cs->hook)
-                                                cs->poststart_done = true; /* adopted, or our hook is done */
-                                }
-                        } else
-                                log_debug("ContainerStatus %s: %s", latest->id, kl_error_str(&err));
-                        kl_cri_response_free(st);
-                }
-                /* lastState: the previous attempt, if the runtime still has it. */
-                if (prev && !streq_ptr(cs->last_id, prev->id)) {
-                        Runtime__V1__ContainerStatusResponse *st = NULL;
-                        struct kl_error err = {};
-                        if (kl_cri_container_status(pm->cri, prev->id, false, &st, &err) >= 0 && st->status &&
-                            st->status->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED) {
-                                kl__set_str(&cs->last_id, prev->id);
-                                cs->have_last = true;
-                                cs->last_exit_code = st->status->exit_code;
-                                cs->last_started_at = st->status->started_at;
-                                cs->last_finished_at = st->status->finished_at;
-                                kl__set_str(&cs->last_reason, st->status->reason);
-                                free(cs->last_message);
-                                cs->last_message = read_termination_message(
-                                        pm, w, cs->spec->name, prev->metadata ? prev->metadata->attempt : 0);
-                        }
-                        kl_cri_response_free(st);
-                }
-        }
-}
-
 /* ---- reconcile one pod ------------------------------------------------------ */
 /* started and ready, from the hooks and the probes. */
 static void observe_started(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
@@ -476,23 +349,7 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
         if (cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED) {
                 /* Created but never started (we were killed in between):
                  * start it rather than make a new attempt. */
-                struct kl_error err = {};
-                if (kl_cri_start_container(pm->cri, cs->id, &err) >= 0) {
-                        cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
-                        cs->status_state = -1;
-                        log_info("pod '%s': container '%s': started a container left created", w->full_name,
-                                 cs->spec->name);
-                        return !cs->init;
-                }
-                if (strstr(kl_error_str(&err), "starting state")) {
-                        /* A StartContainer from before our restart is still being served. */
-                        log_debug("pod '%s': container '%s' is still starting", w->full_name, cs->spec->name);
-                        return false;
-                }
-                log_warning("pod '%s': container '%s': StartContainer of created container: %s", w->full_name,
-                            cs->spec->name, kl_error_str(&err));
-                (void) kl_cri_remove_container(pm->cri, cs->id, &err);
-                cs->state = -1;
+                kl__resume_created(pm, w, cs);
                 return false;
         }
         if (kl__cs_running(cs)) {
@@ -513,18 +370,7 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
         if (cs->started_at == 0 && kl__journal_exists(pm, w, cs->spec->name, cs->attempt)) {
                 /* Our own start was cut short (kubelet-lite was killed mid-start):
                  * not a crash of the container, so no restart is counted. */
-                struct kl_error err = {};
-                char path[4096];
-                log_info("pod '%s': container '%s': start was interrupted by a restart of kubelet-lite, "
-                         "starting it again",
-                         w->full_name, cs->spec->name);
-                if (kl_cri_remove_container(pm->cri, cs->id, &err) < 0 && err.err != ENOENT)
-                        return false;
-                kl__journal_path(pm, w, cs->spec->name, cs->attempt, path, sizeof(path));
-                (void) unlink(path);
-                uint32_t attempt = cs->attempt;
-                cstat_clear_runtime(cs);
-                kl__start_container(pm, w, cs, attempt);
+                kl__redo_interrupted(pm, w, cs);
                 return false;
         }
         if (cs->init && !cs->sidecar && cs->exit_code == 0)
@@ -590,20 +436,13 @@ static void compute_phase(struct kl__worker *w) {
  * a crash or a sandbox restart) and exited containers older than the previous
  * attempt, with their log files. The previous attempt stays for lastState. */
 static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
-        struct kl_error err = {};
-
+        if (w->gc_pending > 0 || !kl__fresh(pm, w))
+                return; /* the last round is still going, or the relist predates it */
         for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
                 const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), w->uid) || streq_ptr(s->id, w->sandbox_id) ||
-                    s->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY)
-                        continue;
-                if (kl_cri_stop_pod_sandbox(pm->cri, s->id, &err) < 0 && err.err != ENOENT)
-                        continue;
-                for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++)
-                        if (streq_ptr(pm->containers->containers[k]->pod_sandbox_id, s->id))
-                                (void) kl_cri_remove_container(pm->cri, pm->containers->containers[k]->id, &err);
-                if (kl_cri_remove_pod_sandbox(pm->cri, s->id, &err) >= 0)
-                        log_info("pod '%s': removed old sandbox %.12s", w->full_name, s->id);
+                if (streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), w->uid) && !streq_ptr(s->id, w->sandbox_id) &&
+                    s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY)
+                        kl__gc_remove_sandbox(pm, w, s->id);
         }
         for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
                 const Runtime__V1__Container *c = pm->containers->containers[k];
@@ -616,17 +455,10 @@ static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
                         if (!streq_ptr(name, cs->spec->name) || cs->state < 0 ||
                             c->metadata->attempt + 1 >= cs->attempt)
                                 continue;
-                        if (kl_cri_remove_container(pm->cri, c->id, &err) < 0)
-                                break;
                         char path[4096];
                         snprintf(path, sizeof(path), "%s/%s_%s_%s/%s/%u.log", pm->cfg->pod_logs_dir, w->namespace,
                                  w->full_name, w->uid, cs->spec->name, c->metadata->attempt);
-                        (void) unlink(path);
-                        snprintf(path, sizeof(path), "%s/pods/%s/containers/%s/%u-termination-log", pm->cfg->root_dir,
-                                 w->uid, cs->spec->name, c->metadata->attempt);
-                        (void) unlink(path);
-                        log_debug("pod '%s': removed old container '%s' attempt %u", w->full_name, name,
-                                  c->metadata->attempt);
+                        kl__gc_remove_container(pm, w, c->id, i, c->metadata->attempt, path);
                         break;
                 }
         }
@@ -674,17 +506,24 @@ static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
                 return;
         }
         if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
-                bool had = w->sandbox_state >= 0;
-                if (had) {
-                        /* The sandbox died: clean it up, then start over like upstream. */
-                        struct kl_error err = {};
+                /* The sandbox died: start over like upstream; gc_pod stops and
+                 * removes the old one. */
+                if (w->sandbox_state >= 0)
                         log_warning("pod '%s': sandbox %.12s is not ready, recreating", w->full_name,
                                     strempty(w->sandbox_id));
-                        (void) kl_cri_stop_pod_sandbox(pm->cri, w->sandbox_id, &err);
-                }
                 (void) kl__start_sandbox(pm, w); /* asynchronous: its completion kicks a sync */
                 compute_phase(w);
                 return;
+        }
+
+        if (!w->pod_ip) {
+                /* Containers see the pod IP (status.podIP env); as upstream,
+                 * they start once the sandbox has one. */
+                kl__fetch_pod_ip(pm, w);
+                if (!w->pod_ip) {
+                        compute_phase(w);
+                        return;
+                }
         }
 
         /* init containers, in order; sidecars keep running */
@@ -734,12 +573,18 @@ static void adopt_orphans(struct kl_pm *pm) {
 }
 
 static void admit_pods(struct kl_pm *pm) {
-        const struct kl_pod *admitted[512];
-        size_t n_admitted = 0;
+        size_t n_admitted = 0, n = 0;
 
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                n++;
+        _cleanup_free_ const struct kl_pod **admitted = calloc(n ? n : 1, sizeof(*admitted));
+        if (!admitted) {
+                log_error("admitting pods: out of memory, will retry");
+                return;
+        }
         /* Pods already running keep their place; newcomers in manifest order. */
         for (struct kl__worker *w = pm->workers; w; w = w->next)
-                if (w->pod && w->desired && w->admitted && n_admitted < ELEMENTSOF(admitted))
+                if (w->pod && w->desired && w->admitted)
                         admitted[n_admitted++] = w->pod;
 
         for (struct kl__worker *w = pm->workers; w; w = w->next) {
@@ -774,9 +619,18 @@ static void admit_pods(struct kl_pm *pm) {
                 w->reject_message = mfree(w->reject_message);
                 w->admitted = true;
                 w->phase = KL_PHASE_PENDING;
-                if (n_admitted < ELEMENTSOF(admitted))
-                        admitted[n_admitted++] = w->pod;
+                admitted[n_admitted++] = w->pod;
         }
+}
+
+static void cpuset_updated(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__req *req = userdata;
+        if (r < 0)
+                log_warning("container %.12s: updating its cpuset to %s: %s, ignoring", req->id, req->path,
+                            kl_error_str(err));
+        else
+                log_debug("container %.12s: cpuset now %s", req->id, req->path);
+        kl__req_free(req);
 }
 
 /* The static CPU manager moved CPUs in or out of the shared pool: running
@@ -798,41 +652,47 @@ static void update_shared_cpusets(struct kl_pm *pm) {
                         ctx.cpuset = set;
                         Runtime__V1__ContainerConfig *cc =
                                 kl_spec_container(&a, w->pod, cs->spec, "app", &ctx, cs->attempt, NULL, &err);
-                        if (cc && kl_cri_update_container_resources(pm->cri, cs->id, cc->linux->resources, &err) < 0)
-                                log_warning("pod '%s': container '%s': updating its cpuset to %s: %s, ignoring",
-                                            w->full_name, cs->spec->name, set, kl_error_str(&err));
-                        else if (cc)
-                                log_debug("pod '%s': container '%s': cpuset now %s", w->full_name, cs->spec->name, set);
+                        struct kl__req *req = cc ? kl__req_new(pm, w->uid, cs->id) : NULL;
+                        if (req && (req->path = strdup(set)) &&
+                            kl_cri_update_container_resources_async(pm->cri, cs->id, cc->linux->resources,
+                                                                    cpuset_updated, req) >= 0)
+                                req = NULL;
+                        else
+                                log_warning("pod '%s': container '%s': could not update its cpuset to %s, ignoring",
+                                            w->full_name, cs->spec->name, set);
+                        kl__req_free(req);
                         kl_arena_free(&a);
                 }
 }
 
-static void pm_sync(struct kl_pm *pm) {
-        if (relist(pm) < 0) {
-                pm->last_sync = kl_now_usec(); /* the loop itself is fine */
+/* After each relist (fresh) or failed relist: apply the manifests, observe,
+ * terminate, admit and reconcile every pod. Nothing here waits for the
+ * runtime: every CRI call it makes completes later in the loop. */
+void kl__reconcile(struct kl_pm *pm, bool fresh) {
+        pm->last_sync = kl_now_usec(); /* a relist finished, well or not: the loop is fine */
+        if (!fresh || !pm->have_desired)
                 return;
-        }
-        if (!pm->have_desired) {
-                pm->last_sync = kl_now_usec();
-                return;
-        }
         apply_desired(pm);
         adopt_orphans(pm);
         if (!pm->orphans_cleaned) {
                 /* Keep the cgroups of every pod the runtime still has or the manifests want. */
-                char *keep[1024];
-                size_t k = 0;
-                for (struct kl__worker *w = pm->workers; w && k + 1 < ELEMENTSOF(keep); w = w->next)
-                        keep[k++] = w->uid;
-                keep[k] = NULL;
-                (void) kl_node_cleanup_orphans(pm->node, keep);
-                pm->orphans_cleaned = true;
+                size_t n = 0, k = 0;
+                for (struct kl__worker *w = pm->workers; w; w = w->next)
+                        n++;
+                _cleanup_free_ char **keep = calloc(n + 1, sizeof(char *));
+                if (keep) {
+                        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                                keep[k++] = w->uid;
+                        (void) kl_node_cleanup_orphans(pm->node, keep);
+                        pm->orphans_cleaned = true;
+                }
         }
 
         /* Undesired pods terminate; finished ones are freed. */
         for (struct kl__worker *w = pm->workers, *next; w; w = next) {
                 next = w->next;
-                worker_observe(pm, w);
+                if (kl__fresh(pm, w))
+                        kl__worker_observe(pm, w);
                 if (w->desired)
                         continue;
                 if (w->reject_reason && !w->terminating && !kl__pod_sandbox(pm, w->uid)) {
@@ -881,7 +741,8 @@ static void pm_sync(struct kl_pm *pm) {
 
 static void on_sync_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
         struct kl_pm *pm = userdata;
-        pm_sync(pm);
+        kl__relist_request(pm);
+        kl__relist_check_stuck(pm, now);
         /* Earliest of: the relist period, a pending backoff expiry. */
         uint64_t next = kl_now_usec() + RELIST_PERIOD_USEC; /* deadlines are checked each relist too */
         for (struct kl__worker *w = pm->workers; w; w = w->next)
@@ -901,13 +762,35 @@ void kl_pm_set_images_pending(struct kl_pm *pm, bool pending) {
         kl_pm_kick(pm);
 }
 
+/* Kicks in one loop iteration coalesce into one relist, started at the next
+ * one; a completed CRI step so leads to the next without waiting. */
 void kl_pm_kick(struct kl_pm *pm) {
-        uint64_t soon = kl_now_usec() + 10 * KL_USEC_PER_MSEC;
-        if (kl_event_timer_deadline(pm->sync_timer) > soon)
-                kl_event_timer_set(pm->sync_timer, soon);
+        uint64_t now = kl_now_usec();
+        if (kl_event_timer_deadline(pm->sync_timer) > now)
+                kl_event_timer_set(pm->sync_timer, now);
 }
 
 #define LOG_STEP_PERIOD_USEC (100 * KL_USEC_PER_MSEC)
+
+static bool reopen_pending(struct kl_pm *pm, const char *path) {
+        for (struct kl__req *r = pm->reqs; r; r = r->next)
+                if (streq_ptr(r->path, path))
+                        return true;
+        return false;
+}
+
+/* The runtime writes to a new file now: the rotated one can be compressed. */
+static void log_reopened(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__req *req = userdata;
+        struct kl_error e = {};
+        if (r < 0)
+                log_warning("container %.12s: ReopenContainerLog: %s, ignoring", req->id, kl_error_str(err));
+        if (kl_logrotate_finish(req->pm->logrotate, req->path, r >= 0, &e) < 0)
+                log_warning("log rotation of '%s': %s, ignoring", req->path, kl_error_str(&e));
+        else if (r >= 0)
+                log_debug("rotated the log '%s'", req->path);
+        kl__req_free(req);
+}
 
 /* Container log rotation: every 10 s look at each running container's log;
  * compression of rotated files runs in slices on a short timer. */
@@ -925,27 +808,37 @@ static void on_log_timer(struct kl_event_timer *t, uint64_t now, void *userdata)
                                         continue;
                                 snprintf(path, sizeof(path), "%s/%s_%s_%s/%s/%u.log", pm->cfg->pod_logs_dir,
                                          w->namespace, w->full_name, w->uid, cs->spec->name, cs->attempt);
+                                if (reopen_pending(pm, path))
+                                        continue;
                                 if (kl_logrotate_check(pm->logrotate, path, &reopen, &err) < 0) {
                                         log_debug("log rotation of '%s': %s", path, kl_error_str(&err));
                                         continue;
                                 }
                                 if (!reopen)
                                         continue;
-                                int r = kl_cri_reopen_container_log(pm->cri, cs->id, &err);
-                                if (r < 0)
-                                        log_warning("pod '%s': container '%s': ReopenContainerLog: %s, ignoring",
-                                                    w->full_name, cs->spec->name, kl_error_str(&err));
-                                if (kl_logrotate_finish(pm->logrotate, path, r >= 0, &err) < 0)
+                                struct kl__req *req = kl__req_new(pm, w->uid, cs->id);
+                                if (req && (req->path = strdup(path)) &&
+                                    kl_cri_reopen_container_log_async(pm->cri, cs->id, log_reopened, req) >= 0)
+                                        continue;
+                                kl__req_free(req);
+                                if (kl_logrotate_finish(pm->logrotate, path, false, &err) < 0)
                                         log_warning("log rotation of '%s': %s, ignoring", path, kl_error_str(&err));
-                                else if (r >= 0)
-                                        log_debug("rotated the log of container '%s' of pod '%s'", cs->spec->name,
-                                                  w->full_name);
                         }
         }
         int more = kl_logrotate_step(pm->logrotate, &err);
         if (more < 0)
                 log_warning("compressing rotated logs: %s, ignoring", kl_error_str(&err));
         kl_event_timer_set(t, more > 0 ? now + LOG_STEP_PERIOD_USEC : pm->log_next_check);
+}
+
+/* Every CRI call, as upstream's instrumentedRuntimeService: count, errors
+ * and duration by operation type. */
+static void on_cri_op(const char *op, int r, uint64_t usec, void *userdata) {
+        struct kl_pm *pm = userdata;
+        kl_metric_inc(pm->km->runtime_operations, op);
+        kl_metric_observe(pm->km->runtime_operations_duration, (double) usec / 1e6, op);
+        if (r < 0)
+                kl_metric_inc(pm->km->runtime_operations_errors, op);
 }
 
 static void on_cri_event(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
@@ -1007,8 +900,11 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
                 kl_pm_free(pm);
                 return r;
         }
-        if (p->metrics && p->km)
+        if (p->metrics && p->km) {
                 (void) kl_metrics_add_collector(p->metrics, collect_metrics, pm);
+                kl_cri_set_observer(pm->cri, on_cri_op, pm);
+        }
+        pm->net_ready = -1;
         struct kl_logrotate_options lo = {
                 .max_size = p->cfg->container_log_max_size,
                 .max_files = p->cfg->container_log_max_files,
@@ -1028,8 +924,7 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         }
         r = kl_event_add_timer(pm->loop, kl_now_usec(), on_sync_timer, pm, &pm->sync_timer);
         if (r >= 0)
-                r = kl_event_add_io(pm->loop, kl_cri_event_fd(pm->cri), 0x001 /* EPOLLIN */, on_cri_event, pm,
-                                    &pm->cri_io);
+                r = kl_event_add_io(pm->loop, kl_cri_event_fd(pm->cri), EPOLLIN, on_cri_event, pm, &pm->cri_io);
         if (r < 0 || !pm->host_ip) {
                 kl_pm_free(pm);
                 return r < 0 ? r : -ENOMEM;
@@ -1041,6 +936,11 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
 struct kl_pm *kl_pm_free(struct kl_pm *pm) {
         if (!pm)
                 return NULL;
+        /* No callback of ours may run after this. */
+        kl_cri_cancel_pending(pm->cri);
+        kl_cri_set_observer(pm->cri, NULL, NULL);
+        while (pm->reqs)
+                kl__req_free(pm->reqs);
         while (pm->workers) {
                 struct kl__worker *w = pm->workers;
                 pm->workers = w->next;
@@ -1056,7 +956,9 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm) {
         kl_event_io_free(pm->cri_io);
         kl_cri_response_free(pm->sandboxes);
         kl_cri_response_free(pm->containers);
+        kl_cri_response_free(pm->relist_sb);
         free(pm->runtime_error);
+        free(pm->runtime_version);
         free(pm->host_ip);
         free(pm);
         return NULL;
@@ -1068,6 +970,14 @@ uint64_t kl_pm_last_sync(const struct kl_pm *pm) {
 
 bool kl_pm_runtime_ok(const struct kl_pm *pm) {
         return pm->runtime_ok;
+}
+
+const char *kl_pm_runtime_error(const struct kl_pm *pm) {
+        return pm->runtime_ok ? NULL : pm->runtime_error ? pm->runtime_error : "container runtime status unknown";
+}
+
+const char *kl_pm_runtime_version(const struct kl_pm *pm) {
+        return pm->runtime_version;
 }
 
 unsigned kl_pm_running_pods(const struct kl_pm *pm) {

@@ -4,9 +4,9 @@
  *
  * It works like upstream's pod workers plus PLEG, on one thread: a periodic
  * relist (ListPodSandbox + ListContainers) refreshes what the runtime has;
- * each pod is then reconciled (computePodActions). Short CRI calls are made
- * synchronously with deadlines; calls that can take long (StopContainer waits
- * the grace period, PullImage) are asynchronous and complete in the loop. */
+ * each pod is then reconciled (computePodActions). Every CRI call is
+ * asynchronous with a deadline and completes in the loop, so a slow, hung or
+ * vanished runtime never blocks it (podrelist.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -49,6 +49,10 @@ void kl_pm_kick(struct kl_pm *pm);
 /* CLOCK_MONOTONIC usec of the last completed sync, for /healthz/syncloop. */
 uint64_t kl_pm_last_sync(const struct kl_pm *pm);
 bool kl_pm_runtime_ok(const struct kl_pm *pm);
+/* Why the runtime is not ok; NULL when it is. */
+const char *kl_pm_runtime_error(const struct kl_pm *pm);
+/* "containerd://1.6.20" once the runtime told us (asked after a relist); NULL before. */
+const char *kl_pm_runtime_version(const struct kl_pm *pm);
 
 /* A v1 PodList of the static pods, shaped like upstream's /pods. */
 void kl_pm_render_pods(struct kl_pm *pm, struct kl_json *j);

@@ -145,6 +145,7 @@ struct kl__op {
         char *uid;
         size_t cs_index; /* container steps */
         uint32_t attempt;
+        bool resume; /* StartContainer of a container left created */
         char *container_id;
         char journal[4096];
         uint64_t t0;
@@ -228,32 +229,49 @@ static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *re
                 w->sandbox_state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
                 w->sandbox_attempt = op->attempt;
                 w->sandbox_error = mfree(w->sandbox_error);
-                /* The pod IP of a pod-network sandbox is read by the next relist. */
-                w->pod_ip = w->pod->host_network ? strdup(pm->host_ip) : mfree(w->pod_ip);
+                w->pod_ip = mfree(w->pod_ip);
                 if (w->start_nsec == 0)
                         w->start_nsec = kl_realtime_nsec();
                 /* New sandbox: containers from an old one are gone with it. */
                 for (size_t i = 0; i < w->n_cs; i++)
                         w->cs[i].state = -1;
+                kl__touch(pm, w);
+                kl__fetch_pod_ip(pm, w);
         }
         op_free(op);
         kl_pm_kick(pm);
 }
 
-/* Asked only when a pod-network sandbox is about to start, not on every relist. */
-static bool network_ready(struct kl_pm *pm) {
-        Runtime__V1__StatusResponse *st = NULL;
-        struct kl_error err = {};
-        bool ready = true;
+#define NETWORK_CHECK_USEC KL_USEC_PER_SEC
 
-        if (kl_cri_status(pm->cri, false, &st, &err) >= 0 && st->status)
+static void status_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl_pm *pm = userdata;
+        const Runtime__V1__StatusResponse *st = (const Runtime__V1__StatusResponse *) reply;
+
+        pm->net_pending = false;
+        pm->net_checked = kl_now_usec();
+        pm->net_ready = 1;
+        if (r < 0) {
+                log_debug("CRI Status: %s", kl_error_str(err));
+                pm->net_ready = -1;
+        } else if (st->status)
                 for (size_t i = 0; i < st->status->n_conditions; i++) {
                         const Runtime__V1__RuntimeCondition *c = st->status->conditions[i];
                         if (streq(c->type, "NetworkReady") && !c->status)
-                                ready = false;
+                                pm->net_ready = 0;
                 }
-        kl_cri_response_free(st);
-        return ready;
+        kl_pm_kick(pm);
+}
+
+/* Whether the runtime's pod network is ready (CRI Status, NetworkReady):
+ * asked only when a pod-network sandbox is about to start, not on every
+ * relist, and at most once a second. 1 yes, 0 no, -1 not known yet (asked). */
+static int network_ready(struct kl_pm *pm) {
+        if (pm->net_ready >= 0 && kl_now_usec() - pm->net_checked < NETWORK_CHECK_USEC)
+                return pm->net_ready;
+        if (!pm->net_pending && kl_cri_status_async(pm->cri, status_done, pm) >= 0)
+                pm->net_pending = true;
+        return pm->net_ready == 0 ? 0 : -1;
 }
 
 int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
@@ -263,7 +281,10 @@ int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
         _cleanup_free_ char *parent = NULL;
         int r;
 
-        if (!w->pod->host_network && !network_ready(pm)) {
+        int net = w->pod->host_network ? 1 : network_ready(pm);
+        if (net < 0)
+                return -EAGAIN; /* asked; its answer kicks a sync */
+        if (net == 0) {
                 /* Upstream refuses too; calling RunPodSandbox now would leak a
                  * NOTREADY sandbox and a netns (FACTS). */
                 if (kl__set_str(&w->sandbox_error,
@@ -341,10 +362,19 @@ static void start_done(int r, const struct kl_error *err, ProtobufCMessage *repl
                 return;
         }
         struct kl__cstat *cs = &w->cs[op->cs_index];
-        if (r < 0) {
-                struct kl_error e2 = {};
-                (void) kl_cri_remove_container(pm->cri, op->container_id, &e2);
-                container_failed(pm, w, cs, kl_error_str(err), err->err);
+        kl__touch(pm, w);
+        if (r < 0 && op->resume && strstr(kl_error_str(err), "starting state")) {
+                /* A StartContainer from before our restart is still being served. */
+                log_debug("pod '%s': container '%s' is still starting", w->full_name, cs->spec->name);
+        } else if (r < 0) {
+                if (op->resume)
+                        log_warning("pod '%s': container '%s': StartContainer of created container: %s", w->full_name,
+                                    cs->spec->name, kl_error_str(err));
+                kl__gc_remove_container(pm, w, op->container_id, SIZE_MAX, 0, NULL);
+                if (op->resume)
+                        cs->state = -1;
+                else
+                        container_failed(pm, w, cs, kl_error_str(err), err->err);
         } else {
                 log_info("pod '%s': container '%s' started (restart %u) id=%.12s in %llu ms", w->full_name,
                          cs->spec->name, op->attempt, op->container_id,
@@ -376,6 +406,7 @@ static void create_done(int r, const struct kl_error *err, ProtobufCMessage *rep
         struct kl__cstat *cs = &w->cs[op->cs_index];
         if (r < 0 || !resp->container_id || !resp->container_id[0]) {
                 w->op = NULL;
+                kl__touch(pm, w);
                 (void) unlink(op->journal);
                 container_failed(pm, w, cs, r < 0 ? kl_error_str(err) : "CreateContainer: no container id",
                                  r < 0 ? err->err : EIO);
@@ -411,8 +442,13 @@ int kl__start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
 
         /* The termination log lives on the host so it survives the container. */
         int n = snprintf(tlog, sizeof(tlog), "%s/pods/%s/containers/%s", pm->cfg->root_dir, w->uid, cs->spec->name);
-        if (n < 0 || (size_t) n >= sizeof(tlog) - 32 || kl_mkdir_p(tlog, 0755) < 0) {
-                r = kl_error_set(&err, EIO, "creating '%s' failed", tlog);
+        if (n < 0 || (size_t) n >= sizeof(tlog) - 32) {
+                r = kl_error_set(&err, ENAMETOOLONG, "container directory path too long");
+                goto fail;
+        }
+        r = kl_mkdir_p(tlog, 0755);
+        if (r < 0) {
+                r = kl_error_set(&err, r, "creating '%s': %s", tlog, strerror(-r));
                 goto fail;
         }
         snprintf(tlog + n, sizeof(tlog) - (size_t) n, "/%u-termination-log", attempt);
@@ -503,4 +539,63 @@ bool kl__should_restart(const struct kl__worker *w, const struct kl__cstat *cs) 
         if (p == KL_RESTART_ON_FAILURE)
                 return cs->exit_code != 0;
         return false;
+}
+
+void kl__resume_created(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+        if (w->op || !cs->id)
+                return;
+        struct kl__op *op = op_new(pm, w);
+        if (!op)
+                return;
+        op->cs_index = (size_t) (cs - w->cs);
+        op->attempt = cs->attempt;
+        op->resume = true;
+        op->container_id = strdup(cs->id);
+        if (!op->container_id || kl_cri_start_container_async(pm->cri, op->container_id, start_done, op) < 0) {
+                w->op = NULL;
+                op_free(op);
+                return;
+        }
+        log_info("pod '%s': container '%s': starting a container left created", w->full_name, cs->spec->name);
+}
+
+static void interrupted_removed(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct kl__req *req = userdata;
+        struct kl__worker *w = kl__req_worker(req);
+
+        if (w && w->op == NULL && req->index < w->n_cs) {
+                struct kl__cstat *cs = &w->cs[req->index];
+                w->gc_pending--;
+                kl__touch(req->pm, w);
+                if (r < 0 && r != -ENOENT)
+                        log_warning("pod '%s': container '%s': RemoveContainer: %s, will retry", w->full_name,
+                                    cs->spec->name, kl_error_str(err));
+                else if (streq_ptr(cs->id, req->id)) {
+                        char path[4096];
+                        kl__journal_path(req->pm, w, cs->spec->name, req->attempt, path, sizeof(path));
+                        (void) unlink(path);
+                        kl__cstat_clear_runtime(cs);
+                        kl__start_container(req->pm, w, cs, req->attempt);
+                }
+        } else if (w && w->gc_pending > 0)
+                w->gc_pending--;
+        kl_pm_kick(req->pm);
+        kl__req_free(req);
+}
+
+void kl__redo_interrupted(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
+        if (w->gc_pending > 0)
+                return; /* already at it */
+        struct kl__req *req = kl__req_new(pm, w->uid, cs->id);
+        if (!req)
+                return;
+        req->index = (size_t) (cs - w->cs);
+        req->attempt = cs->attempt;
+        if (kl_cri_remove_container_async(pm->cri, cs->id, interrupted_removed, req) < 0) {
+                kl__req_free(req);
+                return;
+        }
+        w->gc_pending++;
+        log_info("pod '%s': container '%s': start was interrupted by a restart of kubelet-lite, starting it again",
+                 w->full_name, cs->spec->name);
 }

@@ -33,8 +33,9 @@ struct kl__cstat {
         char *id;
         int state; /* Runtime__V1__ContainerState, or -1: none */
         uint32_t attempt;
-        /* details from ContainerStatus, refreshed when (id, state) changes */
-        int status_state;
+        /* details from ContainerStatus, fetched (asynchronously) when (id, state) changes */
+        bool status_pending, last_pending;
+        int status_state; /* the state the details below are of; -1: not fetched */
         int32_t exit_code;
         int64_t started_at, finished_at; /* unix nsec */
         char *reason, *message, *image_ref, *image;
@@ -49,6 +50,10 @@ struct kl__cstat {
         uint64_t backoff_usec;  /* current window, 0 before the first restart */
         uint64_t backoff_until; /* monotonic usec */
         /* image pulls */
+        bool image_pending; /* ImageStatus in flight */
+        bool image_known;   /* image_present answers for the next start */
+        bool image_present;
+        bool fallback_logged;
         bool pull_pending; /* waiting for an async PullImage */
         bool pull_done;    /* a pull finished and this start may use it */
         uint64_t pull_backoff_usec, pull_retry_at;
@@ -90,8 +95,13 @@ struct kl__worker {
         char *cgroup_parent;
         char *sandbox_error; /* why the sandbox could not be created */
 
+        uint64_t local_seq;                    /* pm->relist_seq when we last changed it ourselves */
+        bool ip_pending;                       /* PodSandboxStatus in flight */
+        unsigned teardown_pending, gc_pending; /* StopPodSandbox/Remove* in flight */
+
         int64_t seen_nsec;
-        int64_t start_nsec; /* status.startTime */
+        int64_t start_nsec;    /* status.startTime */
+        int64_t deletion_nsec; /* metadata.deletionTimestamp: when it began terminating */
         uint64_t created_usec;
         bool start_observed; /* pod start duration recorded */
 
@@ -134,10 +144,23 @@ struct kl_pm {
         struct kl_event_timer *sync_timer;
         struct kl_event_io *cri_io;
 
+        /* The last relist (podrelist.c), and the one in flight. */
         Runtime__V1__ListPodSandboxResponse *sandboxes;
         Runtime__V1__ListContainersResponse *containers;
+        uint64_t snapshot_seq;                          /* relist_seq of the one above */
+        uint64_t relist_seq;                            /* of the latest relist started */
+        bool relisting, relist_again;                   /* one at a time; another one wanted */
+        uint64_t relist_started;                        /* monotonic usec */
+        Runtime__V1__ListPodSandboxResponse *relist_sb; /* first half of the one in flight */
         bool runtime_ok;
         char *runtime_error;
+        char *runtime_version; /* "containerd://1.6.20", once known */
+        bool version_pending;
+        int net_ready; /* NetworkReady from CRI Status: -1 unknown, 0, 1 */
+        bool net_pending;
+        uint64_t net_checked;    /* monotonic usec */
+        unsigned teardown_calls; /* sandbox stop/remove calls in flight, all pods */
+        struct kl__req *reqs;    /* small async requests in flight */
         uint64_t last_sync;
         bool orphans_cleaned;
         bool images_pending;           /* imagePreloadDir imports still running */
@@ -156,18 +179,52 @@ struct kl_pm {
         uint64_t log_next_check; /* pod cgroups without a pod removed once at start */
 };
 
+/* An async CRI request on behalf of one container or pod, found again by uid
+ * when it completes (the worker may be gone by then). */
+struct kl__req {
+        struct kl_pm *pm;
+        char *uid;
+        char *id;     /* the container or sandbox it is about */
+        size_t index; /* into w->cs */
+        uint32_t attempt;
+        char *path; /* log file to finish, ... */
+        struct kl__req *prev, *next;
+};
+
 /* podmanager.c */
+void kl__cstat_clear_runtime(struct kl__cstat *cs);
+struct kl__req *kl__req_new(struct kl_pm *pm, const char *uid, const char *id);
+void kl__req_free(struct kl__req *r);
+/* The worker of a completed request, NULL when it has gone. */
+struct kl__worker *kl__req_worker(const struct kl__req *r);
+/* We changed what we know of w's runtime state ourselves: a relist that was
+ * asked for before now must not overwrite it. */
+void kl__touch(struct kl_pm *pm, struct kl__worker *w);
+/* The last relist was asked for after the last change of ours to w. */
+bool kl__fresh(const struct kl_pm *pm, const struct kl__worker *w);
 int kl__set_str(char **dst, const char *src);
 const char *kl__sandbox_label(const Runtime__V1__PodSandbox *s, const char *key);
 const char *kl__container_label(const Runtime__V1__Container *c, const char *key);
 const char *kl__container_annotation(const Runtime__V1__Container *c, const char *key);
 void kl__set_waiting(struct kl__cstat *cs, const char *reason, const char *message);
 struct kl__worker *kl__find_worker(struct kl_pm *pm, const char *uid);
-const Runtime__V1__PodSandbox *kl__pod_sandbox(struct kl_pm *pm, const char *uid);
 bool kl__cs_running(const struct kl__cstat *cs);
 bool kl__cs_exited(const struct kl__cstat *cs);
 
+/* podrelist.c */
+void kl__relist_request(struct kl_pm *pm);
+void kl__relist_check_stuck(struct kl_pm *pm, uint64_t now);
+void kl__worker_observe(struct kl_pm *pm, struct kl__worker *w);
+void kl__fetch_pod_ip(struct kl_pm *pm, struct kl__worker *w);
+const Runtime__V1__PodSandbox *kl__pod_sandbox(struct kl_pm *pm, const char *uid);
+/* The pod manager's reaction to a relist (podmanager.c); fresh: it worked. */
+void kl__reconcile(struct kl_pm *pm, bool fresh);
+
 /* podstart.c */
+/* A container created but never started (we were killed in between). */
+void kl__resume_created(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
+/* A start of ours cut short by a restart: remove it, start the attempt again. */
+void kl__redo_interrupted(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
 struct kl_spec_ctx;
 void kl__fill_ctx(struct kl_pm *pm, struct kl__worker *w, struct kl_spec_ctx *ctx);
 int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w);
@@ -186,6 +243,10 @@ bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *
 void kl__kill_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *id, uint64_t deadline,
                         const char *why);
 bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w);
+/* Removing old sandboxes and containers of a pod, asynchronously. */
+void kl__gc_remove_sandbox(struct kl_pm *pm, struct kl__worker *w, const char *id);
+void kl__gc_remove_container(struct kl_pm *pm, struct kl__worker *w, const char *id, size_t cs_index, uint32_t attempt,
+                             const char *log_path);
 void kl__post_start(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);
 void kl__cancel_hook(struct kl__cstat *cs);
 void kl__probes_observe(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs);

@@ -21,35 +21,49 @@
 struct kl_cri {
         struct kl_grpc *grpc;
         int64_t timeout_ms;
+        kl_cri_observer_t observer;
+        void *observer_data;
 };
 
-#define RUNTIME_METHOD(var, name, reply_desc) \
-        static const struct kl_grpc_method var = {"/runtime.v1.RuntimeService/" name, name, &(reply_desc)}
-#define IMAGE_METHOD(var, name, reply_desc) \
-        static const struct kl_grpc_method var = {"/runtime.v1.ImageService/" name, name, &(reply_desc)}
+/* op: upstream's operation_type label of kubelet_runtime_operations_total
+ * (pkg/kubelet/kuberuntime/instrumented_services.go). */
+#define RUNTIME_METHOD(var, name, op, reply_desc) \
+        static const struct kl_grpc_method var = {"/runtime.v1.RuntimeService/" name, name, &(reply_desc), op}
+#define IMAGE_METHOD(var, name, op, reply_desc) \
+        static const struct kl_grpc_method var = {"/runtime.v1.ImageService/" name, name, &(reply_desc), op}
 
-RUNTIME_METHOD(m_version, "Version", runtime__v1__version_response__descriptor);
-RUNTIME_METHOD(m_status, "Status", runtime__v1__status_response__descriptor);
-RUNTIME_METHOD(m_run_pod_sandbox, "RunPodSandbox", runtime__v1__run_pod_sandbox_response__descriptor);
-RUNTIME_METHOD(m_stop_pod_sandbox, "StopPodSandbox", runtime__v1__stop_pod_sandbox_response__descriptor);
-RUNTIME_METHOD(m_remove_pod_sandbox, "RemovePodSandbox", runtime__v1__remove_pod_sandbox_response__descriptor);
-RUNTIME_METHOD(m_pod_sandbox_status, "PodSandboxStatus", runtime__v1__pod_sandbox_status_response__descriptor);
-RUNTIME_METHOD(m_list_pod_sandbox, "ListPodSandbox", runtime__v1__list_pod_sandbox_response__descriptor);
-RUNTIME_METHOD(m_create_container, "CreateContainer", runtime__v1__create_container_response__descriptor);
-RUNTIME_METHOD(m_start_container, "StartContainer", runtime__v1__start_container_response__descriptor);
-RUNTIME_METHOD(m_stop_container, "StopContainer", runtime__v1__stop_container_response__descriptor);
-RUNTIME_METHOD(m_remove_container, "RemoveContainer", runtime__v1__remove_container_response__descriptor);
-RUNTIME_METHOD(m_list_containers, "ListContainers", runtime__v1__list_containers_response__descriptor);
-RUNTIME_METHOD(m_container_status, "ContainerStatus", runtime__v1__container_status_response__descriptor);
-RUNTIME_METHOD(m_exec_sync, "ExecSync", runtime__v1__exec_sync_response__descriptor);
-RUNTIME_METHOD(m_reopen_container_log, "ReopenContainerLog", runtime__v1__reopen_container_log_response__descriptor);
-RUNTIME_METHOD(m_update_container_resources, "UpdateContainerResources",
+RUNTIME_METHOD(m_version, "Version", "version", runtime__v1__version_response__descriptor);
+RUNTIME_METHOD(m_status, "Status", "status", runtime__v1__status_response__descriptor);
+RUNTIME_METHOD(m_run_pod_sandbox, "RunPodSandbox", "run_podsandbox", runtime__v1__run_pod_sandbox_response__descriptor);
+RUNTIME_METHOD(m_stop_pod_sandbox, "StopPodSandbox", "stop_podsandbox",
+               runtime__v1__stop_pod_sandbox_response__descriptor);
+RUNTIME_METHOD(m_remove_pod_sandbox, "RemovePodSandbox", "remove_podsandbox",
+               runtime__v1__remove_pod_sandbox_response__descriptor);
+RUNTIME_METHOD(m_pod_sandbox_status, "PodSandboxStatus", "podsandbox_status",
+               runtime__v1__pod_sandbox_status_response__descriptor);
+RUNTIME_METHOD(m_list_pod_sandbox, "ListPodSandbox", "list_podsandbox",
+               runtime__v1__list_pod_sandbox_response__descriptor);
+RUNTIME_METHOD(m_create_container, "CreateContainer", "create_container",
+               runtime__v1__create_container_response__descriptor);
+RUNTIME_METHOD(m_start_container, "StartContainer", "start_container",
+               runtime__v1__start_container_response__descriptor);
+RUNTIME_METHOD(m_stop_container, "StopContainer", "stop_container", runtime__v1__stop_container_response__descriptor);
+RUNTIME_METHOD(m_remove_container, "RemoveContainer", "remove_container",
+               runtime__v1__remove_container_response__descriptor);
+RUNTIME_METHOD(m_list_containers, "ListContainers", "list_containers",
+               runtime__v1__list_containers_response__descriptor);
+RUNTIME_METHOD(m_container_status, "ContainerStatus", "container_status",
+               runtime__v1__container_status_response__descriptor);
+RUNTIME_METHOD(m_exec_sync, "ExecSync", "exec_sync", runtime__v1__exec_sync_response__descriptor);
+RUNTIME_METHOD(m_reopen_container_log, "ReopenContainerLog", "reopen_container_log",
+               runtime__v1__reopen_container_log_response__descriptor);
+RUNTIME_METHOD(m_update_container_resources, "UpdateContainerResources", "update_container",
                runtime__v1__update_container_resources_response__descriptor);
-IMAGE_METHOD(m_list_images, "ListImages", runtime__v1__list_images_response__descriptor);
-IMAGE_METHOD(m_image_status, "ImageStatus", runtime__v1__image_status_response__descriptor);
-IMAGE_METHOD(m_pull_image, "PullImage", runtime__v1__pull_image_response__descriptor);
-IMAGE_METHOD(m_remove_image, "RemoveImage", runtime__v1__remove_image_response__descriptor);
-IMAGE_METHOD(m_image_fs_info, "ImageFsInfo", runtime__v1__image_fs_info_response__descriptor);
+IMAGE_METHOD(m_list_images, "ListImages", "list_images", runtime__v1__list_images_response__descriptor);
+IMAGE_METHOD(m_image_status, "ImageStatus", "image_status", runtime__v1__image_status_response__descriptor);
+IMAGE_METHOD(m_pull_image, "PullImage", "pull_image", runtime__v1__pull_image_response__descriptor);
+IMAGE_METHOD(m_remove_image, "RemoveImage", "remove_image", runtime__v1__remove_image_response__descriptor);
+IMAGE_METHOD(m_image_fs_info, "ImageFsInfo", "image_fs_info", runtime__v1__image_fs_info_response__descriptor);
 
 void kl_cri_response_free(void *protobuf_message) {
         kl_grpc_message_free(protobuf_message);
@@ -100,6 +114,22 @@ struct kl_cri *kl_cri_free(struct kl_cri *c) {
         kl_grpc_free(c->grpc);
         free(c);
         return NULL;
+}
+
+static void observe(const struct kl_grpc_method *m, int r, uint64_t usec, void *userdata) {
+        struct kl_cri *c = userdata;
+        if (c->observer && m->op)
+                c->observer(m->op, r, usec, c->observer_data);
+}
+
+void *kl_cri_take_reply(struct kl_cri *c, ProtobufCMessage *reply) {
+        return c ? kl_grpc_take_reply(c->grpc, reply) : NULL;
+}
+
+void kl_cri_set_observer(struct kl_cri *c, kl_cri_observer_t fn, void *userdata) {
+        c->observer = fn;
+        c->observer_data = userdata;
+        kl_grpc_set_observer(c->grpc, fn ? observe : NULL, c);
 }
 
 int kl_cri_event_fd(struct kl_cri *c) {
@@ -570,4 +600,113 @@ int kl_cri_start_container_async(struct kl_cri *c, const char *id, kl_cri_callba
                 return -EINVAL;
         req.container_id = (char *) id;
         return kl_grpc_call_async(c->grpc, &m_start_container, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+/* The rest of the calls the daemon makes from its event loop. */
+
+static int64_t timeout_or_default(const struct kl_cri *c, int64_t timeout_ms) {
+        return timeout_ms > 0 ? timeout_ms : c->timeout_ms;
+}
+
+int kl_cri_list_pod_sandbox_async(struct kl_cri *c, int64_t timeout_ms, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__ListPodSandboxRequest req = RUNTIME__V1__LIST_POD_SANDBOX_REQUEST__INIT;
+
+        if (!c || !cb)
+                return -EINVAL;
+        return kl_grpc_call_async(c->grpc, &m_list_pod_sandbox, &req.base, timeout_or_default(c, timeout_ms), cb,
+                                  userdata, NULL);
+}
+
+int kl_cri_list_containers_async(struct kl_cri *c, int64_t timeout_ms, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__ListContainersRequest req = RUNTIME__V1__LIST_CONTAINERS_REQUEST__INIT;
+
+        if (!c || !cb)
+                return -EINVAL;
+        return kl_grpc_call_async(c->grpc, &m_list_containers, &req.base, timeout_or_default(c, timeout_ms), cb,
+                                  userdata, NULL);
+}
+
+int kl_cri_version_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
+
+        if (!c || !cb)
+                return -EINVAL;
+        req.version = (char *) KL_CRI_API_VERSION;
+        return kl_grpc_call_async(c->grpc, &m_version, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_status_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+
+        if (!c || !cb)
+                return -EINVAL;
+        return kl_grpc_call_async(c->grpc, &m_status, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_container_status_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__ContainerStatusRequest req = RUNTIME__V1__CONTAINER_STATUS_REQUEST__INIT;
+
+        if (!c || !cb || !id || !id[0])
+                return -EINVAL;
+        req.container_id = (char *) id;
+        return kl_grpc_call_async(c->grpc, &m_container_status, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_pod_sandbox_status_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__PodSandboxStatusRequest req = RUNTIME__V1__POD_SANDBOX_STATUS_REQUEST__INIT;
+
+        if (!c || !cb || !id || !id[0])
+                return -EINVAL;
+        req.pod_sandbox_id = (char *) id;
+        return kl_grpc_call_async(c->grpc, &m_pod_sandbox_status, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_remove_container_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__RemoveContainerRequest req = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
+
+        if (!c || !cb || !id || !id[0])
+                return -EINVAL;
+        req.container_id = (char *) id;
+        return kl_grpc_call_async(c->grpc, &m_remove_container, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_remove_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__RemovePodSandboxRequest req = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+
+        if (!c || !cb || !id || !id[0])
+                return -EINVAL;
+        req.pod_sandbox_id = (char *) id;
+        return kl_grpc_call_async(c->grpc, &m_remove_pod_sandbox, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_reopen_container_log_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__ReopenContainerLogRequest req = RUNTIME__V1__REOPEN_CONTAINER_LOG_REQUEST__INIT;
+
+        if (!c || !cb || !id || !id[0])
+                return -EINVAL;
+        req.container_id = (char *) id;
+        return kl_grpc_call_async(c->grpc, &m_reopen_container_log, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_update_container_resources_async(struct kl_cri *c, const char *id,
+                                            const Runtime__V1__LinuxContainerResources *res, kl_cri_callback_t cb,
+                                            void *userdata) {
+        Runtime__V1__UpdateContainerResourcesRequest req = RUNTIME__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
+
+        if (!c || !cb || !id || !id[0] || !res)
+                return -EINVAL;
+        req.container_id = (char *) id;
+        req.linux = (Runtime__V1__LinuxContainerResources *) res;
+        return kl_grpc_call_async(c->grpc, &m_update_container_resources, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_image_status_async(struct kl_cri *c, const char *image, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__ImageStatusRequest req = RUNTIME__V1__IMAGE_STATUS_REQUEST__INIT;
+        Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+
+        if (!c || !cb || !image || !image[0])
+                return -EINVAL;
+        spec.image = (char *) image;
+        req.image = &spec;
+        return kl_grpc_call_async(c->grpc, &m_image_status, &req.base, c->timeout_ms, cb, userdata, NULL);
 }

@@ -129,6 +129,35 @@ int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id, const Ru
                                   const Runtime__V1__PodSandboxConfig *sandbox_cfg, kl_cri_callback_t cb,
                                   void *userdata);
 int kl_cri_start_container_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);
+/* Replies: ListPodSandboxResponse, ListContainersResponse (timeout_ms <= 0:
+ * the default), StatusResponse, ContainerStatusResponse,
+ * PodSandboxStatusResponse, RemoveContainerResponse, RemovePodSandboxResponse,
+ * ReopenContainerLogResponse, UpdateContainerResourcesResponse, VersionResponse and
+ * ImageStatusResponse (image NULL when the image is absent). */
+int kl_cri_list_pod_sandbox_async(struct kl_cri *c, int64_t timeout_ms, kl_cri_callback_t cb, void *userdata);
+int kl_cri_list_containers_async(struct kl_cri *c, int64_t timeout_ms, kl_cri_callback_t cb, void *userdata);
+int kl_cri_version_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata);
+int kl_cri_status_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata);
+int kl_cri_container_status_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);
+int kl_cri_pod_sandbox_status_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);
+int kl_cri_remove_container_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);
+int kl_cri_remove_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);
+int kl_cri_reopen_container_log_async(struct kl_cri *c, const char *id, kl_cri_callback_t cb, void *userdata);
+int kl_cri_update_container_resources_async(struct kl_cri *c, const char *id,
+                                            const Runtime__V1__LinuxContainerResources *res, kl_cri_callback_t cb,
+                                            void *userdata);
+int kl_cri_image_status_async(struct kl_cri *c, const char *image, kl_cri_callback_t cb, void *userdata);
+
+/* From inside an async callback: keep its reply instead of having it freed
+ * after the callback (free it with kl_cri_response_free). NULL when reply is
+ * not the running callback's. */
+void *kl_cri_take_reply(struct kl_cri *c, ProtobufCMessage *reply);
+
+/* Told of every finished call: operation is upstream's operation_type label
+ * ("list_podsandbox", "create_container", ...), r < 0 on failure, usec how
+ * long it took. NULL fn: none. */
+typedef void (*kl_cri_observer_t)(const char *operation, int r, uint64_t usec, void *userdata);
+void kl_cri_set_observer(struct kl_cri *c, kl_cri_observer_t fn, void *userdata);
 
 /* --- helpers --- */
 /* "CONTAINER_RUNNING", "SANDBOX_READY", ...; "UNKNOWN" for out-of-range. */

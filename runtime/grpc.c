@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -20,6 +21,12 @@
 
 #include "lib/log.h"
 #include "lib/macros.h"
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
 
 #ifndef KL_VERSION
 #define KL_VERSION "0"
@@ -51,6 +58,7 @@ struct pending {
         kl_grpc_callback_t cb;
         void *userdata;
         uint64_t generation;
+        uint64_t t0; /* monotonic usec, for the observer */
         int r;
         ProtobufCMessage *reply;
         struct kl_error err;
@@ -63,6 +71,9 @@ struct kl_grpc {
         grpc_completion_queue *sync_cq;  /* pluck: synchronous calls, connectivity watches */
         grpc_completion_queue *async_cq; /* next: drained by the worker thread only */
         int event_fd;
+        kl_grpc_observer_t observer;
+        void *observer_data;
+        struct pending *dispatching; /* whose callback runs now */
         bool grpc_initialized;
         bool thread_started;
         pthread_t thread;
@@ -343,16 +354,31 @@ int kl_grpc_call(struct kl_grpc *g, const struct kl_grpc_method *m, const Protob
 
         assert(g && m && req && ret_reply);
 
+        uint64_t t0 = now_usec();
         deadline = deadline_in(timeout_ms);
         r = wait_connected(g, m, deadline, reterr);
-        if (r < 0)
-                return r;
-        r = call_start(g, &cs, m, req, deadline, g->sync_cq, 0, &cs, reterr);
-        if (r < 0)
-                return r;
-        /* The call has a deadline, so its batch always completes. */
-        ev = grpc_completion_queue_pluck(g->sync_cq, &cs, forever(), NULL);
-        return call_finish(&cs, m, ev.type == GRPC_OP_COMPLETE && ev.success, ret_reply, reterr);
+        if (r >= 0)
+                r = call_start(g, &cs, m, req, deadline, g->sync_cq, 0, &cs, reterr);
+        if (r >= 0) {
+                /* The call has a deadline, so its batch always completes. */
+                ev = grpc_completion_queue_pluck(g->sync_cq, &cs, forever(), NULL);
+                r = call_finish(&cs, m, ev.type == GRPC_OP_COMPLETE && ev.success, ret_reply, reterr);
+        }
+        if (g->observer)
+                g->observer(m, r, now_usec() - t0, g->observer_data);
+        return r;
+}
+
+ProtobufCMessage *kl_grpc_take_reply(struct kl_grpc *g, ProtobufCMessage *reply) {
+        if (!g || !g->dispatching || !reply || g->dispatching->reply != reply)
+                return NULL;
+        g->dispatching->reply = NULL;
+        return reply;
+}
+
+void kl_grpc_set_observer(struct kl_grpc *g, kl_grpc_observer_t fn, void *userdata) {
+        g->observer = fn;
+        g->observer_data = userdata;
 }
 
 /* --- async ---------------------------------------------------------------- */
@@ -435,6 +461,7 @@ int kl_grpc_call_async(struct kl_grpc *g, const struct kl_grpc_method *m, const 
         p->m = m;
         p->cb = cb;
         p->userdata = userdata;
+        p->t0 = now_usec();
 
         /* Never block here: the call itself waits for the connection (up to
          * its deadline), and a channel in reconnect backoff retries now. */
@@ -493,7 +520,11 @@ int kl_grpc_dispatch(struct kl_grpc *g) {
                         g->n_pending--;
                 pthread_mutex_unlock(&g->lock);
                 if (live) {
+                        if (g->observer)
+                                g->observer(p->m, p->r, now_usec() - p->t0, g->observer_data);
+                        g->dispatching = p;
                         p->cb(p->r, p->r < 0 ? &p->err : NULL, p->r < 0 ? NULL : p->reply, p->userdata);
+                        g->dispatching = NULL;
                         n++;
                 }
                 pending_free(p);

@@ -37,7 +37,13 @@ struct kl_grpc_method {
         const char *path; /* "/runtime.v1.RuntimeService/Version" */
         const char *name; /* "Version", the prefix of error messages */
         const ProtobufCMessageDescriptor *reply;
+        const char *op; /* for the observer: "version", as upstream's operation_type label; may be NULL */
 };
+
+/* Told of every finished call, synchronous or not: r < 0 on failure, and how
+ * long it took (monotonic usec). Runs on the caller's thread (the dispatching
+ * thread for async calls). */
+typedef void (*kl_grpc_observer_t)(const struct kl_grpc_method *m, int r, uint64_t usec, void *userdata);
 
 /* The reply is freed by the runtime after the callback returns; err is NULL
  * when r >= 0, reply is NULL when r < 0. */
@@ -45,6 +51,10 @@ typedef void (*kl_grpc_callback_t)(int r, const struct kl_error *err, ProtobufCM
 
 /* target: "unix:///absolute/path". Does not connect yet; the first call does. */
 int kl_grpc_new(const char *target, struct kl_grpc **ret, struct kl_error *reterr);
+/* From inside an async callback: keep its reply (the caller frees it with
+ * kl_grpc_message_free). NULL when reply is not the current callback's. */
+ProtobufCMessage *kl_grpc_take_reply(struct kl_grpc *g, ProtobufCMessage *reply);
+void kl_grpc_set_observer(struct kl_grpc *g, kl_grpc_observer_t fn, void *userdata);
 /* Cancels in-flight async calls and drops their callbacks. NULL-safe. */
 struct kl_grpc *kl_grpc_free(struct kl_grpc *g);
 
