@@ -545,6 +545,25 @@ static void sync_pod(struct kl_pm *pm, struct kl__worker *w) {
 
 /* ---- the sync loop -------------------------------------------------------------- */
 
+/* A pod being removed is listed until its sandbox is gone: not ready, and
+ * once nothing runs any more terminal, as upstream's getPhase with
+ * podIsTerminal (pkg/kubelet/kubelet_pods.go). */
+static void terminating_status(struct kl__worker *w) {
+        bool running = false, failed = false;
+        for (size_t i = 0; i < w->n_cs; i++) {
+                struct kl__cstat *cs = &w->cs[i];
+                cs->ready = false;
+                cs->started = kl__cs_running(cs);
+                if (kl__cs_running(cs))
+                        running = true;
+                else if (!cs->init && (cs->state < 0 || cs->exit_code != 0))
+                        failed = true;
+        }
+        if (!running && w->phase != KL_PHASE_SUCCEEDED && w->phase != KL_PHASE_FAILED)
+                w->phase = failed ? KL_PHASE_FAILED : KL_PHASE_SUCCEEDED;
+        kl__update_conditions(w);
+}
+
 static bool fullname_terminating(struct kl_pm *pm, const struct kl__worker *self) {
         for (struct kl__worker *w = pm->workers; w; w = w->next)
                 if (w != self && w->terminating && streq(w->full_name, self->full_name) &&
@@ -695,6 +714,8 @@ void kl__reconcile(struct kl_pm *pm, bool fresh) {
                         kl__worker_observe(pm, w);
                 if (w->desired)
                         continue;
+                if (w->pod)
+                        terminating_status(w);
                 if (w->reject_reason && !w->terminating && !kl__pod_sandbox(pm, w->uid)) {
                         unlink_worker(pm, w);
                         worker_free(w);
@@ -723,6 +744,7 @@ void kl__reconcile(struct kl_pm *pm, bool fresh) {
                 }
                 uint64_t t0 = kl_now_usec();
                 sync_pod(pm, w);
+                kl__update_conditions(w);
                 if (pm->km)
                         kl_metric_observe(pm->km->pod_worker_duration, (double) (kl_now_usec() - t0) / 1e6, "sync");
                 if (pm->km && !w->start_observed && w->phase == KL_PHASE_RUNNING) {
@@ -741,8 +763,8 @@ void kl__reconcile(struct kl_pm *pm, bool fresh) {
 
 static void on_sync_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
         struct kl_pm *pm = userdata;
-        kl__relist_request(pm);
         kl__relist_check_stuck(pm, now);
+        kl__relist_request(pm);
         /* Earliest of: the relist period, a pending backoff expiry. */
         uint64_t next = kl_now_usec() + RELIST_PERIOD_USEC; /* deadlines are checked each relist too */
         for (struct kl__worker *w = pm->workers; w; w = w->next)

@@ -133,7 +133,7 @@ void kl__relist_request(struct kl_pm *pm) {
 void kl__relist_check_stuck(struct kl_pm *pm, uint64_t now) {
         char msg[160];
 
-        if (!pm->relisting || now - pm->relist_started < RELIST_SLOW_USEC)
+        if (!pm->relisting || now < pm->relist_started || now - pm->relist_started < RELIST_SLOW_USEC)
                 return;
         snprintf(msg, sizeof(msg), "ListPodSandbox/ListContainers: no answer from the container runtime for %llus",
                  (unsigned long long) ((now - pm->relist_started) / KL_USEC_PER_SEC));

@@ -329,6 +329,77 @@ static void json_condition(struct kl_json *j, const char *type, bool status, con
         kl_json_end_object(j);
 }
 
+static bool cs_init_done(const struct kl__cstat *cs) {
+        if (cs->sidecar)
+                return cs->started;
+        return cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED &&
+               cs->status_state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED && cs->exit_code == 0;
+}
+
+/* As upstream's status generators (pkg/kubelet/status/generate.go):
+ * Initialized once every init container has completed (sidecars: started),
+ * ContainersReady and Ready once every app container and sidecar is ready;
+ * PodReadyToStartContainers once the sandbox has its network. */
+void kl__update_conditions(struct kl__worker *w) {
+        bool v[KL__COND_MAX];
+        bool init_done = true, ready = w->n_cs > 0;
+
+        for (size_t i = 0; i < w->n_cs; i++) {
+                const struct kl__cstat *cs = &w->cs[i];
+                if (cs->init && !cs_init_done(cs))
+                        init_done = false;
+                if ((!cs->init || cs->sidecar) && !cs->ready)
+                        ready = false;
+        }
+        v[KL__COND_READY_TO_START] =
+                w->sandbox_state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY && w->pod_ip != NULL;
+        v[KL__COND_INITIALIZED] = init_done;
+        v[KL__COND_READY] = ready && !w->terminating;
+        v[KL__COND_CONTAINERS_READY] = ready;
+        int64_t now = kl_realtime_nsec();
+        for (size_t c = 0; c < KL__COND_MAX; c++)
+                if (w->cond[c].since == 0 || w->cond[c].status != v[c]) {
+                        w->cond[c].status = v[c];
+                        w->cond[c].since = now;
+                }
+}
+
+/* "containers with unready status: [a b]", as upstream. */
+static void names_message(char *buf, size_t n, const char *what, const struct kl__worker *w, bool init) {
+        size_t k = (size_t) snprintf(buf, n, "containers with %s status: [", what);
+        bool first = true;
+        for (size_t i = 0; i < w->n_cs && k < n; i++) {
+                const struct kl__cstat *cs = &w->cs[i];
+                bool bad = init ? cs->init && !cs_init_done(cs) : (!cs->init || cs->sidecar) && !cs->ready;
+                if (!bad)
+                        continue;
+                k += (size_t) snprintf(buf + k, n - k, "%s%s", first ? "" : " ", cs->spec->name);
+                first = false;
+        }
+        if (k < n)
+                snprintf(buf + k, n - k, "]");
+}
+
+static void json_conditions(struct kl_json *j, const struct kl__worker *w) {
+        char msg[512];
+        const struct kl__cond *c = w->cond;
+        bool done = w->phase == KL_PHASE_SUCCEEDED || w->phase == KL_PHASE_FAILED;
+
+        json_condition(j, "PodReadyToStartContainers", c[KL__COND_READY_TO_START].status, NULL, NULL,
+                       c[KL__COND_READY_TO_START].since);
+        names_message(msg, sizeof(msg), "incomplete", w, true);
+        json_condition(j, "Initialized", c[KL__COND_INITIALIZED].status,
+                       c[KL__COND_INITIALIZED].status ? NULL : "ContainersNotInitialized",
+                       c[KL__COND_INITIALIZED].status ? NULL : msg, c[KL__COND_INITIALIZED].since);
+        names_message(msg, sizeof(msg), "unready", w, false);
+        const char *why = done ? "PodCompleted" : "ContainersNotReady";
+        json_condition(j, "Ready", c[KL__COND_READY].status, c[KL__COND_READY].status ? NULL : why,
+                       c[KL__COND_READY].status || done ? NULL : msg, c[KL__COND_READY].since);
+        json_condition(j, "ContainersReady", c[KL__COND_CONTAINERS_READY].status,
+                       c[KL__COND_CONTAINERS_READY].status ? NULL : why,
+                       c[KL__COND_CONTAINERS_READY].status || done ? NULL : msg, c[KL__COND_CONTAINERS_READY].since);
+}
+
 static void json_terminated(struct kl_json *j, int32_t exit_code, const char *reason, const char *message,
                             int64_t started, int64_t finished, const char *id) {
         kl_json_key(j, "terminated");
@@ -357,7 +428,8 @@ static void json_container_status(struct kl_json *j, const struct kl__cstat *cs)
         bool running = cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
         bool exited = cs->status_state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED &&
                       cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
-        if (cs->waiting_reason && !running) {
+        bool waiting = cs->waiting_reason && !running;
+        if (waiting) {
                 kl_json_key(j, "waiting");
                 kl_json_begin_object(j);
                 kl_json_kv_string(j, "reason", cs->waiting_reason);
@@ -381,16 +453,20 @@ static void json_container_status(struct kl_json *j, const struct kl__cstat *cs)
         }
         kl_json_end_object(j);
 
+        /* A container waiting to be restarted shows its newest termination
+         * as lastState, as upstream's convertToAPIContainerStatuses; a
+         * running or terminated one the attempt before it. */
         kl_json_key(j, "lastState");
         kl_json_begin_object(j);
-        if (cs->have_last) {
+        if (exited && waiting)
+                json_terminated(j, cs->exit_code, cs->reason, cs->message, cs->started_at, cs->finished_at,
+                                cs->id ? cid : NULL);
+        else if (cs->have_last) {
                 char lid[160];
                 if (cs->last_id)
                         snprintf(lid, sizeof(lid), "containerd://%s", cs->last_id);
                 json_terminated(j, cs->last_exit_code, cs->last_reason, cs->last_message, cs->last_started_at,
                                 cs->last_finished_at, cs->last_id ? lid : NULL);
-        } else if (running == false && exited && cs->attempt > 0) {
-                /* nothing older is known */
         }
         kl_json_end_object(j);
 
@@ -415,6 +491,11 @@ static void json_pod(struct kl_json *j, struct kl_pm *pm, const struct kl__worke
         kl_json_kv_string(j, "uid", w->uid);
         if (w->seen_nsec > 0)
                 kl_json_kv_time(j, "creationTimestamp", w->seen_nsec);
+        if (w->terminating && !w->desired) {
+                /* What the API server sets on a pod being deleted. */
+                kl_json_kv_time(j, "deletionTimestamp", w->deletion_nsec + w->grace_seconds * 1000000000LL);
+                kl_json_kv_int(j, "deletionGracePeriodSeconds", w->grace_seconds);
+        }
         if (pod->n_labels > 0)
                 json_kv_map(j, "labels", pod->labels, pod->n_labels);
         kl_json_key(j, "annotations");
@@ -447,30 +528,22 @@ static void json_pod(struct kl_json *j, struct kl_pm *pm, const struct kl__worke
                 kl_json_kv_string(j, "message", w->sandbox_error);
         }
 
-        bool init_done = true, all_ready = w->n_cs > 0;
-        for (size_t i = 0; i < w->n_cs; i++) {
-                const struct kl__cstat *cs = &w->cs[i];
-                if (cs->init && !cs->sidecar &&
-                    !(cs->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED && cs->exit_code == 0))
-                        init_done = false;
-                if (cs->sidecar && !cs->started)
-                        init_done = false;
-                if (!cs->init && !cs->ready)
-                        all_ready = false;
-        }
         if (!rejected) {
                 kl_json_key(j, "conditions");
                 kl_json_begin_array(j);
-                int64_t t = w->start_nsec;
-                json_condition(j, "Initialized", init_done, init_done ? NULL : "ContainersNotInitialized", NULL, t);
-                json_condition(j, "Ready", all_ready, all_ready ? NULL : "ContainersNotReady", NULL, t);
-                json_condition(j, "ContainersReady", all_ready, all_ready ? NULL : "ContainersNotReady", NULL, t);
+                json_conditions(j, w);
                 json_condition(j, "PodScheduled", true, NULL, NULL, w->seen_nsec);
                 if (w->manifest_error)
                         json_condition(j, "kubelet-lite.io/ManifestValid", false, "InvalidManifest", w->manifest_error,
                                        0);
                 kl_json_end_array(j);
                 kl_json_kv_string(j, "hostIP", pm->host_ip);
+                kl_json_key(j, "hostIPs");
+                kl_json_begin_array(j);
+                kl_json_begin_object(j);
+                kl_json_kv_string(j, "ip", pm->host_ip);
+                kl_json_end_object(j);
+                kl_json_end_array(j);
                 if (w->pod_ip) {
                         kl_json_kv_string(j, "podIP", w->pod_ip);
                         kl_json_key(j, "podIPs");
@@ -511,8 +584,10 @@ void kl_pm_render_pods(struct kl_pm *pm, struct kl_json *j) {
         kl_json_end_object(j);
         kl_json_key(j, "items");
         kl_json_begin_array(j);
+        /* A pod being removed stays listed, terminating, until its sandbox
+         * is gone, as upstream keeps it in its pod list. */
         for (struct kl__worker *w = pm->workers; w; w = w->next)
-                if (w->pod && w->desired)
+                if (w->pod && (w->desired || w->terminating))
                         json_pod(j, pm, w);
         kl_json_end_array(j);
         kl_json_end_object(j);

@@ -17,6 +17,20 @@ enum kl_phase {
         KL_PHASE_FAILED,
 };
 
+/* Pod conditions whose lastTransitionTime we keep. */
+enum kl__cond_type {
+        KL__COND_READY_TO_START = 0, /* PodReadyToStartContainers */
+        KL__COND_INITIALIZED,
+        KL__COND_READY,
+        KL__COND_CONTAINERS_READY,
+        KL__COND_MAX
+};
+
+struct kl__cond {
+        bool status;
+        int64_t since; /* realtime nsec of the last transition; 0: never evaluated */
+};
+
 struct kl__worker;
 struct kl_handler_call;
 struct kl_eviction;
@@ -115,6 +129,7 @@ struct kl__worker {
 
         enum kl_phase phase;
         char *phase_reason, *phase_message;
+        struct kl__cond cond[KL__COND_MAX];
 
         /* eviction: stopped for node pressure, shown as Failed/Evicted, and
          * admitted again once the pressure has gone (podevict.c) */
@@ -260,3 +275,5 @@ void kl__evicted_sync(struct kl_pm *pm, struct kl__worker *w);
 
 /* podstatus.c */
 const char *kl__phase_to_string(enum kl_phase p);
+/* Re-evaluate the pod conditions, keeping the time of each transition. */
+void kl__update_conditions(struct kl__worker *w);

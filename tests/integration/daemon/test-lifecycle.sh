@@ -94,6 +94,13 @@ kl_start || { not_ok "kubelet-lite starts"; kl_finish; }
 wait_for 30 "crashing container is restarted (restartCount >= 2)" bash -c "[ \$(curl -fs http://127.0.0.1:$KL_RO_PORT/pods | jq '.items[] | select(.metadata.name==\"crash-testnode\") | .status.containerStatuses[0].restartCount') -ge 2 ]"
 wait_for 20 "it shows CrashLoopBackOff while waiting" pod_is crash-testnode '.status.containerStatuses[0].state.waiting.reason' CrashLoopBackOff
 check "lastState.terminated.exitCode is 3" pod_is crash-testnode '.status.containerStatuses[0].lastState.terminated.exitCode' 3
+# upstream's convertToAPIContainerStatuses: a container waiting to restart
+# shows its newest termination as lastState (not the one before).
+check "while in back-off, lastState is the newest attempt (same containerID)" pod_is crash-testnode \
+        '.status.containerStatuses[0] | select(.state.waiting.reason=="CrashLoopBackOff") | .lastState.terminated.containerID == .containerID' true
+check "Ready=False says why (upstream's GeneratePodReadyCondition)" pod_is crash-testnode \
+        '.status.conditions[] | select(.type=="Ready") | .reason + ": " + .message' "ContainersNotReady: containers with unready status: [c]"
+check "each exit is logged with code, reason and restart count" grep -q "pod 'crash-testnode': container 'c' exited with code 3 (Error), restart count" "$KL_TMP/kubelet-lite.log"
 check "phase stays Running for restartPolicy Always" pod_is crash-testnode .status.phase Running
 uid=$(pod_field crash-testnode .metadata.uid)
 rc=$(pod_field crash-testnode '.status.containerStatuses[0].restartCount')
@@ -117,6 +124,10 @@ wait_for 40 "pod with init containers and a sidecar is Running" pod_is init-test
 check "init containers completed with exit 0" pod_is init-testnode '[.status.initContainerStatuses[0,1].state.terminated.exitCode] | join(",")' "0,0"
 check "sidecar keeps running" pod_is init-testnode '.status.initContainerStatuses[2].state.running != null' true
 check "Initialized condition True" pod_is init-testnode '.status.conditions[] | select(.type=="Initialized") | .status' True
+check "PodReadyToStartContainers True" pod_is init-testnode '.status.conditions[] | select(.type=="PodReadyToStartContainers") | .status' True
+check "hostIPs listed" pod_is init-testnode '.status.hostIPs[0].ip == .status.hostIP' true
+wait_for 10 "Ready became True after the pod was created (lastTransitionTime moves)" pod_is init-testnode \
+        '.metadata.creationTimestamp as $c | .status.conditions[] | select(.type=="Ready") | .status == "True" and .lastTransitionTime > $c' true
 iuid=$(pod_field init-testnode .metadata.uid)
 ilog="$KL_LOGS/default_init-testnode_$iuid/main/0.log"
 # CRI log lines: "<time> stdout F <text>"

@@ -73,7 +73,7 @@ healthy=0 probes=0
 while kill -0 "$flood" 2>/dev/null; do
         probes=$((probes + 1))
         c=$(code -m 5 "http://127.0.0.1:$H/healthz/syncloop")
-        [ "$c" = 200 ] || [ "$c" = 503 ] && healthy=$((healthy + 1))
+        if [ "$c" = 200 ] || [ "$c" = 503 ]; then healthy=$((healthy + 1)); else echo "# probe $probes: $c"; fi
         sleep 0.2
 done
 wait "$flood"

@@ -55,7 +55,7 @@ TEST(status_to_errno) {
 }
 
 static const struct kl_grpc_method m_version = {"/runtime.v1.RuntimeService/Version", "Version",
-                                                &runtime__v1__version_response__descriptor};
+                                                &runtime__v1__version_response__descriptor, "version"};
 
 TEST(bad_target) {
         struct kl_grpc *g = NULL;
