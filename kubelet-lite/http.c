@@ -487,6 +487,32 @@ static struct conn *conn_new(struct kl_http_server *s, int cfd, bool rejected) {
         return c;
 }
 
+/* At the connection cap, make room for a new connection: close the oldest
+ * one that has been answered and only lingers, else the oldest one still
+ * waiting for its request head. Idle or slow clients so cannot lock out a
+ * liveness probe, which sends its request at once and is answered at once
+ * (nginx reuses idle keep-alive connections the same way). */
+static bool evict_one(struct kl_http_server *s) {
+        struct conn *tail = NULL, *victim = NULL;
+        for (struct conn *c = s->conns; c; c = c->next)
+                tail = c;
+        for (enum conn_state want = CONN_LINGERING;; want = CONN_READING) {
+                for (struct conn *c = tail; c && !victim; c = c->prev)
+                        if (!c->rejected && c->state == want)
+                                victim = c;
+                if (victim || want == CONN_READING)
+                        break;
+        }
+        if (!victim)
+                return false;
+        log_debug("http: port %d: at %u connections, closing the oldest idle one", s->port, s->n_serving);
+        if (victim->state == CONN_LINGERING)
+                conn_free(victim); /* answered: a FIN, so the answer is not lost to a reset */
+        else
+                conn_abort(victim);
+        return true;
+}
+
 static void on_accept_backoff(struct kl_event_timer *t, uint64_t now, void *userdata) {
         struct kl_http_server *s = userdata;
         (void) kl_event_io_set_events(s->io, EPOLLIN);
@@ -511,7 +537,7 @@ static void server_accept(struct kl_event_io *io, int fd, uint32_t revents, void
                         }
                         return;
                 }
-                if (s->n_serving < KL_HTTP_MAX_CONNECTIONS) {
+                if (s->n_serving < KL_HTTP_MAX_CONNECTIONS || evict_one(s)) {
                         (void) conn_new(s, cfd, false);
                         continue;
                 }
