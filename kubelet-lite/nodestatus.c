@@ -162,8 +162,10 @@ void kl_node_status_render(const struct kl_node_status_ctx *x, struct kl_json *j
                   disk ? "kubelet has disk pressure" : "kubelet has no disk pressure", now);
         condition(j, "PIDPressure", pid, pid ? "KubeletHasInsufficientPID" : "KubeletHasSufficientPID",
                   pid ? "kubelet has insufficient PID available" : "kubelet has sufficient PID available", now);
+        char why[512];
+        snprintf(why, sizeof(why), "container runtime is down: %s", strempty(kl_pm_runtime_error(x->pm)));
         condition(j, "Ready", ready, ready ? "KubeletReady" : "KubeletNotReady",
-                  ready ? "kubelet is posting ready status" : "container runtime is down", now);
+                  ready ? "kubelet is posting ready status" : why, now);
         kl_json_end_array(j);
 
         kl_json_key(j, "addresses");
