@@ -26,6 +26,7 @@
 #include "nodestatus.h"
 #include "notify.h"
 #include "podmanager.h"
+#include "recorder.h"
 #include "preload.h"
 #include "runtime/cri.h"
 #include "validate.h"
@@ -37,6 +38,7 @@ struct daemon {
         struct kl_node *node;
         struct kl_source *source;
         struct kl_pm *pm;
+        struct kl_recorder *recorder;
         struct kl_preload *preload;
         struct kl_metrics *metrics;
         struct kl_kubelet_metrics km;
@@ -322,6 +324,14 @@ static void handle_readonly(const char *path, const char *query, struct kl_http_
                 resp->content_type = KL_METRICS_CONTENT_TYPE;
                 return;
         }
+        if (streq(path, "/events") || streq(path, "/events/")) {
+                /* ours: the pod events as a v1 EventList */
+                struct kl_json j = {};
+                kl_recorder_render(d->recorder, NULL, NULL, NULL, &j);
+                resp->body = j.buf;
+                resp->content_type = "application/json";
+                return;
+        }
         if (strncmp(path, "/healthz", 8) == 0)
                 return handle_healthz(path, query, resp, userdata);
         resp->status = 404;
@@ -432,6 +442,7 @@ static void daemon_done(struct daemon *d) {
         kl_http_server_free(d->healthz);
         kl_http_server_free(d->readonly);
         kl_pm_free(d->pm);
+        kl_recorder_free(d->recorder);
         kl_preload_free(d->preload);
         kl_http_server_free(d->metrics_srv);
         kl_event_timer_free(d->status_timer);
@@ -506,6 +517,10 @@ static int run(int argc, char **argv) {
                 r = -ENOMEM;
                 goto out;
         }
+        if ((r = kl_recorder_new(KL_RECORDER_DEFAULT_CAP, d.cfg.node_name, &d.recorder)) < 0) {
+                log_error_errno(r, "setting up");
+                goto out;
+        }
         struct kl_pm_params pp = {
                 .loop = d.loop,
                 .cri = d.cri,
@@ -514,6 +529,7 @@ static int run(int argc, char **argv) {
                 .host_ip = d.host_ip,
                 .metrics = d.metrics,
                 .km = &d.km,
+                .recorder = d.recorder,
         };
         if ((r = kl_pm_new(&pp, &d.pm)) < 0 ||
             (r = kl_event_add_io(d.loop, kl_source_fd(d.source), EPOLLIN, on_source_io, &d, &d.source_io)) < 0 ||

@@ -90,6 +90,7 @@ static void evict_one(struct kl_pm *pm, const struct kl_eviction_decision *d) {
         char msg[KL_EVICTION_MESSAGE_MAX];
         kl_eviction_message(d, &c, 1, msg, sizeof(msg));
         log_warning("pod '%s': evicted: %s", w->full_name, msg);
+        kl__event(pm, w, NULL, "Warning", "Evicted", "%s", msg);
         w->evicted = true;
         w->evicted_for = kl_eviction_signal_condition(d->signal);
         w->evict_done = false;

@@ -14,6 +14,7 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
 
 struct pull_req {
         struct kl_pm *pm;
+        uint64_t t0;
         char image[];
 };
 
@@ -66,11 +67,14 @@ bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *
                         snprintf(msg, sizeof(msg), "Container image \"%s\" is not present with pull policy of Never",
                                  c->image);
                         kl__set_waiting(cs, "ErrImageNeverPull", msg);
+                        kl__event(pm, w, cs, "Warning", "ErrImageNeverPull", "%s", msg);
                 }
                 return present;
         }
-        if (present && c->image_pull_policy == KL_PULL_IF_NOT_PRESENT)
+        if (present && c->image_pull_policy == KL_PULL_IF_NOT_PRESENT) {
+                kl__event(pm, w, cs, "Normal", "Pulled", "Container image \"%s\" already present on machine", c->image);
                 return true;
+        }
         if (cs->pull_done) {
                 cs->pull_done = false;
                 return true;
@@ -87,6 +91,7 @@ bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *
                         return true;
                 }
                 kl__set_waiting(cs, "ImagePullBackOff", cs->waiting_message);
+                kl__event(pm, w, cs, "Normal", "BackOff", "Back-off pulling image \"%s\"", c->image);
                 return false;
         }
         size_t n = strlen(c->image);
@@ -94,12 +99,14 @@ bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *
         if (!req)
                 return false;
         req->pm = pm;
+        req->t0 = kl_now_usec();
         memcpy(req->image, c->image, n + 1);
         if (kl_cri_pull_image_async(pm->cri, c->image, NULL, 5 * 60 * 1000, pull_done, req) < 0) {
                 free(req);
                 return false;
         }
         log_info("pod '%s': container '%s': pulling image '%s'", w->full_name, c->name, c->image);
+        kl__event(pm, w, cs, "Normal", "Pulling", "Pulling image \"%s\"", c->image);
         /* Every container waiting on this image shares the one pull. */
         for (struct kl__worker *x = pm->workers; x; x = x->next)
                 for (size_t i = 0; i < x->n_cs; i++)
@@ -126,6 +133,8 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
                         cs->pull_pending = false;
                         cs->image_known = false; /* ask again before starting */
                         if (r >= 0) {
+                                kl__event(pm, w, cs, "Normal", "Pulled", "Successfully pulled image \"%s\" in %.3fs",
+                                          req->image, (double) (now - req->t0) / 1e6);
                                 cs->pull_done = true;
                                 cs->pull_backoff_usec = 0;
                                 cs->pull_retry_at = 0;
@@ -137,6 +146,8 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
                                                         : pm->cfg->crashloop_initial_usec;
                         cs->pull_retry_at = now + cs->pull_backoff_usec;
                         kl__set_waiting(cs, "ErrImagePull", kl_error_str(err));
+                        kl__event(pm, w, cs, "Warning", "Failed", "Failed to pull image \"%s\": %s", req->image,
+                                  kl_error_str(err));
                 }
         free(req);
         kl_pm_kick(pm);

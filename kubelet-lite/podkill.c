@@ -103,6 +103,7 @@ static void hook_done(enum kl_handler_result result, const char *message, void *
                         char msg[512];
                         snprintf(msg, sizeof(msg), "PostStartHook failed: %s", message);
                         log_warning("pod '%s': container '%s': %s, killing it", w->full_name, cs->spec->name, msg);
+                        kl__event(pm, w, cs, "Warning", "FailedPostStartHook", "%s", msg);
                         kl__set_waiting(cs, "PostStartHookError", msg);
                         if (cs->id)
                                 kl__kill_container(pm, w, cs, cs->id,
@@ -111,9 +112,11 @@ static void hook_done(enum kl_handler_result result, const char *message, void *
                                                    "postStart hook failed");
                 }
         } else if (kind == HOOK_PRE_STOP) {
-                if (result != KL_HANDLER_SUCCESS)
+                if (result != KL_HANDLER_SUCCESS) {
                         log_warning("pod '%s': container '%s': preStop hook failed: %s", w->full_name, cs->spec->name,
                                     message);
+                        kl__event(pm, w, cs, "Warning", "FailedPreStopHook", "PreStopHook failed: %s", message);
+                }
                 if (w->stops_pending > 0)
                         w->stops_pending--; /* the hook's own slot */
                 if (cs->hook_container_id) {
@@ -176,6 +179,7 @@ void kl__kill_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
                 cs->kill_deadline = deadline;
                 log_info("pod '%s': stopping container '%s' (%s), grace %llds", w->full_name, cs->spec->name, why,
                          (long long) remaining_seconds(deadline));
+                kl__event(pm, w, cs, "Normal", "Killing", "Stopping container %s", cs->spec->name);
                 if (cs->spec->pre_stop.kind != KL_HANDLER_NONE &&
                     run_hook(pm, w, cs, &cs->spec->pre_stop, HOOK_PRE_STOP, id, deadline) >= 0) {
                         w->stops_pending++; /* released when the hook is done */
@@ -225,6 +229,11 @@ void kl__probe_result(void *userdata, const char *pod_uid, const char *container
                 struct kl__cstat *cs = &w->cs[i];
                 if (!streq_ptr(cs->id, container_id))
                         continue;
+                if (!success) {
+                        /* upstream's prober: "Liveness probe failed: <output>" */
+                        kl__event(pm, w, cs, "Warning", "Unhealthy", "%s probe failed: %s",
+                                  kl_probe_kind_to_string(kind), strempty(message));
+                }
                 if (!success && (kind == KL_PROBE_LIVENESS || kind == KL_PROBE_STARTUP)) {
                         const struct kl_probe *p = kind == KL_PROBE_LIVENESS ? &cs->spec->liveness : &cs->spec->startup;
                         int64_t grace = p->termination_grace_period_seconds >= 0 ? p->termination_grace_period_seconds

@@ -2,6 +2,7 @@
 #include "podmanager.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "eviction.h"
 #include "logrotate.h"
 #include "podworker.h"
+#include "recorder.h"
 #include "prober.h"
 #include "cgroups/stats.h"
 #include "runtime/cri.h"
@@ -122,6 +124,28 @@ void kl__req_free(struct kl__req *r) {
 
 struct kl__worker *kl__req_worker(const struct kl__req *r) {
         return r->uid ? kl__find_worker(r->pm, r->uid) : NULL;
+}
+
+void kl__event(struct kl_pm *pm, const struct kl__worker *w, const struct kl__cstat *cs, const char *type,
+               const char *reason, const char *fmt, ...) {
+        char msg[KL_RECORDER_MESSAGE_MAX], path[320];
+        va_list ap;
+
+        if (!pm->recorder)
+                return;
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (cs)
+                snprintf(path, sizeof(path), "spec.%s{%s}", cs->init ? "initContainers" : "containers", cs->spec->name);
+        struct kl_event_object o = {
+                .kind = "Pod",
+                .namespace = w->namespace,
+                .name = w->full_name,
+                .uid = w->uid,
+                .field_path = cs ? path : NULL,
+        };
+        kl_recorder_record(pm->recorder, &o, type, reason, "%s", msg);
 }
 
 void kl__touch(struct kl_pm *pm, struct kl__worker *w) {
@@ -231,8 +255,16 @@ static void desired_clear(struct kl_pm *pm) {
 void kl_pm_set_desired(struct kl_pm *pm, const struct kl_source_entry *entries, size_t n) {
         size_t total = 0, k = 0;
 
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 total += entries[i].n_pods;
+                if (entries[i].error && entries[i].error_is_new && entries[i].n_pods == 0 && pm->recorder) {
+                        /* No pod to hang it on: the node carries it. */
+                        struct kl_event_object o = {.kind = "Node", .name = pm->cfg->node_name};
+                        kl_recorder_record(pm->recorder, &o, "Warning", "InvalidManifest",
+                                           "manifest '%s' is invalid, no pod started: %s", entries[i].file,
+                                           entries[i].error);
+                }
+        }
         struct kl__desired *d = calloc(total ? total : 1, sizeof(*d));
         if (!d) {
                 log_error("out of memory taking the manifests, keeping the previous state");
@@ -290,9 +322,12 @@ static void apply_desired(struct kl_pm *pm) {
                 w->desired = true;
                 w->order = order++;
                 kl__set_str(&w->file, e->file);
-                if (kl__set_str(&w->manifest_error, e->error) > 0 && e->error)
+                if (kl__set_str(&w->manifest_error, e->error) > 0 && e->error) {
                         log_warning("pod '%s': manifest '%s' is invalid, keeping the running pod: %s", w->full_name,
                                     e->file, e->error);
+                        kl__event(pm, w, NULL, "Warning", "InvalidManifest",
+                                  "manifest '%s' is invalid, keeping the running pod: %s", e->file, e->error);
+                }
         }
 
         /* Keep the worker list in manifest order; orphans at the end. */
@@ -622,10 +657,13 @@ static void admit_pods(struct kl_pm *pm) {
                 if (!running &&
                     (reason ||
                      (kl_node_admit(pm->node, w->pod, admitted, n_admitted, &reason, &message) >= 0 && reason))) {
-                        if (!streq_ptr(w->reject_reason, reason) || !streq_ptr(w->reject_message, message))
+                        if (!streq_ptr(w->reject_reason, reason) || !streq_ptr(w->reject_message, message)) {
                                 log_warning("pod '%s': rejected: %s: %s (will be admitted when resources free up, "
                                             "in manifest order)",
                                             w->full_name, reason, message);
+                                /* upstream: Warning event with the admission failure's reason */
+                                kl__event(pm, w, NULL, "Warning", reason, "%s", strempty(message));
+                        }
                         kl__set_str(&w->reject_reason, reason);
                         kl__set_str(&w->reject_message, message);
                         w->phase = KL_PHASE_FAILED;
@@ -917,6 +955,7 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         pm->node = p->node;
         pm->host_ip = strdup(p->host_ip ? p->host_ip : "127.0.0.1");
         pm->km = p->km;
+        pm->recorder = p->recorder;
         r = kl_prober_new(pm->loop, pm->cri, kl__probe_result, pm, &pm->prober);
         if (r < 0) {
                 kl_pm_free(pm);

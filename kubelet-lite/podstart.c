@@ -222,6 +222,7 @@ static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *re
                 const char *msg = r < 0 ? kl_error_str(err) : "RunPodSandbox: no sandbox id in the reply";
                 if (kl__set_str(&w->sandbox_error, msg) > 0)
                         log_error("pod '%s': creating sandbox failed: %s", w->full_name, msg);
+                kl__event(pm, w, NULL, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", msg);
         } else {
                 log_info("pod '%s': sandbox %.12s started in %llu ms", w->full_name, resp->pod_sandbox_id,
                          (unsigned long long) ((kl_now_usec() - op->t0) / 1000));
@@ -294,8 +295,10 @@ int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
                 return -ENETDOWN;
         }
         r = prepare_pod_dirs(pm, w, &err);
-        if (r < 0)
+        if (r < 0) {
+                kl__event(pm, w, NULL, "Warning", "FailedMount", "%s", kl_error_str(&err));
                 goto fail;
+        }
         r = kl_node_pod_start(pm->node, w->pod, &parent, &err);
         if (r < 0)
                 goto fail;
@@ -341,6 +344,7 @@ bool kl__journal_exists(struct kl_pm *pm, struct kl__worker *w, const char *name
 
 static void container_failed(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *msg, int err) {
         kl__set_waiting(cs, "CreateContainerError", msg);
+        kl__event(pm, w, cs, "Warning", "Failed", "Error: %s", msg);
         if (pm->km)
                 kl_metric_inc(pm->km->started_containers_errors, cs->init ? "init_container" : "container",
                               err == ENOENT ? "NotFound" : "Unknown");
@@ -381,6 +385,7 @@ static void start_done(int r, const struct kl_error *err, ProtobufCMessage *repl
                          (unsigned long long) ((kl_now_usec() - op->t0) / 1000));
                 if (pm->km)
                         kl_metric_inc(pm->km->started_containers, cs->init ? "init_container" : "container");
+                kl__event(pm, w, cs, "Normal", "Started", "Started container %s", cs->spec->name);
                 kl__set_str(&cs->id, op->container_id);
                 cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
                 cs->status_state = -1; /* fetch details on the next relist */
@@ -415,6 +420,7 @@ static void create_done(int r, const struct kl_error *err, ProtobufCMessage *rep
                 return;
         }
         op->container_id = strdup(resp->container_id);
+        kl__event(pm, w, cs, "Normal", "Created", "Created container %s", cs->spec->name);
         int k = op->container_id ? kl_cri_start_container_async(pm->cri, op->container_id, start_done, op) : -ENOMEM;
         if (k < 0) {
                 struct kl_error e = {};
@@ -504,6 +510,8 @@ bool kl__backoff_allows(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
                          (unsigned long long) (cs->backoff_usec / KL_USEC_PER_SEC), cs->spec->name, w->full_name,
                          w->namespace, w->uid);
                 kl__set_waiting(cs, "CrashLoopBackOff", msg);
+                kl__event(pm, w, cs, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)",
+                          cs->spec->name, w->full_name, w->namespace, w->uid);
                 return false;
         }
         if (ran_nsec > 0 && (uint64_t) ran_nsec / 1000 >= pm->cfg->crashloop_reset_usec)

@@ -173,9 +173,10 @@ struct kl_pm {
         bool version_pending;
         int net_ready; /* NetworkReady from CRI Status: -1 unknown, 0, 1 */
         bool net_pending;
-        uint64_t net_checked;    /* monotonic usec */
-        unsigned teardown_calls; /* sandbox stop/remove calls in flight, all pods */
-        struct kl__req *reqs;    /* small async requests in flight */
+        uint64_t net_checked;         /* monotonic usec */
+        unsigned teardown_calls;      /* sandbox stop/remove calls in flight, all pods */
+        struct kl__req *reqs;         /* small async requests in flight */
+        struct kl_recorder *recorder; /* events; NULL: none */
         uint64_t last_sync;
         bool orphans_cleaned;
         bool images_pending;           /* imagePreloadDir imports still running */
@@ -218,6 +219,9 @@ void kl__touch(struct kl_pm *pm, struct kl__worker *w);
 /* The last relist was asked for after the last change of ours to w. */
 bool kl__fresh(const struct kl_pm *pm, const struct kl__worker *w);
 int kl__set_str(char **dst, const char *src);
+/* An event about pod w, or its container cs (may be NULL). */
+void kl__event(struct kl_pm *pm, const struct kl__worker *w, const struct kl__cstat *cs, const char *type,
+               const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 const char *kl__sandbox_label(const Runtime__V1__PodSandbox *s, const char *key);
 const char *kl__container_label(const Runtime__V1__Container *c, const char *key);
 const char *kl__container_annotation(const Runtime__V1__Container *c, const char *key);

@@ -100,6 +100,20 @@ check "while in back-off, lastState is the newest attempt (same containerID)" po
         '.status.containerStatuses[0] | select(.state.waiting.reason=="CrashLoopBackOff") | .lastState.terminated.containerID == .containerID' true
 check "Ready=False says why (upstream's GeneratePodReadyCondition)" pod_is crash-testnode \
         '.status.conditions[] | select(.type=="Ready") | .reason + ": " + .message' "ContainersNotReady: containers with unready status: [c]"
+# Events, as upstream records them (GET /events on the read-only port).
+events() { curl -fs "http://127.0.0.1:$KL_RO_PORT/events"; }
+ev() { events | jq -r --arg n "$1" --arg r "$2" '[.items[] | select(.involvedObject.name==$n and .reason==$r)] | first | '"$3"; }
+check "event Created for the crashing container" test "$(ev crash-testnode Created .message)" = "Created container c"
+check "event Started" test "$(ev crash-testnode Started '.involvedObject.fieldPath')" = "spec.containers{c}"
+check "event Pulled (image already present)" matches "$(ev crash-testnode Pulled .message)" 'Container image ".*testbox:1.0" already present on machine'
+check "event BackOff, a Warning, folded with a count" test "$(ev crash-testnode BackOff '.type + " " + (.count >= 1 | tostring)')" = "Warning true"
+echo 'apiVersion: v1
+kind: Pod
+metadata: {name: broken}
+spec: {containers: [{name: c}]}' >"$KL_MANIFESTS/broken.yaml"
+wait_for 10 "an invalid manifest gives a Warning InvalidManifest event on the node" bash -c \
+        "curl -fs http://127.0.0.1:$KL_RO_PORT/events | jq -e '.items[] | select(.reason==\"InvalidManifest\" and .involvedObject.kind==\"Node\") | select(.message | test(\"broken.yaml\"))' >/dev/null"
+rm -f "$KL_MANIFESTS/broken.yaml"
 check "each exit is logged with code, reason and restart count" grep -q "pod 'crash-testnode': container 'c' exited with code 3 (Error), restart count" "$KL_TMP/kubelet-lite.log"
 check "phase stays Running for restartPolicy Always" pod_is crash-testnode .status.phase Running
 uid=$(pod_field crash-testnode .metadata.uid)

@@ -69,6 +69,8 @@ wait_for 10 "readiness recovers" pod_is probed-testnode '.status.containerStatus
 $CTR tasks exec --exec-id mk3 "$id" /bin/sh -c "touch /tmp/dead"
 wait_for 20 "liveness failure restarts the container (restartCount 1)" pod_is probed-testnode '.status.containerStatuses[0].restartCount' 1
 check "the log says why" grep -q "failed Liveness probe, will be restarted" "$KL_TMP/kubelet-lite.log"
+check "a Warning Unhealthy event says so too" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/events | jq -e '.items[] | select(.involvedObject.name==\"probed-testnode\" and .reason==\"Unhealthy\" and .type==\"Warning\") | select(.message | startswith(\"Liveness probe failed\"))' >/dev/null"
+check "and a Normal Killing event" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/events | jq -e '.items[] | select(.involvedObject.name==\"probed-testnode\" and .reason==\"Killing\")' >/dev/null"
 wait_for 20 "after the restart it is ready again" pod_is probed-testnode '.status.containerStatuses[0].ready' true
 
 wait_for 30 "hooks pod is Running" pod_is hooks-testnode .status.phase Running
