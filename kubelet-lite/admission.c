@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/macros.h"
+
 static int64_t pos(int64_t v) {
         return v > 0 ? v : 0;
 }
@@ -58,17 +60,87 @@ bool kl_admission_fits(const struct kl_cg_allocatable *alloc, const struct kl_ad
         return true;
 }
 
+/* The containers whose ports count: app containers and sidecars. */
+static const struct kl_port *port_at(const struct kl_pod *pod, size_t ci, size_t pi) {
+        size_t n_app = pod->n_containers;
+        const struct kl_container *c = ci < n_app ? &pod->containers[ci] : &pod->init_containers[ci - n_app];
+        if (ci >= n_app && c->restart_policy != KL_RESTART_ALWAYS)
+                return NULL;
+        return pi < c->n_ports ? &c->ports[pi] : NULL;
+}
+
+static size_t n_ports_of(const struct kl_pod *pod, size_t ci) {
+        size_t n_app = pod->n_containers;
+        return ci < n_app ? pod->containers[ci].n_ports : pod->init_containers[ci - n_app].n_ports;
+}
+
+static bool ip_overlaps(const char *a, const char *b) {
+        bool any_a = !a || !a[0] || streq(a, "0.0.0.0"), any_b = !b || !b[0] || streq(b, "0.0.0.0");
+        return any_a || any_b || streq(a, b);
+}
+
+static const char *proto(const struct kl_port *p) {
+        return p->protocol && p->protocol[0] ? p->protocol : "TCP";
+}
+
+/* A host port of pod that one of other's already uses, as the scheduler's
+ * NodePorts filter (HostPortInfo.CheckConflict): same protocol and port, and
+ * host IPs equal or either one 0.0.0.0. */
+static const struct kl_port *host_port_conflict(const struct kl_pod *pod, const struct kl_pod *other) {
+        for (size_t ci = 0; ci < pod->n_containers + pod->n_init_containers; ci++)
+                for (size_t pi = 0; pi < n_ports_of(pod, ci); pi++) {
+                        const struct kl_port *p = port_at(pod, ci, pi);
+                        if (!p || p->host_port <= 0)
+                                continue;
+                        for (size_t cj = 0; cj < other->n_containers + other->n_init_containers; cj++)
+                                for (size_t pj = 0; pj < n_ports_of(other, cj); pj++) {
+                                        const struct kl_port *q = port_at(other, cj, pj);
+                                        if (q && q->host_port == p->host_port && streq(proto(q), proto(p)) &&
+                                            ip_overlaps(q->host_ip, p->host_ip))
+                                                return p;
+                                }
+                }
+        return NULL;
+}
+
+/* The previous version of a static pod (same full name, another uid) is
+ * still stopping: the new one starts only once it is gone, so what it holds
+ * is not counted against its successor. */
+static bool predecessor(const struct kl_pod *pod, const struct kl_pod *other) {
+        return pod->full_name && other->full_name && streq(pod->full_name, other->full_name) &&
+               streq_ptr(pod->namespace, other->namespace) && !streq_ptr(pod->uid, other->uid);
+}
+
 bool kl_admission_check(const struct kl_cg_allocatable *alloc, const struct kl_pod *const *admitted, size_t n_admitted,
                         const struct kl_pod *pod, struct kl_admission_result *ret) {
         struct kl_admission_usage used = {0};
         struct kl_admission_request req;
 
         for (size_t i = 0; i < n_admitted; i++) {
+                if (predecessor(pod, admitted[i]))
+                        continue;
                 kl_admission_pod_request(admitted[i], &req);
                 kl_admission_usage_add(&used, &req);
         }
         kl_admission_pod_request(pod, &req);
-        return kl_admission_fits(alloc, &used, &req, ret);
+        if (!kl_admission_fits(alloc, &used, &req, ret))
+                return false;
+        /* upstream's generalFilter (pkg/kubelet/lifecycle/predicate.go): after
+         * the resources, NodePorts; its admit handler reports a predicate
+         * failure with the predicate's name as the reason. */
+        for (size_t i = 0; i < n_admitted; i++) {
+                const struct kl_port *p = predecessor(pod, admitted[i]) ? NULL : host_port_conflict(pod, admitted[i]);
+                if (!p)
+                        continue;
+                *ret = (struct kl_admission_result){.admitted = false};
+                snprintf(ret->reason, sizeof(ret->reason), "NodePorts");
+                snprintf(ret->message, sizeof(ret->message),
+                         "Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports "
+                         "(host port %d/%s is used by pod '%s')",
+                         p->host_port, proto(p), admitted[i]->full_name ? admitted[i]->full_name : "?");
+                return false;
+        }
+        return true;
 }
 
 void kl_admission_run(const struct kl_cg_allocatable *alloc, const struct kl_pod *const *pods,

@@ -636,9 +636,11 @@ static void admit_pods(struct kl_pm *pm) {
                 log_error("admitting pods: out of memory, will retry");
                 return;
         }
-        /* Pods already running keep their place; newcomers in manifest order. */
+        /* Pods already running keep their place, and so do pods still
+         * terminating (upstream admits against GetActivePods, which keeps
+         * them until their containers are gone); newcomers in manifest order. */
         for (struct kl__worker *w = pm->workers; w; w = w->next)
-                if (w->pod && w->desired && w->admitted)
+                if (w->pod && w->admitted && (w->desired || w->terminating))
                         admitted[n_admitted++] = w->pod;
 
         for (struct kl__worker *w = pm->workers; w; w = w->next) {

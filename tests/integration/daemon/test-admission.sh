@@ -47,4 +47,35 @@ wait_for 30 "a removed: b is admitted and Running (re-admission)" pod_is b-testn
 check "c now fits too (a's cpu is free) and runs" pod_is c-testnode '.status.phase' Running
 for n in d e f; do pod $n 10m 1Mi >"$KL_MANIFESTS/$n.yaml"; done
 wait_for 20 "maxPods 4: the fifth pod is rejected with OutOfpods" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/pods | jq -r '.items[] | select(.metadata.name==\"f-testnode\") | .status.reason' | grep -qx OutOfpods"
+
+# Host ports: upstream's NodePorts predicate rejects a second pod asking for a
+# host port already taken, and admits it once the port is free.
+rm -f "$KL_MANIFESTS"/[def].yaml "$KL_MANIFESTS"/[bc].yaml
+wait_for 30 "only the pods of this section are left" bash -c "[ \$(curl -fs http://127.0.0.1:$KL_RO_PORT/pods | jq '.items | length') = 0 ]"
+hp=$(free_port)
+webpod() {
+        cat <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: localhost/kubelet-lite/testbox:1.0
+    command: ["/kltest", "http-ok", "$hp"]
+    ports: [{containerPort: $hp}]
+YAML
+}
+webpod web1 >"$KL_MANIFESTS/web1.yaml"
+wait_for 30 "web1 holds host port $hp and runs" pod_is web1-testnode .status.phase Running
+webpod web2 >"$KL_MANIFESTS/web2.yaml"
+wait_for 10 "web2 asks for the same host port: rejected" pod_is web2-testnode .status.reason NodePorts
+check "...phase Failed, with the predicate's message" matches "$(pod_field web2-testnode .status.message)" "Predicate NodePorts failed"
+check "...and no container was created for it" test "$($CTR containers ls -q 'labels."io.kubernetes.pod.name"==web2-testnode' | wc -l)" = 0
+check "...a Warning NodePorts event says so" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/events | jq -e '.items[] | select(.involvedObject.name==\"web2-testnode\" and .reason==\"NodePorts\" and .type==\"Warning\")' >/dev/null"
+rm -f "$KL_MANIFESTS/web1.yaml"
+wait_for 30 "web1 gone: web2 is admitted and Running" pod_is web2-testnode .status.phase Running
+check "web2 serves on the port" bash -c "curl -fs http://127.0.0.1:$hp/ >/dev/null"
 kl_finish

@@ -280,4 +280,41 @@ TEST(container_resources_from_config) {
         ASSERT_EQ(r.cpu_period, 0);
 }
 
+/* upstream's NodePorts predicate (pkg/kubelet/lifecycle/predicate.go
+ * generalFilter, HostPortInfo.CheckConflict). */
+TEST(host_port_clash_is_rejected_as_nodeports) {
+        struct kl_port p8080 = {.container_port = 8080, .host_port = 8080, .protocol = (char *) "TCP"};
+        struct kl_port p8080udp = {.container_port = 8080, .host_port = 8080, .protocol = (char *) "UDP"};
+        struct kl_port p8080ip = {.container_port = 8080, .host_port = 8080, .host_ip = (char *) "10.0.0.1"};
+        struct kl_port p8080ip2 = {.container_port = 8080, .host_port = 8080, .host_ip = (char *) "10.0.0.2"};
+        struct kl_container a = fx_ctr("a", -1, -1, -1, -1), b = fx_ctr("b", -1, -1, -1, -1);
+        struct kl_pod first = fx_pod("first", "u1", &a, 1), second = fx_pod("second", "u2", &b, 1);
+        const struct kl_pod *admitted[] = {&first};
+        struct kl_admission_result r;
+
+        first.full_name = (char *) "first-node";
+        second.full_name = (char *) "second-node";
+        a.ports = &p8080;
+        a.n_ports = 1;
+        b.ports = &p8080;
+        b.n_ports = 1;
+        ASSERT_FALSE(kl_admission_check(&alloc512, admitted, 1, &second, &r));
+        ASSERT_STREQ(r.reason, "NodePorts");
+        ASSERT_CONTAINS(r.message, "Predicate NodePorts failed");
+        ASSERT_CONTAINS(r.message, "8080/TCP");
+        printf("  %s: %s\n", r.reason, r.message);
+
+        b.ports = &p8080udp; /* another protocol */
+        ASSERT_TRUE(kl_admission_check(&alloc512, admitted, 1, &second, &r));
+        a.ports = &p8080ip; /* two distinct host IPs */
+        b.ports = &p8080ip2;
+        ASSERT_TRUE(kl_admission_check(&alloc512, admitted, 1, &second, &r));
+        b.ports = &p8080; /* 0.0.0.0 overlaps every IP */
+        ASSERT_FALSE(kl_admission_check(&alloc512, admitted, 1, &second, &r));
+
+        /* the previous version of the same static pod does not count */
+        second.full_name = (char *) "first-node";
+        ASSERT_TRUE(kl_admission_check(&alloc512, admitted, 1, &second, &r));
+}
+
 TEST_MAIN()
