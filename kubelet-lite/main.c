@@ -75,7 +75,8 @@ static void help(void) {
                "  --cgroup-root PATH                cgroup for kubepods (cgroupRoot) [/]\n"
                "  --strict-manifests                unknown manifest fields are errors, not warnings\n"
                "  --metrics-bind-address ADDR:PORT  also serve /metrics alone on this address\n"
-               "  --v LEVEL                         log verbosity; 2 and above logs debug [0]\n"
+               "  -v, --v LEVEL                     log verbosity, as upstream's klog: 0-3 info, 4 and above\n"
+               "                                    debug (-v 4, -v=4, --v=4 and --v 4 all work) [0]\n"
                "  --version                         print the version and exit\n"
                "  -h, --help                        show this help\n"
                "\n"
@@ -119,7 +120,6 @@ enum {
         ARG_CGROUPS_PER_QOS,
         ARG_CGROUP_ROOT,
         ARG_STRICT,
-        ARG_V,
         ARG_VERSION,
         ARG_METRICS_BIND,
 };
@@ -137,12 +137,25 @@ static const struct option options[] = {
         {"cgroups-per-qos", optional_argument, NULL, ARG_CGROUPS_PER_QOS},
         {"cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT},
         {"strict-manifests", no_argument, NULL, ARG_STRICT},
-        {"v", required_argument, NULL, ARG_V},
+        {"v", required_argument, NULL, 'v'},
         {"metrics-bind-address", required_argument, NULL, ARG_METRICS_BIND},
         {"version", no_argument, NULL, ARG_VERSION},
         {"help", no_argument, NULL, 'h'},
         {},
 };
+
+/* klog's -v: "-v 2", "-v2", "-v=2" (Go's single-dash form), "--v=2", "--v 2". */
+static int parse_verbosity(const char *s, int *ret) {
+        char *end;
+        if (*s == '=')
+                s++;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || end == s || *end || v < 0 || v > 100)
+                return -EINVAL;
+        *ret = (int) v;
+        return 0;
+}
 
 static int set_opt_str(char **dst, const char *v) {
         char *n = strdup(v);
@@ -162,7 +175,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
 
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hv:", options, NULL)) >= 0)
                 if (c == ARG_CONFIG && (r = set_opt_str(&cfg->config_path, optarg)) < 0)
                         return r;
         if (cfg->config_path) {
@@ -170,7 +183,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
                 char **warnings = NULL;
                 r = kl_config_load_file(cfg, cfg->config_path, &warnings, &err);
                 for (char **w = warnings; w && *w; w++) {
-                        log_warning("config '%s': %s, ignoring", cfg->config_path, *w);
+                        log_warning("config: %s", *w);
                         free(*w);
                 }
                 free(warnings);
@@ -180,7 +193,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
 
         opterr = 1;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hv:", options, NULL)) >= 0) {
                 r = 0;
                 switch (c) {
                 case 'h': help(); return 1;
@@ -207,7 +220,10 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
                         if (parse_bool(optarg, &cfg->cgroups_per_qos) < 0)
                                 return log_error_errno(-EINVAL, "--cgroups-per-qos: invalid boolean '%s'", optarg);
                         break;
-                case ARG_V: cfg->verbosity = atoi(optarg); break;
+                case 'v':
+                        if (parse_verbosity(optarg, &cfg->verbosity) < 0)
+                                return log_error_errno(-EINVAL, "-v: invalid verbosity '%s' (want 0..100)", optarg);
+                        break;
                 default: fprintf(stderr, "Try 'kubelet-lite --help'.\n"); return -EINVAL;
                 }
                 if (r < 0)
@@ -342,6 +358,12 @@ static void source_sync(struct daemon *d, bool force) {
         int r = kl_source_sync(d->source, kl_now_usec(), force, &changed);
         if (r < 0)
                 log_warning_errno(r, "reading manifests from '%s' failed, will retry", d->cfg.static_pod_path);
+        size_t n_skipped, more;
+        char *const *skipped = kl_source_skipped(d->source, &n_skipped, &more);
+        for (size_t i = 0; i < n_skipped; i++)
+                log_info("manifest directory '%s': not reading %s", d->cfg.static_pod_path, skipped[i]);
+        if (more > 0)
+                log_info("manifest directory '%s': not reading %zu more names", d->cfg.static_pod_path, more);
         if (changed || force) {
                 size_t n;
                 const struct kl_source_entry *e = kl_source_entries(d->source, &n);
@@ -469,7 +491,10 @@ static int run(int argc, char **argv) {
                 kl_config_done(&d.cfg);
                 return r > 0 ? 0 : 1;
         }
-        kl_log_set_verbosity(d.cfg.verbosity);
+        /* klog's levels: 0-1 what an operator needs, 2 steady-state detail, 3
+         * extended, 4 debug. We have info and debug, so debug starts at 4.
+         * kl_log_set_verbosity() turns debug on from its 2. */
+        kl_log_set_verbosity(d.cfg.verbosity >= 4 ? 2 : 0);
         r = kl_config_finalize(&d.cfg, &err);
         if (r < 0) {
                 log_error("invalid configuration: %s", kl_error_str(&err));
@@ -503,6 +528,8 @@ static int run(int argc, char **argv) {
         mopts.strict = d.cfg.strict_manifests;
         mopts.rescan_usec = d.cfg.file_check_frequency_usec;
         r = kl_source_new(d.cfg.static_pod_path, d.cfg.node_name, &mopts, &d.source);
+        if (r >= 0 && d.cfg.manifest_suffixes)
+                r = kl_source_set_suffixes(d.source, d.cfg.manifest_suffixes);
         if (r < 0) {
                 log_error_errno(r, "watching '%s'", d.cfg.static_pod_path);
                 goto out;
