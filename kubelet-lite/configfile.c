@@ -411,6 +411,8 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                         r = get_string_or_default(x, k, v, &c->cpu_manager_policy);
                 else if (streq(k, "containerLogMaxSize")) {
                         const char *s = scalar(v);
+                        if (s && !*s)
+                                continue; /* "": upstream's 10Mi */
                         if (!s || kl_quantity_parse_value(s, &c->container_log_max_size) < 0 ||
                             c->container_log_max_size <= 0)
                                 r = fail(x, v, k, "invalid quantity '%s'", strempty(s));
