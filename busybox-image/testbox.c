@@ -231,13 +231,27 @@ static int mode_tcp_listen(int argc, char **argv) {
 /* ---- grpc-health: just enough HTTP/2 (RFC 9113) and gRPC for one unary
  * Check at a time per connection, h2c with prior knowledge. */
 
-enum { H2_DATA = 0, H2_HEADERS = 1, H2_RST = 3, H2_SETTINGS = 4, H2_PING = 6, H2_GOAWAY = 7, H2_WINDOW = 8 };
-enum { H2_END_STREAM = 0x1, H2_ACK = 0x1, H2_END_HEADERS = 0x4, H2_PADDED = 0x8 };
+enum {
+        H2_DATA = 0,
+        H2_HEADERS = 1,
+        H2_RST = 3,
+        H2_SETTINGS = 4,
+        H2_PING = 6,
+        H2_GOAWAY = 7,
+        H2_WINDOW = 8
+};
+enum {
+        H2_END_STREAM = 0x1,
+        H2_ACK = 0x1,
+        H2_END_HEADERS = 0x4,
+        H2_PADDED = 0x8
+};
 
 static void h2_frame(int fd, unsigned type, unsigned flags, unsigned stream, const void *payload, size_t len) {
-        unsigned char h[9] = {(unsigned char) (len >> 16), (unsigned char) (len >> 8), (unsigned char) len,
-                              (unsigned char) type,        (unsigned char) flags,      (unsigned char) (stream >> 24),
-                              (unsigned char) (stream >> 16), (unsigned char) (stream >> 8), (unsigned char) stream};
+        unsigned char h[9] = {
+                (unsigned char) (len >> 16),    (unsigned char) (len >> 8),    (unsigned char) len,
+                (unsigned char) type,           (unsigned char) flags,         (unsigned char) (stream >> 24),
+                (unsigned char) (stream >> 16), (unsigned char) (stream >> 8), (unsigned char) stream};
         write_all(fd, (const char *) h, sizeof(h));
         if (len > 0)
                 write_all(fd, payload, len);
@@ -315,8 +329,8 @@ static void serve_grpc(int fd, const char *unhealthy_file) {
                         return;
                 size_t len = ((size_t) h[0] << 16) | ((size_t) h[1] << 8) | h[2];
                 unsigned type = h[3], flags = h[4];
-                unsigned stream = ((unsigned) (h[5] & 0x7f) << 24) | ((unsigned) h[6] << 16) |
-                                  ((unsigned) h[7] << 8) | h[8];
+                unsigned stream =
+                        ((unsigned) (h[5] & 0x7f) << 24) | ((unsigned) h[6] << 16) | ((unsigned) h[7] << 8) | h[8];
                 if (len > sizeof(body) || read_full(fd, body, len) < 0)
                         return;
                 switch (type) {

@@ -161,8 +161,7 @@ static int validate_dir(struct state *st, const char *path) {
                 for (struct dirent *de; (de = readdir(d));) {
                         const char *why = kl_source_ignore_reason_with(de->d_name, st->suffixes);
                         if (why && !streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                                printf("skipped %s/%s: %s (the daemon does not read it)\n", path, de->d_name,
-                                       why);
+                                printf("skipped %s/%s: %s (the daemon does not read it)\n", path, de->d_name, why);
                 }
                 closedir(d);
         }
@@ -231,8 +230,14 @@ int kl_validate_main(int argc, char **argv) {
                         break;
                 }
                 case 'n': st.node = optarg; break;
-                case 'h': usage(stdout); kl_config_done(&cfg); return 0;
-                default: usage(stderr); kl_config_done(&cfg); return 1;
+                case 'h':
+                        usage(stdout);
+                        kl_config_done(&cfg);
+                        return 0;
+                default:
+                        usage(stderr);
+                        kl_config_done(&cfg);
+                        return 1;
                 }
         st.opts.strict = strict || cfg.strict_manifests;
         st.suffixes = cfg.manifest_suffixes;

@@ -88,7 +88,7 @@ struct kl_source {
         char **ignored;
         size_t n_ignored;
 
-        char **suffixes; /* manifestSuffixes; NULL: .yaml, .yml, .json */
+        char **suffixes;    /* manifestSuffixes; NULL: .yaml, .yml, .json */
         char **skipped_new; /* "'NAME': REASON" skipped for the first time by the last scan */
         size_t n_skipped_new, n_skipped_more;
 };
@@ -500,8 +500,8 @@ static int names_push(struct names *l, const char *name) {
 /* Once per name while it stays in the directory, with the reason, for the
  * daemon to log (kl_source_skipped): a file that is not read should never be
  * a mystery. */
-static void log_ignored(struct kl_source *s, const char *name, const char *why, struct names *seen,
-                        struct names *fresh, size_t *more) {
+static void log_ignored(struct kl_source *s, const char *name, const char *why, struct names *seen, struct names *fresh,
+                        size_t *more) {
         if (!sorted_contains(s->ignored, s->n_ignored, name)) {
                 char safe[NAME_MAX + 1], line[NAME_MAX + 128];
                 snprintf(safe, sizeof(safe), "%s", name);
@@ -551,8 +551,8 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
                         continue;
                 }
                 if (fstatat(dfd, de->d_name, &st, 0) < 0) {
-                        log_ignored(s, de->d_name, errno == ENOENT ? "dangling symlink" : strerror(errno), &ignored, &fresh,
-                                    &more);
+                        log_ignored(s, de->d_name, errno == ENOENT ? "dangling symlink" : strerror(errno), &ignored,
+                                    &fresh, &more);
                         continue;
                 }
                 if (S_ISDIR(st.st_mode)) {

@@ -346,52 +346,51 @@ TEST(unknown_keys_are_one_summary_warning) {
 
 /* What kubeadm (v1.28) writes to /var/lib/kubelet/config.yaml, written here
  * by hand from its defaults; cgroupDriver changed to cgroupfs (see below). */
-static const char kubeadm_yaml[] =
-        "apiVersion: kubelet.config.k8s.io/v1beta1\n"
-        "authentication:\n"
-        "  anonymous:\n"
-        "    enabled: false\n"
-        "  webhook:\n"
-        "    cacheTTL: 0s\n"
-        "    enabled: true\n"
-        "  x509:\n"
-        "    clientCAFile: /etc/kubernetes/pki/ca.crt\n"
-        "authorization:\n"
-        "  mode: Webhook\n"
-        "  webhook:\n"
-        "    cacheAuthorizedTTL: 0s\n"
-        "    cacheUnauthorizedTTL: 0s\n"
-        "cgroupDriver: cgroupfs\n"
-        "clusterDNS:\n"
-        "- 10.96.0.10\n"
-        "clusterDomain: cluster.local\n"
-        "containerRuntimeEndpoint: \"\"\n"
-        "cpuManagerReconcilePeriod: 0s\n"
-        "evictionPressureTransitionPeriod: 0s\n"
-        "fileCheckFrequency: 0s\n"
-        "healthzBindAddress: 127.0.0.1\n"
-        "healthzPort: 10248\n"
-        "httpCheckFrequency: 0s\n"
-        "imageMaximumGCAge: 0s\n"
-        "imageMinimumGCAge: 0s\n"
-        "kind: KubeletConfiguration\n"
-        "logging:\n"
-        "  flushFrequency: 0\n"
-        "  options:\n"
-        "    json:\n"
-        "      infoBufferSize: \"0\"\n"
-        "  verbosity: 0\n"
-        "memorySwap: {}\n"
-        "nodeStatusReportFrequency: 0s\n"
-        "nodeStatusUpdateFrequency: 0s\n"
-        "rotateCertificates: true\n"
-        "runtimeRequestTimeout: 0s\n"
-        "shutdownGracePeriod: 0s\n"
-        "shutdownGracePeriodCriticalPods: 0s\n"
-        "staticPodPath: /etc/kubernetes/manifests\n"
-        "streamingConnectionIdleTimeout: 0s\n"
-        "syncFrequency: 0s\n"
-        "volumeStatsAggPeriod: 0s\n";
+static const char kubeadm_yaml[] = "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+                                   "authentication:\n"
+                                   "  anonymous:\n"
+                                   "    enabled: false\n"
+                                   "  webhook:\n"
+                                   "    cacheTTL: 0s\n"
+                                   "    enabled: true\n"
+                                   "  x509:\n"
+                                   "    clientCAFile: /etc/kubernetes/pki/ca.crt\n"
+                                   "authorization:\n"
+                                   "  mode: Webhook\n"
+                                   "  webhook:\n"
+                                   "    cacheAuthorizedTTL: 0s\n"
+                                   "    cacheUnauthorizedTTL: 0s\n"
+                                   "cgroupDriver: cgroupfs\n"
+                                   "clusterDNS:\n"
+                                   "- 10.96.0.10\n"
+                                   "clusterDomain: cluster.local\n"
+                                   "containerRuntimeEndpoint: \"\"\n"
+                                   "cpuManagerReconcilePeriod: 0s\n"
+                                   "evictionPressureTransitionPeriod: 0s\n"
+                                   "fileCheckFrequency: 0s\n"
+                                   "healthzBindAddress: 127.0.0.1\n"
+                                   "healthzPort: 10248\n"
+                                   "httpCheckFrequency: 0s\n"
+                                   "imageMaximumGCAge: 0s\n"
+                                   "imageMinimumGCAge: 0s\n"
+                                   "kind: KubeletConfiguration\n"
+                                   "logging:\n"
+                                   "  flushFrequency: 0\n"
+                                   "  options:\n"
+                                   "    json:\n"
+                                   "      infoBufferSize: \"0\"\n"
+                                   "  verbosity: 0\n"
+                                   "memorySwap: {}\n"
+                                   "nodeStatusReportFrequency: 0s\n"
+                                   "nodeStatusUpdateFrequency: 0s\n"
+                                   "rotateCertificates: true\n"
+                                   "runtimeRequestTimeout: 0s\n"
+                                   "shutdownGracePeriod: 0s\n"
+                                   "shutdownGracePeriodCriticalPods: 0s\n"
+                                   "staticPodPath: /etc/kubernetes/manifests\n"
+                                   "streamingConnectionIdleTimeout: 0s\n"
+                                   "syncFrequency: 0s\n"
+                                   "volumeStatsAggPeriod: 0s\n";
 
 TEST(kubeadm_config_zero_values_mean_defaults) {
         struct kl_config c;
@@ -410,17 +409,19 @@ TEST(kubeadm_config_zero_values_mean_defaults) {
         /* one summary line, naming what is ignored */
         ASSERT_EQ(strv_len(w), 1);
         printf("  %s\n", w[0]);
-        ASSERT_TRUE(strncmp(w[0], "test.yaml: ignoring 17 keys kubelet-lite does not implement: authentication, "
-                                  "authorization, clusterDNS, clusterDomain, cpuManagerReconcilePeriod, ",
+        ASSERT_TRUE(strncmp(w[0],
+                            "test.yaml: ignoring 17 keys kubelet-lite does not implement: authentication, "
+                            "authorization, clusterDNS, clusterDomain, cpuManagerReconcilePeriod, ",
                             strlen("test.yaml: ignoring 17 keys kubelet-lite does not implement: authentication, "
                                    "authorization, clusterDNS, clusterDomain, cpuManagerReconcilePeriod, ")) == 0);
         ASSERT_CONTAINS(w[0], "volumeStatsAggPeriod");
         strv_free(w);
         kl_config_done(&c);
 
-        ASSERT_OK(load(&c, HEAD "containerLogMonitorInterval: 0s\nmaxPods: 0\ncontainerLogMaxSize: \"\"\n"
-                                "cpuManagerPolicy: \"\"\npodLogsDir: \"\"\ncpuCFSQuotaPeriod: 0s\n"
-                                "logging: {verbosity: 4, format: text}\n",
+        ASSERT_OK(load(&c,
+                       HEAD "containerLogMonitorInterval: 0s\nmaxPods: 0\ncontainerLogMaxSize: \"\"\n"
+                            "cpuManagerPolicy: \"\"\npodLogsDir: \"\"\ncpuCFSQuotaPeriod: 0s\n"
+                            "logging: {verbosity: 4, format: text}\n",
                        &w, &err));
         ASSERT_EQ(c.container_log_monitor_interval_usec, 10 * SEC);
         ASSERT_EQ(c.max_pods, 110);
