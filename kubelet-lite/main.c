@@ -222,7 +222,8 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
                         break;
                 case 'v':
                         if (parse_verbosity(optarg, &cfg->verbosity) < 0)
-                                return log_error_errno(-EINVAL, "-v: invalid verbosity '%s' (want 0..100)", optarg);
+                                return log_error_errno(-EINVAL, "-v: invalid verbosity '%s' (want 0..100)",
+                                                       optarg + (optarg[0] == '='));
                         break;
                 default: fprintf(stderr, "Try 'kubelet-lite --help'.\n"); return -EINVAL;
                 }
