@@ -40,6 +40,7 @@ struct daemon {
         struct kl_preload *preload;
         struct kl_metrics *metrics;
         struct kl_kubelet_metrics km;
+        struct kl_metric *manifest_syncs, *manifest_skipped;
         struct kl_http_server *metrics_srv;
         char *metrics_bind;
         struct kl_event_timer *status_timer;
@@ -356,11 +357,16 @@ static void handle_readonly(const char *path, const char *query, struct kl_http_
 
 static void source_sync(struct daemon *d, bool force) {
         bool changed = false;
-        int r = kl_source_sync(d->source, kl_now_usec(), force, &changed);
+        uint64_t now = kl_now_usec();
+        if (d->manifest_syncs && (force || now >= kl_source_next_deadline(d->source)))
+                kl_metric_inc(d->manifest_syncs); /* observable progress, for tests and operators */
+        int r = kl_source_sync(d->source, now, force, &changed);
         if (r < 0)
                 log_warning_errno(r, "reading manifests from '%s' failed, will retry", d->cfg.static_pod_path);
         size_t n_skipped, more;
         char *const *skipped = kl_source_skipped(d->source, &n_skipped, &more);
+        if (d->manifest_skipped)
+                kl_metric_add(d->manifest_skipped, (double) (n_skipped + more));
         for (size_t i = 0; i < n_skipped; i++)
                 log_info("manifest directory '%s': not reading %s", d->cfg.static_pod_path, skipped[i]);
         if (more > 0)
@@ -537,7 +543,15 @@ static int run(int argc, char **argv) {
         }
         d.metrics = kl_metrics_new();
         if (!d.metrics || (r = kl_metrics_register_kubelet(d.metrics, &d.km)) < 0 ||
-            (r = kl_metrics_register_process(d.metrics)) < 0) {
+            (r = kl_metrics_register_process(d.metrics)) < 0 ||
+            !(d.manifest_syncs = kl_metrics_counter(d.metrics, "kubelet_lite_manifest_syncs_total",
+                                                    "Scans of the manifest directory (debounced changes, "
+                                                    "periodic rescans, SIGHUP)",
+                                                    NULL)) ||
+            !(d.manifest_skipped = kl_metrics_counter(d.metrics, "kubelet_lite_manifest_skipped_names_total",
+                                                      "Names in the manifest directory newly skipped (not a "
+                                                      "manifest suffix, hidden, editor or backup file...)",
+                                                      NULL))) {
                 log_error("setting up metrics: out of memory");
                 r = -ENOMEM;
                 goto out;
