@@ -161,7 +161,7 @@ static int validate_dir(struct state *st, const char *path) {
                 for (struct dirent *de; (de = readdir(d));) {
                         const char *why = kl_source_ignore_reason_with(de->d_name, st->suffixes);
                         if (why && !streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                                printf("skipped %s/%s: %s (the daemon does not read it)\n", path, de->d_name, why);
+                                printf("skipped %s/%s: %s\n", path, de->d_name, why);
                 }
                 closedir(d);
         }

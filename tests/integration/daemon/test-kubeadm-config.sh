@@ -61,4 +61,21 @@ for v in "-v 4" "-v=4" "-v4" "--v=4" "--v 4"; do
 done
 out=$("$KL_BIN" -v=lots --version 2>&1)
 check "a bad level is refused: $out" matches "$out" "invalid verbosity 'lots'"
+
+# 4. GCE-style *.manifest files: validate says the daemon would skip them;
+# manifestSuffixes in the config makes both read them
+G=$KL_TMP/gce
+mkdir -p "$G"
+sed 's/name: idle/name: gce/' "$KL_MANIFESTS/idle.yaml" >"$G/kube-proxy.manifest"
+out=$("$KL_BIN" validate --node-name testnode "$G/kube-proxy.manifest" 2>&1)
+check "validate FILE: notes that the daemon would skip a *.manifest" matches "$out" "note: the daemon would skip .*kube-proxy.manifest in its manifest directory: not a .yaml, .yml or .json file"
+out=$("$KL_BIN" validate --node-name testnode "$G" 2>&1)
+check "validate DIR: lists it as skipped" matches "$out" "skipped .*kube-proxy.manifest: not a .yaml, .yml or .json file"
+printf 'manifestSuffixes: [.yaml, .manifest]\n' >>"$KL_CONFIG"
+out=$("$KL_BIN" validate --config "$KL_CONFIG" --node-name testnode "$G" 2>&1)
+check "validate --config with manifestSuffixes reads it" matches "$out" "pod gce-testnode .*valid: 1 pods in 1 files"
+cp "$G/kube-proxy.manifest" "$KL_MANIFESTS/"
+kl_stop
+kl_start || not_ok "restarts with manifestSuffixes"
+wait_for 30 "the daemon runs the *.manifest pod" pod_is gce-testnode .status.phase Running
 kl_finish
