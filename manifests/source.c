@@ -41,6 +41,8 @@ struct file {
         bool dirty;   /* an event named it: reparse whatever the fingerprint says */
         bool writing; /* written to and not closed yet */
         uint64_t last_write;
+        bool early;          /* due at once as complete: its parse had no quiet time */
+        uint64_t hold_until; /* an early parse was invalid: its error waits until then */
 
         /* the last parse: pods when valid, else the errors */
         struct pods cur;
@@ -91,6 +93,7 @@ struct kl_source {
         char **suffixes;    /* manifestSuffixes; NULL: .yaml, .yml, .json */
         char **skipped_new; /* "'NAME': REASON" skipped for the first time by the last scan */
         size_t n_skipped_new, n_skipped_more;
+        uint64_t now; /* of the sync in progress */
 };
 
 static char *mfree_str(char *p) {
@@ -337,6 +340,7 @@ static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, ui
                 complete = true;
         } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
                 f->writing = false;
+        f->early = complete;
         if (complete)
                 schedule_now(s, now);
         else
@@ -617,6 +621,15 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
                 r = parse_file(s, dfd, f);
                 if (r == -ENOMEM)
                         return r;
+                /* Read at once as complete, but invalid: maybe a file written
+                 * in several opens (echo >> three times). Its error waits
+                 * for the quiet time; a further change reads it again. */
+                f->hold_until = 0;
+                if (f->early && !force && !f->cur_valid) {
+                        f->hold_until = now + s->opts.debounce_usec;
+                        schedule(s, f->hold_until);
+                }
+                f->early = false;
                 if (r < 0)
                         keep[i] = false; /* vanished between readdir and open */
         }
@@ -685,6 +698,10 @@ static int resolve(struct kl_source *s) {
                         f->cur_accepted = false;
                 } else if (f->cur_error && !(err = strdup(f->cur_error)))
                         oom = true;
+                if (err && f->hold_until > s->now) {
+                        free(err);
+                        err = NULL;
+                }
                 f->error = err;
                 /* keep the last good pods unless they clash with an earlier file */
                 if (f->good.n > 0) {
@@ -751,6 +768,7 @@ int kl_source_sync(struct kl_source *s, uint64_t now_usec, bool force, bool *ret
                 return 0;
         s->skipped_new = kl__strv_free(s->skipped_new);
         s->n_skipped_new = s->n_skipped_more = 0;
+        s->now = now_usec;
 
         s->pending = false;
         s->next_rescan = now_usec + s->opts.rescan_usec;
