@@ -41,6 +41,9 @@ static const char usage_text[] =
         "  http-ok PORT [FILE]      HTTP/1.0 on 0.0.0.0:PORT: GET / and /healthz answer 200 'ok',\n"
         "                           or 500 while FILE (default /tmp/unhealthy) exists\n"
         "  tcp-listen PORT          accept and close TCP connections on 0.0.0.0:PORT\n"
+        "  grpc-health PORT [FILE]  grpc.health.v1.Health/Check over plaintext HTTP/2 on\n"
+        "                           0.0.0.0:PORT: SERVING, or NOT_SERVING while FILE\n"
+        "                           (default /tmp/unhealthy) exists; logs the service asked\n"
         "  log-lines N BYTES        write N lines of BYTES bytes each (newline included), sleep\n"
         "  termination-message TEXT write TEXT to /dev/termination-log, exit 3\n"
         "  print-env                print the environment, sleep\n"
@@ -223,6 +226,183 @@ static int mode_tcp_listen(int argc, char **argv) {
         fflush(stdout);
         for (;;)
                 close(accept_client(lfd));
+}
+
+/* ---- grpc-health: just enough HTTP/2 (RFC 9113) and gRPC for one unary
+ * Check at a time per connection, h2c with prior knowledge. */
+
+enum {
+        H2_DATA = 0,
+        H2_HEADERS = 1,
+        H2_RST = 3,
+        H2_SETTINGS = 4,
+        H2_PING = 6,
+        H2_GOAWAY = 7,
+        H2_WINDOW = 8
+};
+enum {
+        H2_END_STREAM = 0x1,
+        H2_ACK = 0x1,
+        H2_END_HEADERS = 0x4,
+        H2_PADDED = 0x8
+};
+
+static void h2_frame(int fd, unsigned type, unsigned flags, unsigned stream, const void *payload, size_t len) {
+        unsigned char h[9] = {
+                (unsigned char) (len >> 16),    (unsigned char) (len >> 8),    (unsigned char) len,
+                (unsigned char) type,           (unsigned char) flags,         (unsigned char) (stream >> 24),
+                (unsigned char) (stream >> 16), (unsigned char) (stream >> 8), (unsigned char) stream};
+        write_all(fd, (const char *) h, sizeof(h));
+        if (len > 0)
+                write_all(fd, payload, len);
+}
+
+static int read_full(int fd, void *buf, size_t len) {
+        char *p = buf;
+        while (len > 0) {
+                ssize_t n = read(fd, p, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+/* HPACK "literal header field without indexing, new name", no Huffman;
+ * names and values here are shorter than 127 bytes. */
+static size_t hpack_literal(unsigned char *out, const char *name, const char *value) {
+        size_t n = 0, ln = strlen(name), lv = strlen(value);
+        out[n++] = 0x00;
+        out[n++] = (unsigned char) ln;
+        memcpy(out + n, name, ln);
+        n += ln;
+        out[n++] = (unsigned char) lv;
+        memcpy(out + n, value, lv);
+        return n + lv;
+}
+
+/* HealthCheckRequest {string service = 1}: the service, "" when absent. */
+static void health_service(const unsigned char *msg, size_t len, char *out, size_t size) {
+        out[0] = '\0';
+        /* gRPC framing: flag byte, 4-byte length, then the message */
+        if (len < 5)
+                return;
+        msg += 5;
+        len -= 5;
+        if (len >= 2 && msg[0] == 0x0a && msg[1] < 0x80 && (size_t) msg[1] + 2 <= len) {
+                size_t l = msg[1] < size - 1 ? msg[1] : size - 1;
+                memcpy(out, msg + 2, l);
+                out[l] = '\0';
+        }
+}
+
+static void grpc_health_reply(int fd, unsigned stream, const char *service, const char *unhealthy_file) {
+        unsigned char block[128];
+        size_t n;
+        int serving = access(unhealthy_file, F_OK) != 0;
+        /* HealthCheckResponse {status = 1}: SERVING 1, NOT_SERVING 2 */
+        const unsigned char msg[] = {0, 0, 0, 0, 2, 0x08, serving ? 1 : 2};
+
+        n = hpack_literal(block, ":status", "200");
+        n += hpack_literal(block + n, "content-type", "application/grpc");
+        h2_frame(fd, H2_HEADERS, H2_END_HEADERS, stream, block, n);
+        h2_frame(fd, H2_DATA, 0, stream, msg, sizeof(msg));
+        n = hpack_literal(block, "grpc-status", "0");
+        h2_frame(fd, H2_HEADERS, H2_END_HEADERS | H2_END_STREAM, stream, block, n);
+        printf("kltest: grpc-health: Check service='%s' -> %s\n", service, serving ? "SERVING" : "NOT_SERVING");
+}
+
+static void serve_grpc(int fd, const char *unhealthy_file) {
+        static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        unsigned char h[9], body[16384 + 16], req[1024];
+        size_t req_len = 0;
+        char service[256];
+
+        if (read_full(fd, body, sizeof(preface) - 1) < 0 || memcmp(body, preface, sizeof(preface) - 1) != 0)
+                return;
+        h2_frame(fd, H2_SETTINGS, 0, 0, NULL, 0);
+        for (;;) {
+                if (read_full(fd, h, sizeof(h)) < 0)
+                        return;
+                size_t len = ((size_t) h[0] << 16) | ((size_t) h[1] << 8) | h[2];
+                unsigned type = h[3], flags = h[4];
+                unsigned stream =
+                        ((unsigned) (h[5] & 0x7f) << 24) | ((unsigned) h[6] << 16) | ((unsigned) h[7] << 8) | h[8];
+                if (len > sizeof(body) || read_full(fd, body, len) < 0)
+                        return;
+                switch (type) {
+                case H2_SETTINGS:
+                        if (!(flags & H2_ACK))
+                                h2_frame(fd, H2_SETTINGS, H2_ACK, 0, NULL, 0);
+                        break;
+                case H2_PING:
+                        if (!(flags & H2_ACK) && len == 8)
+                                h2_frame(fd, H2_PING, H2_ACK, 0, body, 8);
+                        break;
+                case H2_GOAWAY: return;
+                case H2_HEADERS: /* the request's header block is not needed */
+                        req_len = 0;
+                        if (flags & H2_END_STREAM)
+                                grpc_health_reply(fd, stream, "", unhealthy_file);
+                        break;
+                case H2_DATA: {
+                        const unsigned char *d = body;
+                        size_t dl = len;
+                        if ((flags & H2_PADDED) && dl > 0) {
+                                size_t pad = d[0];
+                                d++;
+                                dl = dl - 1 > pad ? dl - 1 - pad : 0;
+                        }
+                        if (dl > sizeof(req) - req_len)
+                                dl = sizeof(req) - req_len;
+                        memcpy(req + req_len, d, dl);
+                        req_len += dl;
+                        if (len > 0) { /* give the connection's window back */
+                                unsigned char inc[4] = {(unsigned char) (len >> 24), (unsigned char) (len >> 16),
+                                                        (unsigned char) (len >> 8), (unsigned char) len};
+                                h2_frame(fd, H2_WINDOW, 0, 0, inc, 4);
+                        }
+                        if (flags & H2_END_STREAM) {
+                                health_service(req, req_len, service, sizeof(service));
+                                grpc_health_reply(fd, stream, service, unhealthy_file);
+                                req_len = 0;
+                        }
+                        break;
+                }
+                default: break; /* WINDOW_UPDATE, RST_STREAM, PRIORITY, CONTINUATION */
+                }
+        }
+}
+
+static int mode_grpc_health(int argc, char **argv) {
+        const char *unhealthy_file = argc > 3 ? argv[3] : "/tmp/unhealthy";
+        unsigned long port;
+        int lfd;
+
+        if (argc < 3)
+                return -1;
+        port = parse_num(argv[2], "port");
+        lfd = listen_tcp(port);
+        printf("kltest: grpc-health listening on port %lu (NOT_SERVING while '%s' exists)\n", port, unhealthy_file);
+        for (;;) {
+                int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd < 0) {
+                        if (errno != EINTR && errno != ECONNABORTED)
+                                die("accept");
+                        continue;
+                }
+                /* a client keeps its connection open: one process each */
+                pid_t pid = fork();
+                if (pid == 0) {
+                        close(lfd);
+                        serve_grpc(fd, unhealthy_file);
+                        _exit(0);
+                }
+                close(fd);
+        }
 }
 
 static int mode_memhog(int argc, char **argv) {
@@ -417,6 +597,8 @@ static int run(int argc, char **argv) {
                 return mode_http_ok(argc, argv);
         if (strcmp(mode, "tcp-listen") == 0)
                 return mode_tcp_listen(argc, argv);
+        if (strcmp(mode, "grpc-health") == 0)
+                return mode_grpc_health(argc, argv);
         if (strcmp(mode, "log-lines") == 0)
                 return mode_log_lines(argc, argv);
         if (strcmp(mode, "termination-message") == 0)

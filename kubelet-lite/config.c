@@ -77,6 +77,9 @@ void kl_config_done(struct kl_config *c) {
         free(c->reserved_system_cpus);
         free(c->cpu_manager_policy);
         free(c->image_preload_dir);
+        for (char **p = c->manifest_suffixes; p && *p; p++)
+                free(*p);
+        free(c->manifest_suffixes);
         *c = (struct kl_config){};
 }
 

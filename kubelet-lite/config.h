@@ -44,6 +44,7 @@ struct kl_config {
         char *static_pod_path;
         uint64_t file_check_frequency_usec;
         bool strict_manifests;
+        char **manifest_suffixes; /* manifestSuffixes, NULL: .yaml, .yml, .json */
 
         /* runtime */
         char *container_runtime_endpoint;
@@ -90,9 +91,13 @@ struct kl_config {
 void kl_config_init(struct kl_config *c);
 void kl_config_done(struct kl_config *c);
 
-/* Load a KubeletConfiguration file into c (keys present override c).
- * Unknown keys are collected as warnings in *ret_warnings (a NULL-terminated
- * strv the caller frees, also on failure; ret_warnings may be NULL).
+/* Load a KubeletConfiguration file into c (keys present override c). As in
+ * upstream's defaults.go, a zero duration, an empty string and maxPods: 0
+ * keep the default (what c held before). Keys kubelet-lite does not implement
+ * make ONE summary warning in *ret_warnings ("FILE: ignoring N keys
+ * kubelet-lite does not implement: a, b.c"), other warnings one each (a
+ * NULL-terminated strv the caller frees, also on failure; may be NULL).
+ * cgroupDriver: systemd is an error (see docs/CONFIG.md).
  * Errors read "file:line:col: key: message". On failure c may be partly
  * updated: the daemon exits then. */
 int kl_config_load_file(struct kl_config *c, const char *path, char ***ret_warnings, struct kl_error *reterr);

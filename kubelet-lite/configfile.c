@@ -22,6 +22,7 @@ struct ctx {
         const char *path;
         struct kl_config *cfg;
         char ***warnings;
+        char **unsupported; /* keys we do not implement, for one summary warning */
         struct kl_error *err;
 };
 
@@ -48,6 +49,13 @@ static void warn(struct ctx *x, const struct kl_yaml_node *n, const char *fmt, .
         vsnprintf(msg + l, sizeof(msg) - l, fmt, ap);
         va_end(ap);
         (void) kl__strv_push(x->warnings, msg);
+}
+
+/* A key kubelet-lite does not implement: listed in one summary warning (a
+ * kubeadm-generated file has about twenty), not one line each. */
+static void unsupported(struct ctx *x, const char *key) {
+        if (x->warnings)
+                (void) kl__strv_push(&x->unsupported, key);
 }
 
 static const char *scalar(const struct kl_yaml_node *n) {
@@ -110,6 +118,25 @@ static int get_duration(struct ctx *x, const char *key, const struct kl_yaml_nod
         return 0;
 }
 
+/* As upstream's SetDefaults_KubeletConfiguration (pkg/kubelet/apis/config/
+ * v1beta1/defaults.go): a zero duration means "the default", which *dst
+ * already holds (kubeadm writes "fileCheckFrequency: 0s" and the like). */
+static int get_duration_or_default(struct ctx *x, const char *key, const struct kl_yaml_node *v, uint64_t *dst) {
+        uint64_t u;
+        int r = get_duration(x, key, v, &u);
+        if (r >= 0 && u > 0)
+                *dst = u;
+        return r;
+}
+
+/* The same for strings: "" means the default (containerRuntimeEndpoint: ""). */
+static int get_string_or_default(struct ctx *x, const char *key, const struct kl_yaml_node *v, char **dst) {
+        const char *s = scalar(v);
+        if (s && !*s)
+                return 0;
+        return get_string(x, key, v, dst);
+}
+
 /* {cpu: 500m, memory: 256Mi, pid: "100", ephemeral-storage: 1Gi} */
 static int get_resources(struct ctx *x, const char *key, const struct kl_yaml_node *v,
                          struct kl_config_resources *dst) {
@@ -133,7 +160,7 @@ static int get_resources(struct ctx *x, const char *key, const struct kl_yaml_no
                 else if (streq(k, "ephemeral-storage"))
                         r = kl_quantity_parse_value(s, &dst->ephemeral);
                 else {
-                        warn(x, v->map.items[i].key, "unknown resource \"%s\"", full);
+                        unsupported(x, full);
                         continue;
                 }
                 if (r < 0)
@@ -191,7 +218,7 @@ static int get_eviction(struct ctx *x, const char *key, const struct kl_yaml_nod
                 char full[128];
                 snprintf(full, sizeof(full), "%s.%s", key, k);
                 if (!t) {
-                        warn(x, v->map.items[i].key, "unsupported eviction signal \"%s\"", full);
+                        unsupported(x, full);
                         continue;
                 }
                 if (!s || parse_threshold(s, t) < 0)
@@ -200,6 +227,87 @@ static int get_eviction(struct ctx *x, const char *key, const struct kl_yaml_nod
                                 "invalid threshold '%s' (want a quantity such as 100Mi or a percentage such as 10%%)",
                                 strempty(s));
         }
+        return 0;
+}
+
+/* kubelet-lite creates pod cgroups itself, as cgroupfs paths (kubepods/...);
+ * with cgroupDriver: systemd upstream asks systemd for kubepods.slice units
+ * instead. Doing one thing while the file says the other would put the
+ * containers (runc with SystemdCgroup = true) and our limits in different
+ * trees, so systemd is refused, naming the fix. */
+static int get_cgroup_driver(struct ctx *x, const char *key, const struct kl_yaml_node *v) {
+        const char *s = scalar(v);
+        if (s && (streq(s, "cgroupfs") || !*s))
+                return 0;
+        if (s && streq(s, "systemd"))
+                return fail(x, v, key,
+                            "'systemd' is not supported: kubelet-lite manages pod cgroups through cgroupfs; "
+                            "set cgroupDriver: cgroupfs (and SystemdCgroup = false in containerd's runc options)");
+        return fail(x, v, key, "must be cgroupfs, got '%s'", strempty(s));
+}
+
+/* logging: {verbosity, format, flushFrequency, options} (component-base's
+ * LoggingConfiguration). verbosity is --v; lines are written as they come,
+ * which satisfies any flushFrequency; format text only. */
+static int get_logging(struct ctx *x, const char *key, const struct kl_yaml_node *v) {
+        int64_t i64;
+        int r = 0;
+
+        if (!v || v->type != KL_YAML_MAPPING)
+                return fail(x, v, key, "must be a mapping");
+        for (size_t i = 0; i < v->map.n && r >= 0; i++) {
+                const char *k = v->map.items[i].key->scalar.value;
+                const struct kl_yaml_node *val = v->map.items[i].value;
+                char full[128];
+                snprintf(full, sizeof(full), "%s.%s", key, k);
+                if (streq(k, "verbosity")) {
+                        if ((r = get_int(x, full, val, 0, 100, &i64)) >= 0)
+                                x->cfg->verbosity = (int) i64;
+                } else if (streq(k, "format")) {
+                        const char *f = scalar(val);
+                        if (!f || (*f && !streq(f, "text")))
+                                r = fail(x, val, full, "only text is supported, got '%s'", strempty(f));
+                } else if (streq(k, "flushFrequency"))
+                        continue;
+                else if (streq(k, "options")) {
+                        /* kubeadm writes {json: {infoBufferSize: "0"}}: json options, and json is not used */
+                        if (val->type != KL_YAML_MAPPING)
+                                r = fail(x, val, full, "must be a mapping");
+                        for (size_t j = 0; r >= 0 && j < val->map.n; j++)
+                                if (!streq(val->map.items[j].key->scalar.value, "json")) {
+                                        char sub[192];
+                                        snprintf(sub, sizeof(sub), "%s.%s", full, val->map.items[j].key->scalar.value);
+                                        unsupported(x, sub);
+                                }
+                } else
+                        unsupported(x, full);
+        }
+        return r;
+}
+
+/* manifestSuffixes: [.yaml, .yml, .json, .manifest] or ["*"] (kubelet-lite's
+ * own key): which names in staticPodPath are read. */
+static int get_suffixes(struct ctx *x, const char *key, const struct kl_yaml_node *v) {
+        char **n = NULL;
+
+        if (!v || v->type != KL_YAML_SEQUENCE || v->seq.n == 0)
+                return fail(x, v, key, "must be a non-empty list of suffixes such as .yaml, or \"*\"");
+        for (size_t i = 0; i < v->seq.n; i++) {
+                const char *s = scalar(v->seq.items[i]);
+                if (!s || !*s || strchr(s, '/') || (strchr(s, '*') && !streq(s, "*"))) {
+                        kl__strv_free(n);
+                        return fail(x, v->seq.items[i], key,
+                                    "invalid suffix '%s' (want a name ending such as .manifest, or \"*\" for every "
+                                    "file)",
+                                    strempty(s));
+                }
+                if (kl__strv_push(&n, s) < 0) {
+                        kl__strv_free(n);
+                        return kl_error_set(x->err, ENOMEM, "out of memory");
+                }
+        }
+        kl__strv_free(x->cfg->manifest_suffixes);
+        x->cfg->manifest_suffixes = n;
         return 0;
 }
 
@@ -225,29 +333,29 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                 if (streq(k, "apiVersion") || streq(k, "kind"))
                         continue;
                 else if (streq(k, "staticPodPath"))
-                        r = get_string(x, k, v, &c->static_pod_path);
+                        r = get_string_or_default(x, k, v, &c->static_pod_path);
                 else if (streq(k, "fileCheckFrequency"))
-                        r = get_duration(x, k, v, &c->file_check_frequency_usec);
+                        r = get_duration_or_default(x, k, v, &c->file_check_frequency_usec);
                 else if (streq(k, "containerRuntimeEndpoint"))
-                        r = get_string(x, k, v, &c->container_runtime_endpoint);
+                        r = get_string_or_default(x, k, v, &c->container_runtime_endpoint);
                 else if (streq(k, "runtimeRequestTimeout"))
-                        r = get_duration(x, k, v, &c->runtime_request_timeout_usec);
+                        r = get_duration_or_default(x, k, v, &c->runtime_request_timeout_usec);
                 else if (streq(k, "podLogsDir"))
-                        r = get_string(x, k, v, &c->pod_logs_dir);
+                        r = get_string_or_default(x, k, v, &c->pod_logs_dir);
                 else if (streq(k, "healthzBindAddress"))
-                        r = get_string(x, k, v, &c->healthz_bind_address);
+                        r = get_string_or_default(x, k, v, &c->healthz_bind_address);
                 else if (streq(k, "healthzPort")) {
                         if ((r = get_int(x, k, v, 0, 65535, &i64)) >= 0)
                                 c->healthz_port = (int) i64;
                 } else if (streq(k, "address"))
-                        r = get_string(x, k, v, &c->address);
+                        r = get_string_or_default(x, k, v, &c->address);
                 else if (streq(k, "readOnlyPort")) {
                         if ((r = get_int(x, k, v, 0, 65535, &i64)) >= 0)
                                 c->read_only_port = (int) i64;
                 } else if (streq(k, "cgroupsPerQOS"))
                         r = get_bool(x, k, v, &c->cgroups_per_qos);
                 else if (streq(k, "cgroupRoot"))
-                        r = get_string(x, k, v, &c->cgroup_root);
+                        r = get_string_or_default(x, k, v, &c->cgroup_root);
                 else if (streq(k, "systemReserved"))
                         r = get_resources(x, k, v, &c->system_reserved);
                 else if (streq(k, "kubeReserved"))
@@ -267,13 +375,13 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                                 int idx;
                                 snprintf(full, sizeof(full), "%s.%s", k, sig);
                                 if (!eviction_field(&c->eviction_soft, sig, &idx)) {
-                                        warn(x, v->map.items[j].key, "unsupported eviction signal \"%s\"", full);
+                                        unsupported(x, full);
                                         continue;
                                 }
                                 r = get_duration(x, full, v->map.items[j].value, &c->eviction_soft_grace_usec[idx]);
                         }
                 } else if (streq(k, "evictionPressureTransitionPeriod"))
-                        r = get_duration(x, k, v, &c->eviction_pressure_transition_usec);
+                        r = get_duration_or_default(x, k, v, &c->eviction_pressure_transition_usec);
                 else if (streq(k, "enforceNodeAllocatable")) {
                         if (v->type != KL_YAML_SEQUENCE) {
                                 r = fail(x, v, k, "must be a list");
@@ -293,16 +401,18 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                 } else if (streq(k, "reservedSystemCPUs"))
                         r = get_string(x, k, v, &c->reserved_system_cpus);
                 else if (streq(k, "maxPods")) {
-                        if ((r = get_int(x, k, v, 1, 100000, &i64)) >= 0)
+                        if ((r = get_int(x, k, v, 0, 100000, &i64)) >= 0 && i64 > 0) /* 0: upstream's 110 */
                                 c->max_pods = (int) i64;
                 } else if (streq(k, "podPidsLimit"))
                         r = get_int(x, k, v, -1, INT64_MAX, &c->pod_pids_limit);
                 else if (streq(k, "cpuCFSQuotaPeriod"))
-                        r = get_duration(x, k, v, &c->cpu_cfs_quota_period_usec);
+                        r = get_duration_or_default(x, k, v, &c->cpu_cfs_quota_period_usec);
                 else if (streq(k, "cpuManagerPolicy"))
-                        r = get_string(x, k, v, &c->cpu_manager_policy);
+                        r = get_string_or_default(x, k, v, &c->cpu_manager_policy);
                 else if (streq(k, "containerLogMaxSize")) {
                         const char *s = scalar(v);
+                        if (s && !*s)
+                                continue; /* "": upstream's 10Mi */
                         if (!s || kl_quantity_parse_value(s, &c->container_log_max_size) < 0 ||
                             c->container_log_max_size <= 0)
                                 r = fail(x, v, k, "invalid quantity '%s'", strempty(s));
@@ -310,9 +420,12 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                         if ((r = get_int(x, k, v, 2, 1000, &i64)) >= 0)
                                 c->container_log_max_files = (int) i64;
                 } else if (streq(k, "containerLogMonitorInterval")) {
-                        r = get_duration(x, k, v, &c->container_log_monitor_interval_usec);
-                        if (r >= 0 && c->container_log_monitor_interval_usec < 1000000)
-                                r = fail(x, v, k, "must be at least 1s");
+                        uint64_t u;
+                        r = get_duration(x, k, v, &u);
+                        if (r >= 0 && u > 0 && u < 1000000)
+                                r = fail(x, v, k, "must be at least 1s (0 means the default, 10s)");
+                        else if (r >= 0 && u > 0)
+                                c->container_log_monitor_interval_usec = u;
                 } else if (streq(k, "crashLoopBackOff")) {
                         /* upstream (KubeletCrashLoopBackOffMax): maxContainerRestartPeriod;
                          * ours, for tests and impatient devices: initialContainerRestartPeriod */
@@ -325,9 +438,11 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                         const struct kl_yaml_node *rs = kl_yaml_map_get(v, "resetPeriod");
                         for (size_t j = 0; j < v->map.n; j++) {
                                 const char *sub = v->map.items[j].key->scalar.value;
+                                char full[128];
+                                snprintf(full, sizeof(full), "%s.%s", k, sub);
                                 if (!streq(sub, "maxContainerRestartPeriod") &&
                                     !streq(sub, "initialContainerRestartPeriod") && !streq(sub, "resetPeriod"))
-                                        warn(x, v->map.items[j].key, "unknown or unsupported field \"%s.%s\"", k, sub);
+                                        unsupported(x, full);
                         }
                         if (m)
                                 r = get_duration(x, "crashLoopBackOff.maxContainerRestartPeriod", m,
@@ -342,11 +457,17 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                 else if (streq(k, "imagePreloadDir"))
                         r = get_string(x, k, v, &c->image_preload_dir);
                 else if (streq(k, "syncLoopStuckThreshold"))
-                        r = get_duration(x, k, v, &c->syncloop_stuck_usec);
+                        r = get_duration_or_default(x, k, v, &c->syncloop_stuck_usec);
                 else if (streq(k, "strictManifests"))
                         r = get_bool(x, k, v, &c->strict_manifests);
+                else if (streq(k, "cgroupDriver"))
+                        r = get_cgroup_driver(x, k, v);
+                else if (streq(k, "logging"))
+                        r = get_logging(x, k, v);
+                else if (streq(k, "manifestSuffixes"))
+                        r = get_suffixes(x, k, v);
                 else
-                        warn(x, root->map.items[i].key, "unknown or unsupported field \"%s\"", k);
+                        unsupported(x, k);
         }
         return r;
 }
@@ -369,6 +490,15 @@ int kl_config_load_buffer(struct kl_config *c, const char *path, const char *buf
         struct ctx x = {.path = path, .cfg = c, .warnings = ret_warnings, .err = reterr};
         r = parse_root(&x, n > 0 ? docs[0].root : NULL);
         kl_yaml_docs_free(docs, n);
+        if (x.unsupported && ret_warnings) {
+                _cleanup_free_ char *list = kl__strv_join(x.unsupported, ", ");
+                char *msg = NULL;
+                size_t count = kl__strv_length(x.unsupported);
+                if (list && asprintf(&msg, "%s: ignoring %zu key%s kubelet-lite does not implement: %s", path, count,
+                                     count == 1 ? "" : "s", list) >= 0)
+                        (void) kl__strv_push_consume(ret_warnings, msg);
+        }
+        kl__strv_free(x.unsupported);
         return r;
 }
 

@@ -42,6 +42,7 @@ struct daemon {
         struct kl_preload *preload;
         struct kl_metrics *metrics;
         struct kl_kubelet_metrics km;
+        struct kl_metric *manifest_syncs, *manifest_skipped;
         struct kl_http_server *metrics_srv;
         char *metrics_bind;
         struct kl_event_timer *status_timer;
@@ -76,7 +77,8 @@ static void help(void) {
                "  --cgroup-root PATH                cgroup for kubepods (cgroupRoot) [/]\n"
                "  --strict-manifests                unknown manifest fields are errors, not warnings\n"
                "  --metrics-bind-address ADDR:PORT  also serve /metrics alone on this address\n"
-               "  --v LEVEL                         log verbosity; 2 and above logs debug [0]\n"
+               "  -v, --v LEVEL                     log verbosity, as upstream's klog: 0-3 info, 4 and above\n"
+               "                                    debug (-v 4, -v=4, --v=4 and --v 4 all work) [0]\n"
                "  --version                         print the version and exit\n"
                "  -h, --help                        show this help\n"
                "\n"
@@ -120,7 +122,6 @@ enum {
         ARG_CGROUPS_PER_QOS,
         ARG_CGROUP_ROOT,
         ARG_STRICT,
-        ARG_V,
         ARG_VERSION,
         ARG_METRICS_BIND,
 };
@@ -138,12 +139,25 @@ static const struct option options[] = {
         {"cgroups-per-qos", optional_argument, NULL, ARG_CGROUPS_PER_QOS},
         {"cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT},
         {"strict-manifests", no_argument, NULL, ARG_STRICT},
-        {"v", required_argument, NULL, ARG_V},
+        {"v", required_argument, NULL, 'v'},
         {"metrics-bind-address", required_argument, NULL, ARG_METRICS_BIND},
         {"version", no_argument, NULL, ARG_VERSION},
         {"help", no_argument, NULL, 'h'},
         {},
 };
+
+/* klog's -v: "-v 2", "-v2", "-v=2" (Go's single-dash form), "--v=2", "--v 2". */
+static int parse_verbosity(const char *s, int *ret) {
+        char *end;
+        if (*s == '=')
+                s++;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || end == s || *end || v < 0 || v > 100)
+                return -EINVAL;
+        *ret = (int) v;
+        return 0;
+}
 
 static int set_opt_str(char **dst, const char *v) {
         char *n = strdup(v);
@@ -163,7 +177,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
 
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hv:", options, NULL)) >= 0)
                 if (c == ARG_CONFIG && (r = set_opt_str(&cfg->config_path, optarg)) < 0)
                         return r;
         if (cfg->config_path) {
@@ -171,7 +185,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
                 char **warnings = NULL;
                 r = kl_config_load_file(cfg, cfg->config_path, &warnings, &err);
                 for (char **w = warnings; w && *w; w++) {
-                        log_warning("config '%s': %s, ignoring", cfg->config_path, *w);
+                        log_warning("config: %s", *w);
                         free(*w);
                 }
                 free(warnings);
@@ -181,7 +195,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
 
         opterr = 1;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hv:", options, NULL)) >= 0) {
                 r = 0;
                 switch (c) {
                 case 'h': help(); return 1;
@@ -208,7 +222,11 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
                         if (parse_bool(optarg, &cfg->cgroups_per_qos) < 0)
                                 return log_error_errno(-EINVAL, "--cgroups-per-qos: invalid boolean '%s'", optarg);
                         break;
-                case ARG_V: cfg->verbosity = atoi(optarg); break;
+                case 'v':
+                        if (parse_verbosity(optarg, &cfg->verbosity) < 0)
+                                return log_error_errno(-EINVAL, "-v: invalid verbosity '%s' (want 0..100)",
+                                                       optarg + (optarg[0] == '='));
+                        break;
                 default: fprintf(stderr, "Try 'kubelet-lite --help'.\n"); return -EINVAL;
                 }
                 if (r < 0)
@@ -342,9 +360,20 @@ static void handle_readonly(const char *path, const char *query, struct kl_http_
 
 static void source_sync(struct daemon *d, bool force) {
         bool changed = false;
-        int r = kl_source_sync(d->source, kl_now_usec(), force, &changed);
+        uint64_t now = kl_now_usec();
+        if (d->manifest_syncs && (force || now >= kl_source_next_deadline(d->source)))
+                kl_metric_inc(d->manifest_syncs); /* observable progress, for tests and operators */
+        int r = kl_source_sync(d->source, now, force, &changed);
         if (r < 0)
                 log_warning_errno(r, "reading manifests from '%s' failed, will retry", d->cfg.static_pod_path);
+        size_t n_skipped, more;
+        char *const *skipped = kl_source_skipped(d->source, &n_skipped, &more);
+        if (d->manifest_skipped)
+                kl_metric_add(d->manifest_skipped, (double) (n_skipped + more));
+        for (size_t i = 0; i < n_skipped; i++)
+                log_info("manifest directory '%s': not reading %s", d->cfg.static_pod_path, skipped[i]);
+        if (more > 0)
+                log_info("manifest directory '%s': not reading %zu more names", d->cfg.static_pod_path, more);
         if (changed || force) {
                 size_t n;
                 const struct kl_source_entry *e = kl_source_entries(d->source, &n);
@@ -472,7 +501,10 @@ static int run(int argc, char **argv) {
                 kl_config_done(&d.cfg);
                 return r > 0 ? 0 : 1;
         }
-        kl_log_set_verbosity(d.cfg.verbosity);
+        /* klog's levels: 0-1 what an operator needs, 2 steady-state detail, 3
+         * extended, 4 debug. We have info and debug, so debug starts at 4.
+         * kl_log_set_verbosity() turns debug on from its 2. */
+        kl_log_set_verbosity(d.cfg.verbosity >= 4 ? 2 : 0);
         r = kl_config_finalize(&d.cfg, &err);
         if (r < 0) {
                 log_error("invalid configuration: %s", kl_error_str(&err));
@@ -506,13 +538,23 @@ static int run(int argc, char **argv) {
         mopts.strict = d.cfg.strict_manifests;
         mopts.rescan_usec = d.cfg.file_check_frequency_usec;
         r = kl_source_new(d.cfg.static_pod_path, d.cfg.node_name, &mopts, &d.source);
+        if (r >= 0 && d.cfg.manifest_suffixes)
+                r = kl_source_set_suffixes(d.source, d.cfg.manifest_suffixes);
         if (r < 0) {
                 log_error_errno(r, "watching '%s'", d.cfg.static_pod_path);
                 goto out;
         }
         d.metrics = kl_metrics_new();
         if (!d.metrics || (r = kl_metrics_register_kubelet(d.metrics, &d.km)) < 0 ||
-            (r = kl_metrics_register_process(d.metrics)) < 0) {
+            (r = kl_metrics_register_process(d.metrics)) < 0 ||
+            !(d.manifest_syncs = kl_metrics_counter(d.metrics, "kubelet_lite_manifest_syncs_total",
+                                                    "Scans of the manifest directory (debounced changes, "
+                                                    "periodic rescans, SIGHUP)",
+                                                    NULL)) ||
+            !(d.manifest_skipped = kl_metrics_counter(d.metrics, "kubelet_lite_manifest_skipped_names_total",
+                                                      "Names in the manifest directory newly skipped (not a "
+                                                      "manifest suffix, hidden, editor or backup file...)",
+                                                      NULL))) {
                 log_error("setting up metrics: out of memory");
                 r = -ENOMEM;
                 goto out;

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "kubelet-lite/handler.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "lib/strbuf.h"
+#include "runtime/health.h"
 
 /* Upstream retries a probe that errored this many times in all. */
 #define PROBE_MAX_ATTEMPTS 3
@@ -35,6 +37,11 @@ struct worker {
         uint64_t next_tick;
         struct kl_handler_call *call;
         int attempts;
+
+        /* grpc probes: a channel of their own, its completions on the loop */
+        struct kl_health *health;
+        struct kl_event_io *health_io;
+        bool health_inflight;
 
         int last_result; /* of the last counted run: KL_HANDLER_SUCCESS/FAILURE, -1 none */
         int run;         /* how many times in a row */
@@ -162,6 +169,8 @@ static bool ctr_started(const struct ctr *c) {
 static void worker_free(struct worker *w) {
         if (!w)
                 return;
+        kl_event_io_free(w->health_io);
+        kl_health_free(w->health);
         kl_handler_cancel(w->call);
         kl_event_timer_free(w->timer);
         strv_free(w->expanded_cmd);
@@ -249,7 +258,7 @@ static void on_done(enum kl_handler_result result, const char *message, void *us
                  * the status changes), liveness keeps its own ticks. */
                 struct worker *r = c->w[KL_PROBE_READINESS];
                 uint64_t now = kl_now_usec();
-                if (r && !r->call &&
+                if (r && !r->call && !r->health_inflight &&
                     now >= c->started + (uint64_t) MAX(r->spec->initial_delay_seconds, 0) * c->pr->second) {
                         r->next_tick = now;
                         kl_event_timer_set(r->timer, now);
@@ -257,6 +266,44 @@ static void on_done(enum kl_handler_result result, const char *message, void *us
         }
         if (changed)
                 report(w, success, message); /* last: the callback may remove c */
+}
+
+static void on_health(bool healthy, const char *message, void *userdata) {
+        struct worker *w = userdata;
+        w->health_inflight = false;
+        on_done(healthy ? KL_HANDLER_SUCCESS : KL_HANDLER_FAILURE, message, w);
+}
+
+static void on_health_io(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
+        struct worker *w = userdata;
+        /* the callback may remove the container, and with it w and its channel:
+         * a removal inside a callback only goes to the graveyard (see report) */
+        (void) kl_health_dispatch(w->health);
+}
+
+/* upstream's prober.runProbe for ProbeHandler.GRPC: host is the pod IP (or
+ * 127.0.0.1 for hostNetwork), the service as given, timeoutSeconds as the
+ * deadline of connect and call together (pkg/probe/grpc Probe). */
+static int worker_run_grpc(struct worker *w) {
+        struct ctr *c = w->ctr;
+        struct kl_error err = {};
+        int r;
+
+        if (!w->health) {
+                r = kl_health_new(c->host ? c->host : "127.0.0.1", w->handler.port, &w->health, &err);
+                if (r < 0)
+                        return r;
+                r = kl_event_add_io(c->pr->loop, kl_health_fd(w->health), EPOLLIN, on_health_io, w, &w->health_io);
+                if (r < 0) {
+                        w->health = kl_health_free(w->health);
+                        return r;
+                }
+        }
+        r = kl_health_check_async(w->health, strempty(w->handler.path), (int64_t) (w->timeout / KL_USEC_PER_MSEC),
+                                  on_health, w, &err);
+        if (r >= 0)
+                w->health_inflight = true;
+        return r;
 }
 
 static void worker_run(struct worker *w) {
@@ -271,7 +318,10 @@ static void worker_run(struct worker *w) {
         };
         int r;
 
-        r = kl_handler_run(&w->handler, &p, on_done, w, &w->call);
+        if (w->handler.kind == KL_HANDLER_GRPC)
+                r = worker_run_grpc(w);
+        else
+                r = kl_handler_run(&w->handler, &p, on_done, w, &w->call);
         if (r < 0) {
                 w->call = NULL;
                 w->attempts = PROBE_MAX_ATTEMPTS; /* no point retrying */
@@ -300,7 +350,7 @@ static void on_tick(struct kl_event_timer *t, uint64_t now, void *userdata) {
         if (w->next_tick <= now)
                 w->next_tick = now + w->period;
         kl_event_timer_set(t, w->next_tick);
-        if (w->call || !worker_should_run(w))
+        if (w->call || w->health_inflight || !worker_should_run(w))
                 return;
         w->attempts = 0;
         worker_run(w);
@@ -419,6 +469,8 @@ static void ctr_remove(struct kl_prober *pr, struct ctr *c) {
                 if (c->w[k]) {
                         kl_handler_cancel(c->w[k]->call);
                         c->w[k]->call = NULL;
+                        kl_health_cancel(c->w[k]->health);
+                        c->w[k]->health_inflight = false;
                         kl_event_timer_set(c->w[k]->timer, KL_USEC_INFINITY);
                 }
         c->next = pr->graveyard;
@@ -468,7 +520,7 @@ int kl_prober_add_container(struct kl_prober *pr, const char *pod_uid, const str
         for (int k = 0; k < _KL_PROBE_KIND_MAX; k++) {
                 const struct kl_probe *p = probes[k];
                 if (!p->set || (p->handler.kind != KL_HANDLER_EXEC && p->handler.kind != KL_HANDLER_HTTP_GET &&
-                                p->handler.kind != KL_HANDLER_TCP_SOCKET))
+                                p->handler.kind != KL_HANDLER_TCP_SOCKET && p->handler.kind != KL_HANDLER_GRPC))
                         continue;
                 r = worker_new(c, (enum kl_probe_kind) k, p, &c->w[k]);
                 if (r < 0) {

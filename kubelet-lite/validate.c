@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kubelet-lite/config.h"
 #include "lib/macros.h"
 #include "manifests/manifest.h"
 #include "manifests/pod.h"
@@ -24,6 +25,7 @@ struct seen_pod {
 
 struct state {
         struct kl_manifest_opts opts;
+        char **suffixes; /* manifestSuffixes of --config */
         const char *node;
         struct seen_pod *seen;
         size_t n_seen;
@@ -31,12 +33,15 @@ struct state {
 };
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: kubelet-lite validate [--strict] [--node-name NAME] FILE|DIR...\n"
+        fprintf(f, "Usage: kubelet-lite validate [--config FILE] [--strict] [--node-name NAME] FILE|DIR...\n"
                    "\n"
                    "Check static pod manifests the way the daemon reads them, without a\n"
                    "container runtime. A directory is read like the manifest directory:\n"
-                   "only *.yaml, *.yml and *.json, editor and backup files skipped.\n"
+                   "only *.yaml, *.yml and *.json (or the config's manifestSuffixes),\n"
+                   "editor and backup files skipped; each skipped name is listed, and a\n"
+                   "FILE the daemon would skip in its directory gets a note.\n"
                    "\n"
+                   "  --config FILE       KubeletConfiguration: manifestSuffixes, strictManifests\n"
                    "  --strict            unknown fields are errors, not warnings\n"
                    "  --node-name NAME    node name for full pod names and uids\n"
                    "                      (default: the host name, lowercased)\n"
@@ -139,6 +144,8 @@ static int validate_dir(struct state *st, const char *path) {
         int r;
 
         r = kl_source_new(path, st->node, &st->opts, &s);
+        if (r >= 0 && st->suffixes)
+                r = kl_source_set_suffixes(s, st->suffixes);
         if (r >= 0)
                 r = kl_source_sync(s, 0, true, &changed);
         if (r < 0) {
@@ -152,7 +159,7 @@ static int validate_dir(struct state *st, const char *path) {
         DIR *d = opendir(path);
         if (d) {
                 for (struct dirent *de; (de = readdir(d));) {
-                        const char *why = kl_source_ignore_reason(de->d_name);
+                        const char *why = kl_source_ignore_reason_with(de->d_name, st->suffixes);
                         if (why && !streq(de->d_name, ".") && !streq(de->d_name, ".."))
                                 printf("skipped %s/%s: %s\n", path, de->d_name, why);
                 }
@@ -178,6 +185,11 @@ static void validate_file(struct state *st, const char *arg) {
                 st->n_errors++;
                 return;
         }
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        const char *why = kl_source_ignore_reason_with(base, st->suffixes);
+        if (why)
+                printf("note: the daemon would skip %s in its manifest directory: %s%s\n", path, why,
+                       st->suffixes ? "" : " (see manifestSuffixes in docs/CONFIG.md)");
         r = kl_manifest_parse_file(AT_FDCWD, path, path, st->node, &st->opts, &m);
         if (r == -ENOMEM) {
                 fprintf(stderr, "%s: out of memory\n", path);
@@ -191,25 +203,47 @@ static void validate_file(struct state *st, const char *arg) {
 int kl_validate_main(int argc, char **argv) {
         static const struct option options[] = {
                 {"strict", no_argument, NULL, 's'},
+                {"config", required_argument, NULL, 'c'},
                 {"node-name", required_argument, NULL, 'n'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
         struct state st = {0};
         char host[HOST_NAME_MAX + 1];
-        int c;
+        struct kl_config cfg;
+        bool strict = false;
+        int c, ret = 1;
 
         kl_manifest_opts_default(&st.opts);
+        kl_config_init(&cfg);
         optind = 0; /* reset GNU getopt whatever ran before */
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
                 switch (c) {
-                case 's': st.opts.strict = true; break;
-                case 'n': st.node = optarg; break;
-                case 'h': usage(stdout); return 0;
-                default: usage(stderr); return 1;
+                case 's': strict = true; break;
+                case 'c': {
+                        struct kl_error err = {};
+                        if (kl_config_load_file(&cfg, optarg, NULL, &err) < 0) {
+                                fprintf(stderr, "config: %s\n", kl_error_str(&err));
+                                kl_config_done(&cfg);
+                                return 1;
+                        }
+                        break;
                 }
+                case 'n': st.node = optarg; break;
+                case 'h':
+                        usage(stdout);
+                        kl_config_done(&cfg);
+                        return 0;
+                default:
+                        usage(stderr);
+                        kl_config_done(&cfg);
+                        return 1;
+                }
+        st.opts.strict = strict || cfg.strict_manifests;
+        st.suffixes = cfg.manifest_suffixes;
         if (optind >= argc) {
                 usage(stderr);
+                kl_config_done(&cfg);
                 return 1;
         }
         if (!st.node) {
@@ -241,8 +275,9 @@ int kl_validate_main(int argc, char **argv) {
 
         if (st.n_errors == 0 && st.n_bad_files == 0) {
                 printf("valid: %u pods in %u files (node %s)\n", st.n_pods, st.n_files, st.node);
-                return 0;
-        }
-        fprintf(stderr, "invalid: %u errors in %u of %u files\n", st.n_errors, st.n_bad_files, st.n_files);
-        return 1;
+                ret = 0;
+        } else
+                fprintf(stderr, "invalid: %u errors in %u of %u files\n", st.n_errors, st.n_bad_files, st.n_files);
+        kl_config_done(&cfg);
+        return ret;
 }

@@ -433,6 +433,28 @@ static void decode_sleep(struct kl__dec *d, const struct kl_yaml_node *v, struct
         }
 }
 
+/* upstream's GRPCAction: port (a number, no named ports) and service. */
+static void decode_grpc(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_handler *h) {
+        static const char *const known[] = {"port", "service", NULL};
+        bool has_port = false;
+
+        h->kind = KL_HANDLER_GRPC;
+        if (!kl__dec_map(d, v))
+                return;
+        KL__FOREACH_FIELD(d, v, f) {
+                if (streq(f.name, "port")) {
+                        has_port = !kl_yaml_is_null(f.value);
+                        if (has_port)
+                                kl__dec_int32(d, f.value, 1, 65535, &h->port);
+                } else if (streq(f.name, "service"))
+                        kl__dec_str(d, f.value, &h->path);
+                else
+                        kl__dec_unknown(d, f.key, known);
+        }
+        if (!has_port)
+                kl__dec_error(d, v->pos, "port is required");
+}
+
 /* One handler field of a probe or lifecycle hook; false when name is none. */
 static bool decode_handler_field(struct kl__dec *d, const struct kl__field *f, struct kl_handler *h,
                                  enum probe_kind kind, unsigned *n) {
@@ -448,9 +470,9 @@ static bool decode_handler_field(struct kl__dec *d, const struct kl__field *f, s
                 decode_tcp(d, f->value, h);
         } else if (streq(f->name, "sleep") && kind == LIFECYCLE)
                 decode_sleep(d, f->value, h);
-        else if (streq(f->name, "grpc") && kind != LIFECYCLE) {
-                kl__dec_error(d, f->key->pos, "grpc probes are not supported");
-        } else
+        else if (streq(f->name, "grpc") && kind != LIFECYCLE)
+                decode_grpc(d, f->value, h);
+        else
                 return false;
         (*n)++;
         return true;
@@ -498,7 +520,7 @@ static void decode_probe(struct kl__dec *d, const struct kl_yaml_node *v, struct
                         kl__dec_unknown(d, f.key, known);
         }
         if (n == 0)
-                kl__dec_error(d, v->pos, "must specify a handler type (exec, httpGet or tcpSocket)");
+                kl__dec_error(d, v->pos, "must specify a handler type (exec, httpGet, tcpSocket or grpc)");
         else if (n > 1)
                 kl__dec_error(d, v->pos, "may not specify more than 1 handler type");
 

@@ -85,13 +85,14 @@ enum kl_handler_kind {
         KL_HANDLER_HTTP_GET,
         KL_HANDLER_TCP_SOCKET,
         KL_HANDLER_SLEEP, /* lifecycle preStop/postStart only */
+        KL_HANDLER_GRPC,  /* probes only: grpc.health.v1.Health/Check on port */
 };
 
 struct kl_handler {
         enum kl_handler_kind kind;
         char **exec_command; /* EXEC */
         char *host;          /* HTTP_GET, TCP_SOCKET: NULL means pod IP / 127.0.0.1 */
-        char *path;          /* HTTP_GET, default "/" */
+        char *path;          /* HTTP_GET, default "/"; GRPC: the service asked for, NULL for "" */
         int port;            /* numeric port, 0 when port_name is used */
         char *port_name;     /* named container port */
         char *scheme;        /* "HTTP" (default) or "HTTPS" */

@@ -41,6 +41,8 @@ struct file {
         bool dirty;   /* an event named it: reparse whatever the fingerprint says */
         bool writing; /* written to and not closed yet */
         uint64_t last_write;
+        bool early;          /* due at once as complete: its parse had no quiet time */
+        uint64_t hold_until; /* an early parse was invalid: its error waits until then */
 
         /* the last parse: pods when valid, else the errors */
         struct pods cur;
@@ -82,7 +84,16 @@ struct kl_source {
         size_t n_entries;
         uint8_t digest[32]; /* of what the entries showed at the last sync */
 
-        char **ignored; /* names already logged as ignored */
+        /* names logged as ignored at the previous scan, sorted: each is
+         * logged once while it stays (40,000 editor swap files must not make
+         * a rescan quadratic, nor flood the log) */
+        char **ignored;
+        size_t n_ignored;
+
+        char **suffixes;    /* manifestSuffixes; NULL: .yaml, .yml, .json */
+        char **skipped_new; /* "'NAME': REASON" skipped for the first time by the last scan */
+        size_t n_skipped_new, n_skipped_more;
+        uint64_t now; /* of the sync in progress */
 };
 
 static char *mfree_str(char *p) {
@@ -97,7 +108,20 @@ static bool has_suffix(const char *s, const char *suffix) {
         return a >= b && streq(s + a - b, suffix);
 }
 
+static bool suffix_ok(const char *name, char *const *suffixes) {
+        if (!suffixes)
+                return has_suffix(name, ".yaml") || has_suffix(name, ".yml") || has_suffix(name, ".json");
+        for (char *const *p = suffixes; *p; p++)
+                if (streq(*p, "*") || has_suffix(name, *p))
+                        return true;
+        return false;
+}
+
 const char *kl_source_ignore_reason(const char *name) {
+        return kl_source_ignore_reason_with(name, NULL);
+}
+
+const char *kl_source_ignore_reason_with(const char *name, char *const *suffixes) {
         for (const char *c = name; *c; c++)
                 if ((unsigned char) *c < 0x20 || *c == 0x7f)
                         return "control characters in the name";
@@ -111,8 +135,8 @@ const char *kl_source_ignore_reason(const char *name) {
         const char *ext = strrchr(name, '.');
         if (ext && (strncmp(ext, ".dpkg-", 6) == 0 || strncmp(ext, ".rpm", 4) == 0))
                 return "package manager file";
-        if (!has_suffix(name, ".yaml") && !has_suffix(name, ".yml") && !has_suffix(name, ".json"))
-                return "not a .yaml, .yml or .json file";
+        if (!suffix_ok(name, suffixes))
+                return suffixes ? "its suffix is not in manifestSuffixes" : "not a .yaml, .yml or .json file";
         return NULL;
 }
 
@@ -185,6 +209,14 @@ static void drop_files(struct kl_source *s, const bool *keep) {
 static void schedule(struct kl_source *s, uint64_t at) {
         if (!s->pending || at > s->pending_at)
                 s->pending_at = at; /* every event restarts the quiet time */
+        s->pending = true;
+}
+
+/* A complete file: due now, whatever else waits for its quiet time (files
+ * still being written are deferred by the scan itself). */
+static void schedule_now(struct kl_source *s, uint64_t now) {
+        if (!s->pending || now < s->pending_at)
+                s->pending_at = now;
         s->pending = true;
 }
 
@@ -272,7 +304,7 @@ static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, ui
 
         struct file *f = find_file(s, ev->name);
         if (!f) {
-                if (kl_source_ignore_reason(ev->name) || (ev->mask & (IN_DELETE | IN_MOVED_FROM)))
+                if (kl_source_ignore_reason_with(ev->name, s->suffixes) || (ev->mask & (IN_DELETE | IN_MOVED_FROM)))
                         return;
                 f = add_file(s, ev->name);
                 if (!f) {
@@ -283,6 +315,11 @@ static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, ui
                 }
         }
         f->dirty = true;
+        /* A file that arrives complete (renamed in, closed after writing, a
+         * hard link or symlink made) is read at once; only files still being
+         * written, attribute changes and removals (often the first half of a
+         * replace) wait for the quiet time. */
+        bool complete = false;
         if (ev->mask & IN_MODIFY) {
                 f->writing = true;
                 f->last_write = now;
@@ -291,14 +328,23 @@ static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, ui
                  * symlinks are complete as they are */
                 struct stat st;
                 _cleanup_free_ char *path = NULL;
-                if (asprintf(&path, "%s/%s", s->dir, ev->name) >= 0 && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-                    st.st_nlink == 1 && st.st_size == 0) {
-                        f->writing = true;
-                        f->last_write = now;
+                if (asprintf(&path, "%s/%s", s->dir, ev->name) >= 0 && lstat(path, &st) == 0) {
+                        if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_size == 0) {
+                                f->writing = true;
+                                f->last_write = now;
+                        } else
+                                complete = true;
                 }
-        } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM))
+        } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
                 f->writing = false;
-        schedule(s, now + s->opts.debounce_usec);
+                complete = true;
+        } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+                f->writing = false;
+        f->early = complete;
+        if (complete)
+                schedule_now(s, now);
+        else
+                schedule(s, now + s->opts.debounce_usec);
         *relevant = true;
 }
 
@@ -418,20 +464,67 @@ static int parse_file(struct kl_source *s, int dfd, struct file *f) {
         return 0;
 }
 
-static void log_ignored(struct kl_source *s, const char *name, const char *why, char ***seen) {
-        if (!kl__strv_contains(s->ignored, name) && !kl__strv_contains(*seen, name)) {
-                char safe[NAME_MAX + 1];
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool sorted_contains(char *const *v, size_t n, const char *name) {
+        return n > 0 && bsearch(&name, v, n, sizeof(char *), cmp_str);
+}
+
+/* Names skipped by one scan, as an array with its length: pushing onto a
+ * strv walks it each time. */
+struct names {
+        char **v;
+        size_t n, cap;
+};
+
+static void names_done(struct names *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->v[i]);
+        free(l->v);
+        *l = (struct names){};
+}
+
+static int names_push(struct names *l, const char *name) {
+        if (l->n + 1 >= l->cap) {
+                size_t cap = MAX(l->cap * 2, (size_t) 16);
+                char **v = realloc(l->v, cap * sizeof(char *));
+                if (!v)
+                        return -ENOMEM;
+                l->v = v;
+                l->cap = cap;
+        }
+        if (!(l->v[l->n] = strdup(name)))
+                return -ENOMEM;
+        l->v[++l->n] = NULL;
+        return 0;
+}
+
+/* Once per name while it stays in the directory, with the reason, for the
+ * daemon to log (kl_source_skipped): a file that is not read should never be
+ * a mystery. */
+static void log_ignored(struct kl_source *s, const char *name, const char *why, struct names *seen, struct names *fresh,
+                        size_t *more) {
+        if (!sorted_contains(s->ignored, s->n_ignored, name)) {
+                char safe[NAME_MAX + 1], line[NAME_MAX + 128];
                 snprintf(safe, sizeof(safe), "%s", name);
                 for (char *c = safe; *c; c++)
                         if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                                *c = '?'; /* one log line per event */
+                                *c = '?'; /* one log line per name */
                 log_debug("ignoring '%s/%s': %s", s->dir, safe, why);
+                snprintf(line, sizeof(line), "'%s': %s", safe, why);
+                if (fresh->n < KL_SOURCE_SKIPPED_MAX)
+                        (void) names_push(fresh, line);
+                else
+                        (*more)++;
         }
-        (void) kl__strv_push(seen, name);
+        (void) names_push(seen, name);
 }
 
 static int scan(struct kl_source *s, uint64_t now, bool force) {
-        _cleanup_strv_free_ char **ignored = NULL;
+        _cleanup_(names_done) struct names ignored = {}, present = {}, fresh = {};
+        size_t more = 0;
         _cleanup_free_ bool *keep = NULL;
         _cleanup_close_ int dfd = -EBADF;
         DIR *d;
@@ -451,30 +544,30 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
         }
 
         /* Pass 1: learn the names present. */
-        _cleanup_strv_free_ char **present = NULL;
         for (struct dirent *de; (errno = 0, de = readdir(d));) {
-                const char *why = kl_source_ignore_reason(de->d_name);
+                const char *why = kl_source_ignore_reason_with(de->d_name, s->suffixes);
                 struct stat st;
 
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 if (why) {
-                        log_ignored(s, de->d_name, why, &ignored);
+                        log_ignored(s, de->d_name, why, &ignored, &fresh, &more);
                         continue;
                 }
                 if (fstatat(dfd, de->d_name, &st, 0) < 0) {
-                        log_ignored(s, de->d_name, errno == ENOENT ? "dangling symlink" : strerror(errno), &ignored);
+                        log_ignored(s, de->d_name, errno == ENOENT ? "dangling symlink" : strerror(errno), &ignored,
+                                    &fresh, &more);
                         continue;
                 }
                 if (S_ISDIR(st.st_mode)) {
-                        log_ignored(s, de->d_name, "a directory", &ignored);
+                        log_ignored(s, de->d_name, "a directory", &ignored, &fresh, &more);
                         continue;
                 }
                 if (!S_ISREG(st.st_mode)) {
-                        log_ignored(s, de->d_name, "not a regular file", &ignored);
+                        log_ignored(s, de->d_name, "not a regular file", &ignored, &fresh, &more);
                         continue;
                 }
-                if (kl__strv_push(&present, de->d_name) < 0) {
+                if (names_push(&present, de->d_name) < 0) {
                         r = -ENOMEM;
                         break;
                 }
@@ -485,10 +578,21 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
         if (r < 0)
                 return r;
         kl__strv_free(s->ignored);
-        s->ignored = TAKE_PTR(ignored);
+        if (ignored.n > 0)
+                qsort(ignored.v, ignored.n, sizeof(char *), cmp_str);
+        s->ignored = TAKE_PTR(ignored.v);
+        s->n_ignored = ignored.n;
+        ignored = (struct names){};
+        kl__strv_free(s->skipped_new);
+        s->skipped_new = TAKE_PTR(fresh.v);
+        s->n_skipped_new = fresh.n;
+        s->n_skipped_more = more;
+        fresh = (struct names){};
 
-        for (size_t i = 0; present && present[i]; i++)
-                if (!find_file(s, present[i]) && !add_file(s, present[i]))
+        if (present.n > 0)
+                qsort(present.v, present.n, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < present.n; i++)
+                if (!find_file(s, present.v[i]) && !add_file(s, present.v[i]))
                         return -ENOMEM;
 
         /* Pass 2: parse what changed, drop what is gone. */
@@ -500,7 +604,7 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
                 struct file *f = s->files[i];
                 struct stat st;
 
-                if (!kl__strv_contains(present, f->name))
+                if (!sorted_contains(present.v, present.n, f->name))
                         continue; /* an event named it, but it is not (or no longer) there */
                 if (fstatat(dfd, f->name, &st, 0) < 0 || !S_ISREG(st.st_mode))
                         continue;
@@ -517,6 +621,15 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
                 r = parse_file(s, dfd, f);
                 if (r == -ENOMEM)
                         return r;
+                /* Read at once as complete, but invalid: maybe a file written
+                 * in several opens (echo >> three times). Its error waits
+                 * for the quiet time; a further change reads it again. */
+                f->hold_until = 0;
+                if (f->early && !force && !f->cur_valid) {
+                        f->hold_until = now + s->opts.debounce_usec;
+                        schedule(s, f->hold_until);
+                }
+                f->early = false;
                 if (r < 0)
                         keep[i] = false; /* vanished between readdir and open */
         }
@@ -585,6 +698,10 @@ static int resolve(struct kl_source *s) {
                         f->cur_accepted = false;
                 } else if (f->cur_error && !(err = strdup(f->cur_error)))
                         oom = true;
+                if (err && f->hold_until > s->now) {
+                        free(err);
+                        err = NULL;
+                }
                 f->error = err;
                 /* keep the last good pods unless they clash with an earlier file */
                 if (f->good.n > 0) {
@@ -649,6 +766,9 @@ int kl_source_sync(struct kl_source *s, uint64_t now_usec, bool force, bool *ret
         *ret_changed = false;
         if (!due)
                 return 0;
+        s->skipped_new = kl__strv_free(s->skipped_new);
+        s->n_skipped_new = s->n_skipped_more = 0;
+        s->now = now_usec;
 
         s->pending = false;
         s->next_rescan = now_usec + s->opts.rescan_usec;
@@ -740,6 +860,12 @@ int kl_source_new(const char *dir, const char *node_name, const struct kl_manife
                 s->opts = *opts;
         else
                 kl_manifest_opts_default(&s->opts);
+        if (s->opts.rescan_usec == 0) {
+                /* 0 would rescan in a busy loop; upstream's zero means its default */
+                struct kl_manifest_opts def;
+                kl_manifest_opts_default(&def);
+                s->opts.rescan_usec = def.rescan_usec;
+        }
 
         r = kl_source_absolute_path(dir, &s->dir);
         if (r < 0)
@@ -776,6 +902,29 @@ struct kl_source *kl_source_free(struct kl_source *s) {
         free(s->node_name);
         free(s->parent_path);
         kl__strv_free(s->ignored);
+        kl__strv_free(s->suffixes);
+        kl__strv_free(s->skipped_new);
         free(s);
         return NULL;
+}
+
+char *const *kl_source_skipped(struct kl_source *s, size_t *ret_n, size_t *ret_more) {
+        *ret_n = s->n_skipped_new;
+        *ret_more = s->n_skipped_more;
+        return s->skipped_new;
+}
+
+int kl_source_set_suffixes(struct kl_source *s, char *const *suffixes) {
+        char **n = NULL;
+        if (suffixes && kl__strv_dup(suffixes, &n) < 0)
+                return -ENOMEM;
+        kl__strv_free(s->suffixes);
+        s->suffixes = n;
+        /* names skipped before may be read now, and the other way round */
+        s->full_rescan = true;
+        kl__strv_free(s->ignored);
+        s->ignored = NULL;
+        s->n_ignored = 0;
+        schedule_now(s, 0);
+        return 0;
 }

@@ -64,6 +64,23 @@ const struct kl_source_entry *kl_source_entries(struct kl_source *s, size_t *ret
  * and repeated or trailing slashes: the form used for pod identities. */
 int kl_source_absolute_path(const char *path, char **ret);
 
-/* Why a directory entry name is not read ("editor swap file", ...), NULL when
- * it is a manifest candidate (*.yaml, *.yml, *.json and not ignored). */
+/* Why a directory entry name is not read ("editor temporary file", ...),
+ * NULL when it is a manifest candidate (*.yaml, *.yml, *.json and not
+ * ignored). Upstream's file source reads every name not starting with a dot;
+ * we keep to manifest suffixes unless told otherwise: */
 const char *kl_source_ignore_reason(const char *name);
+/* The same with the accepted suffixes given (manifestSuffixes: ".manifest"
+ * for GCE's directories, "*" for every name, as upstream; hidden, editor,
+ * backup and package manager files are skipped whatever the suffixes);
+ * suffixes NULL means the default. */
+const char *kl_source_ignore_reason_with(const char *name, char *const *suffixes);
+/* Set the accepted suffixes (copied; NULL: the default). The next sync
+ * rescans everything. -ENOMEM. */
+int kl_source_set_suffixes(struct kl_source *s, char *const *suffixes);
+
+/* Names the last kl_source_sync() skipped that the sync before did not (each
+ * name is reported once while it stays), as "'NAME': REASON", at most
+ * KL_SOURCE_SKIPPED_MAX; *ret_more counts the rest. Valid until the next
+ * sync. The daemon logs them at info level. */
+#define KL_SOURCE_SKIPPED_MAX 50
+char *const *kl_source_skipped(struct kl_source *s, size_t *ret_n, size_t *ret_more);

@@ -591,7 +591,8 @@ int kl_grpc_new(const char *target, struct kl_grpc **ret, struct kl_error *reter
         int r;
 
         assert(target && ret);
-        if (strncmp(target, "unix:", 5) != 0)
+        /* unix: the CRI socket; ipv4:/ipv6: address literals for grpc probes (health.c) */
+        if (strncmp(target, "unix:", 5) != 0 && strncmp(target, "ipv4:", 5) != 0 && strncmp(target, "ipv6:", 5) != 0)
                 return kl_error_set(reterr, EINVAL, "unsupported gRPC target '%s'", target);
 
         g = calloc(1, sizeof(*g));

@@ -62,6 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 if (!c.static_pod_path || !c.container_runtime_endpoint || !c.cpu_manager_policy)
                         abort();
+                /* zero means the default: nothing may spin or time out at once */
+                if (!c.static_pod_path[0] || !c.container_runtime_endpoint[0] || c.file_check_frequency_usec == 0 ||
+                    c.runtime_request_timeout_usec == 0 || c.container_log_monitor_interval_usec < 1000000)
+                        abort();
+                for (char **p = c.manifest_suffixes; p && *p; p++)
+                        if (!**p || strchr(*p, '/'))
+                                abort();
                 check_threshold(&c.eviction_hard.memory_available);
                 check_threshold(&c.eviction_hard.nodefs_available);
                 check_threshold(&c.eviction_hard.nodefs_inodes_free);

@@ -26,6 +26,14 @@ cid() { pod_field "$1-testnode" '.status.containerStatuses[0].containerID'; }
 npods() { pods_jq '.items | length'; }
 starts() { grep -c "pod '$1-testnode': container 'c' started" "$KL_TMP/kubelet-lite.log"; }
 running() { pod_is "$1-testnode" '.status.containerStatuses[0].state.running != null' true; }
+# Observable progress instead of sleeping: after mark, settled holds once the
+# directory has been scanned again and the pod manager has relisted twice
+# since, so whatever the change was going to do has been done.
+metric() { curl -fs "http://127.0.0.1:$KL_RO_PORT/metrics" | awk -v m="$1" '$1 == m {print int($2)}'; }
+syncs() { metric kubelet_lite_manifest_syncs_total; }
+relists() { metric 'kubelet_runtime_operations_total{operation_type="list_podsandbox"}'; }
+mark() { S0=$(syncs); L0=$(relists); }
+settled() { [ "$(syncs)" -gt "$S0" ] && [ "$(relists)" -ge $((L0 + 2)) ]; }
 
 pod web >"$M/web.yaml"
 kl_start || { not_ok "kubelet-lite starts"; kl_finish; }
@@ -33,6 +41,7 @@ wait_for 30 "web runs" running web
 c0=$(cid web)
 
 # vim: probe file 4913, backup by rename to web.yaml~, write the new file, drop the backup
+mark
 touch "$M/4913" && rm "$M/4913"
 mv "$M/web.yaml" "$M/web.yaml~"
 pod web >"$M/web.yaml"
@@ -40,9 +49,14 @@ rm "$M/web.yaml~"
 touch "$M/.web.yaml.swp" "$M/web.yaml.bak" "$M/#web.yaml#" "$M/web.yaml.dpkg-new" "$M/web.yaml.rpmsave" "$M/web.tmp"
 pod rogue >"$M/.web.yaml.swp"; pod rogue >"$M/web.yaml.bak"; pod rogue >"$M/web.yaml.dpkg-new"; pod rogue >"$M/#web.yaml#"
 mkdir -p "$M/subdir" && pod rogue >"$M/subdir/rogue.yaml"
-sleep 2
+wait_for 20 "intake has scanned the changes and the pod manager relisted" settled
 check "vim-style save of identical content: same container, no restart" test "$(cid web)" = "$c0"
 check "swap, backup, dpkg, rpm, tmp, #...# files and subdirectories start no pod" test "$(npods)" = 1
+# skipped names make no sync of their own; the next scan (here the 2 s rescan) logs them
+wait_for 10 "each skipped name is logged at info level, with the reason" bash -c "grep -q \"not reading '.web.yaml.swp': hidden file\" '$KL_TMP/kubelet-lite.log' && grep -q \"not reading 'subdir': not a .yaml\" '$KL_TMP/kubelet-lite.log'"
+mark
+wait_for 10 "...a later rescan" bash -c "[ \$(curl -fs http://127.0.0.1:$KL_RO_PORT/metrics | awk '\$1 == \"kubelet_lite_manifest_syncs_total\" {print int(\$2)}') -gt $S0 ]"
+check "...logs them no more (once while they stay)" test "$(grep -c "not reading '.web.yaml.swp'" "$KL_TMP/kubelet-lite.log")" = 1
 rm -rf "$M/.web.yaml.swp" "$M/web.yaml.bak" "$M/#web.yaml#" "$M/web.yaml.dpkg-new" "$M/web.yaml.rpmsave" "$M/web.tmp" "$M/subdir"
 
 # cp and mv
@@ -59,14 +73,16 @@ check "each started exactly once" test "$(starts copied)/$(starts moved)" = 1/1
         pod appended | sed -n '10,$p' >>"$M/appended.yaml"
 }
 wait_for 30 "file written in three appends runs" running appended
-sleep 1
+mark
+wait_for 20 "...intake and relists settled" settled
 check "...and started once" test "$(starts appended)" = 1
 
 # sed -i: one change, the pod replaced once
 cw=$(cid web)
 sed -i 's/v: "1"/v: "2"/' "$M/web.yaml"
 wait_for 30 "sed -i: web replaced (new container)" bash -c "[ \"\$(curl -fs http://127.0.0.1:$KL_RO_PORT/pods | jq -r '.items[] | select(.metadata.name==\"web-testnode\") | .status.containerStatuses[0].containerID')\" != '$cw' ] && curl -fs http://127.0.0.1:$KL_RO_PORT/pods | jq -e '.items[] | select(.metadata.name==\"web-testnode\") | .status.containerStatuses[0].state.running' >/dev/null"
-sleep 1.5
+mark
+wait_for 20 "...intake and relists settled" settled
 check "...exactly one new start (2 in total)" test "$(starts web)" = 2
 
 # rsync (temp dotfile + rename) and rsync --inplace
@@ -76,7 +92,8 @@ wait_for 30 "rsync'd manifest runs" running synced
 pod synced 2 >"$KL_TMP/synced.yaml"
 rsync --inplace --ignore-times "$KL_TMP/synced.yaml" "$M/"
 wait_for 30 "rsync --inplace update replaces it" pod_is synced-testnode '.metadata.labels.v' 2
-sleep 1.5
+mark
+wait_for 20 "...intake and relists settled" settled
 check "...one start per version (2)" test "$(starts synced)" = 2
 
 # an invalid edit keeps the running pod and says where

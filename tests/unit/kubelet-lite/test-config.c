@@ -246,7 +246,7 @@ TEST(invalid_values_name_file_line_col_and_key) {
         expect_error(HEAD "healthzPort: abc\n", "test.yaml:3:14: healthzPort: must be an integer, got 'abc'");
         expect_error(HEAD "readOnlyPort: 70000\n",
                      "test.yaml:3:15: readOnlyPort: integer '70000' out of range [0, 65535]");
-        expect_error(HEAD "maxPods: 0\n", "test.yaml:3:10: maxPods: integer '0' out of range [1, 100000]");
+        expect_error(HEAD "maxPods: -1\n", "test.yaml:3:10: maxPods: integer '-1' out of range [0, 100000]");
         expect_error(HEAD "maxPods: +\n", "test.yaml:3:10: maxPods: must be an integer, got '+'");
         expect_error(HEAD "podPidsLimit: -2\n",
                      "test.yaml:3:15: podPidsLimit: integer '-2' out of range [-1, 9223372036854775807]");
@@ -315,7 +315,7 @@ TEST(document_level_errors) {
         kl_config_done(&c);
 }
 
-TEST(unknown_keys_are_warnings) {
+TEST(unknown_keys_are_one_summary_warning) {
         struct kl_config c;
         struct kl_error err = {};
         char **w = NULL;
@@ -327,13 +327,11 @@ TEST(unknown_keys_are_warnings) {
                                         "crashLoopBackOff: {resetPeriod: 1m, jitter: 1s}\n"
                                         "maxPods: 5\n";
         ASSERT_OK(load(&c, yaml, &w, &err));
-        ASSERT_EQ(strv_len(w), 6);
-        ASSERT_STREQ(w[0], "test.yaml:3:1: unknown or unsupported field \"authentication\"");
-        ASSERT_STREQ(w[1], "test.yaml:5:1: unknown or unsupported field \"serializeImagePulls\"");
-        ASSERT_STREQ(w[2], "test.yaml:6:26: unknown resource \"systemReserved.hugepages-2Mi\"");
-        ASSERT_STREQ(w[3], "test.yaml:7:16: unsupported eviction signal \"evictionHard.imagefs.available\"");
-        ASSERT_STREQ(w[4], "test.yaml:8:32: enforceNodeAllocatable \"system-reserved\" is not enforced");
-        ASSERT_STREQ(w[5], "test.yaml:9:37: unknown or unsupported field \"crashLoopBackOff.jitter\"");
+        ASSERT_EQ(strv_len(w), 2);
+        ASSERT_STREQ(w[0], "test.yaml:8:32: enforceNodeAllocatable \"system-reserved\" is not enforced");
+        ASSERT_STREQ(w[1], "test.yaml: ignoring 5 keys kubelet-lite does not implement: authentication, "
+                           "serializeImagePulls, systemReserved.hugepages-2Mi, evictionHard.imagefs.available, "
+                           "crashLoopBackOff.jitter");
         ASSERT_EQ(c.max_pods, 5); /* the rest still applies */
         ASSERT_EQ(c.eviction_hard.memory_available.quantity, 1024 * Mi);
         ASSERT_EQ(c.crashloop_reset_usec, 60 * SEC);
@@ -344,6 +342,129 @@ TEST(unknown_keys_are_warnings) {
         /* Nobody asking for warnings must not crash. */
         ASSERT_OK(load(&c, yaml, NULL, &err));
         kl_config_done(&c);
+}
+
+/* What kubeadm (v1.28) writes to /var/lib/kubelet/config.yaml, written here
+ * by hand from its defaults; cgroupDriver changed to cgroupfs (see below). */
+static const char kubeadm_yaml[] = "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+                                   "authentication:\n"
+                                   "  anonymous:\n"
+                                   "    enabled: false\n"
+                                   "  webhook:\n"
+                                   "    cacheTTL: 0s\n"
+                                   "    enabled: true\n"
+                                   "  x509:\n"
+                                   "    clientCAFile: /etc/kubernetes/pki/ca.crt\n"
+                                   "authorization:\n"
+                                   "  mode: Webhook\n"
+                                   "  webhook:\n"
+                                   "    cacheAuthorizedTTL: 0s\n"
+                                   "    cacheUnauthorizedTTL: 0s\n"
+                                   "cgroupDriver: cgroupfs\n"
+                                   "clusterDNS:\n"
+                                   "- 10.96.0.10\n"
+                                   "clusterDomain: cluster.local\n"
+                                   "containerRuntimeEndpoint: \"\"\n"
+                                   "cpuManagerReconcilePeriod: 0s\n"
+                                   "evictionPressureTransitionPeriod: 0s\n"
+                                   "fileCheckFrequency: 0s\n"
+                                   "healthzBindAddress: 127.0.0.1\n"
+                                   "healthzPort: 10248\n"
+                                   "httpCheckFrequency: 0s\n"
+                                   "imageMaximumGCAge: 0s\n"
+                                   "imageMinimumGCAge: 0s\n"
+                                   "kind: KubeletConfiguration\n"
+                                   "logging:\n"
+                                   "  flushFrequency: 0\n"
+                                   "  options:\n"
+                                   "    json:\n"
+                                   "      infoBufferSize: \"0\"\n"
+                                   "  verbosity: 0\n"
+                                   "memorySwap: {}\n"
+                                   "nodeStatusReportFrequency: 0s\n"
+                                   "nodeStatusUpdateFrequency: 0s\n"
+                                   "rotateCertificates: true\n"
+                                   "runtimeRequestTimeout: 0s\n"
+                                   "shutdownGracePeriod: 0s\n"
+                                   "shutdownGracePeriodCriticalPods: 0s\n"
+                                   "staticPodPath: /etc/kubernetes/manifests\n"
+                                   "streamingConnectionIdleTimeout: 0s\n"
+                                   "syncFrequency: 0s\n"
+                                   "volumeStatsAggPeriod: 0s\n";
+
+TEST(kubeadm_config_zero_values_mean_defaults) {
+        struct kl_config c;
+        struct kl_error err = {};
+        char **w = NULL;
+
+        ASSERT_OK(load(&c, kubeadm_yaml, &w, &err));
+        /* upstream's SetDefaults_KubeletConfiguration: 0s and "" are the defaults */
+        ASSERT_EQ(c.file_check_frequency_usec, 20 * SEC);
+        ASSERT_EQ(c.runtime_request_timeout_usec, 120 * SEC);
+        ASSERT_EQ(c.eviction_pressure_transition_usec, 300 * SEC);
+        ASSERT_STREQ(c.container_runtime_endpoint, KL_DEFAULT_ENDPOINT);
+        ASSERT_STREQ(c.static_pod_path, "/etc/kubernetes/manifests");
+        ASSERT_EQ(c.healthz_port, 10248);
+        ASSERT_EQ(c.verbosity, 0);
+        /* one summary line, naming what is ignored */
+        ASSERT_EQ(strv_len(w), 1);
+        printf("  %s\n", w[0]);
+        ASSERT_TRUE(strncmp(w[0],
+                            "test.yaml: ignoring 17 keys kubelet-lite does not implement: authentication, "
+                            "authorization, clusterDNS, clusterDomain, cpuManagerReconcilePeriod, ",
+                            strlen("test.yaml: ignoring 17 keys kubelet-lite does not implement: authentication, "
+                                   "authorization, clusterDNS, clusterDomain, cpuManagerReconcilePeriod, ")) == 0);
+        ASSERT_CONTAINS(w[0], "volumeStatsAggPeriod");
+        strv_free(w);
+        kl_config_done(&c);
+
+        ASSERT_OK(load(&c,
+                       HEAD "containerLogMonitorInterval: 0s\nmaxPods: 0\ncontainerLogMaxSize: \"\"\n"
+                            "cpuManagerPolicy: \"\"\npodLogsDir: \"\"\ncpuCFSQuotaPeriod: 0s\n"
+                            "logging: {verbosity: 4, format: text}\n",
+                       &w, &err));
+        ASSERT_EQ(c.container_log_monitor_interval_usec, 10 * SEC);
+        ASSERT_EQ(c.max_pods, 110);
+        ASSERT_EQ(c.container_log_max_size, 10 * Mi);
+        ASSERT_STREQ(c.cpu_manager_policy, "none");
+        ASSERT_STREQ(c.pod_logs_dir, KL_DEFAULT_POD_LOGS_DIR);
+        ASSERT_EQ(c.cpu_cfs_quota_period_usec, 100000);
+        ASSERT_EQ(c.verbosity, 4);
+        ASSERT_EQ(strv_len(w), 0);
+        kl_config_done(&c);
+        expect_error(HEAD "containerLogMonitorInterval: 500ms\n",
+                     "test.yaml:3:30: containerLogMonitorInterval: must be at least 1s (0 means the default, 10s)");
+        expect_error(HEAD "logging: {format: json}\n", "test.yaml:3:19: logging.format: only text is supported, got "
+                                                       "'json'");
+}
+
+TEST(cgroup_driver_systemd_is_refused_naming_the_fix) {
+        expect_error(HEAD "cgroupDriver: systemd\n",
+                     "test.yaml:3:15: cgroupDriver: 'systemd' is not supported: kubelet-lite manages pod cgroups "
+                     "through cgroupfs; set cgroupDriver: cgroupfs (and SystemdCgroup = false in containerd's runc "
+                     "options)");
+        expect_error(HEAD "cgroupDriver: docker\n", "test.yaml:3:15: cgroupDriver: must be cgroupfs, got 'docker'");
+        struct kl_config c;
+        struct kl_error err = {};
+        ASSERT_OK(load(&c, HEAD "cgroupDriver: cgroupfs\n", NULL, &err));
+        kl_config_done(&c);
+}
+
+TEST(manifest_suffixes) {
+        struct kl_config c;
+        struct kl_error err = {};
+        ASSERT_OK(load(&c, HEAD "manifestSuffixes: [.yaml, .manifest]\n", NULL, &err));
+        ASSERT_EQ(strv_len(c.manifest_suffixes), 2);
+        ASSERT_STREQ(c.manifest_suffixes[1], ".manifest");
+        kl_config_done(&c);
+        ASSERT_OK(load(&c, HEAD "manifestSuffixes: ['*']\n", NULL, &err));
+        ASSERT_STREQ(c.manifest_suffixes[0], "*");
+        kl_config_done(&c);
+        expect_error(HEAD "manifestSuffixes: []\n",
+                     "test.yaml:3:19: manifestSuffixes: must be a non-empty list of suffixes such as .yaml, or \"*\"");
+        expect_error(HEAD "manifestSuffixes: [a/b]\n",
+                     "test.yaml:3:20: manifestSuffixes: invalid suffix 'a/b' (want a name ending such as .manifest, "
+                     "or \"*\" for every file)");
 }
 
 TEST(eviction_thresholds_and_percentages) {

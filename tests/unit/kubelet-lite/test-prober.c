@@ -4,7 +4,11 @@
  * (kl__prober_set_second), so periods, delays and timeouts run 10x faster. */
 #include "kubelet-lite/prober.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/unit/kubelet-lite/probe-server.h"
 
@@ -474,6 +478,95 @@ TEST(free_with_runs_in_flight) {
         t.pr = kl_prober_free(t.pr);
         ASSERT_EQ(t.n, 0);
         t_done(&t);
+}
+
+/* grpc probes: runtime/health through the prober, on the same loop. */
+static struct kl_probe grpc_probe(int port, const char *service, int period, int failure) {
+        struct kl_probe p = http_probe(port, service, period, 1, failure);
+        p.handler.kind = KL_HANDLER_GRPC;
+        return p;
+}
+
+TEST(grpc_no_server_is_failure_after_the_timeout) {
+        struct kl_container c = {.name = (char *) "g"};
+        struct t t;
+
+        t_init(&t, NULL);
+        c.liveness = grpc_probe(closed_port(), "svc", 2, 2);
+        ASSERT_OK(kl_prober_add_container(t.pr, "uid-1", &c, "ctr-1", "127.0.0.1", 0));
+        ASSERT_TRUE(t_run(&t, 1, 0, 5000));
+        ASSERT_EQ(t.ev[0].kind, KL_PROBE_LIVENESS);
+        ASSERT_FALSE(t.ev[0].success);
+        /* pkg/probe/grpc: a connection never made within the timeout is a failure */
+        ASSERT_STREQ(t.ev[0].msg, "timeout: health rpc did not complete within 100ms");
+        ASSERT_GE(t.ev[0].at - t.t0, 2 * SEC + SEC / 2);
+        t_done(&t);
+}
+
+TEST(grpc_remove_with_check_in_flight) {
+        struct kl_container c = {.name = (char *) "g"};
+        struct t t;
+
+        t_init(&t, NULL);
+        c.readiness = grpc_probe(closed_port(), NULL, 1, 1);
+        ASSERT_OK(kl_prober_add_container(t.pr, "uid-1", &c, "ctr-1", "127.0.0.1", 0));
+        ASSERT_TRUE(t_run(&t, 0, 50, 0)); /* the first check is in flight */
+        kl_prober_remove_container(t.pr, "ctr-1");
+        ASSERT_TRUE(t_run(&t, 0, 300, 0));
+        ASSERT_EQ(t.n, 0); /* cancelled: no callback */
+        t_done(&t);
+}
+
+/* Against kltest's grpc-health server (busybox-image/testbox.c), when built. */
+TEST(grpc_serving_and_not_serving) {
+        char kltest[256], flag[] = "/tmp/kl-test-grpc-XXXXXX", port_s[16];
+        struct kl_container c = {.name = (char *) "g"};
+        struct t t;
+
+        snprintf(kltest, sizeof(kltest), "%s/image-build/%s/kltest", getenv("BUILD") ? getenv("BUILD") : "build",
+#if defined(__x86_64__)
+                 "amd64"
+#elif defined(__aarch64__)
+                 "arm64"
+#else
+                 "arm"
+#endif
+        );
+        if (access(kltest, X_OK) < 0)
+                SKIP("no kltest binary (make images)");
+        int fd = mkstemp(flag);
+        ASSERT_TRUE(fd >= 0);
+        close(fd);
+        ASSERT_OK(unlink(flag)); /* SERVING while it does not exist */
+        int port = closed_port();
+        snprintf(port_s, sizeof(port_s), "%d", port);
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                dup2(null, STDOUT_FILENO);
+                execl(kltest, "kltest", "grpc-health", port_s, flag, (char *) NULL);
+                _exit(127);
+        }
+
+        t_init(&t, NULL);
+        c.readiness = grpc_probe(port, "kltest.Svc", 1, 1);
+        ASSERT_OK(kl_prober_add_container(t.pr, "uid-1", &c, "ctr-1", "127.0.0.1", 0));
+        ASSERT_TRUE(t_run(&t, 1, 0, 5000));
+        ASSERT_TRUE(t.ev[0].success);
+        ASSERT_STREQ(t.ev[0].msg, "service healthy");
+        fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ASSERT_TRUE(fd >= 0);
+        close(fd);
+        ASSERT_TRUE(t_run(&t, 2, 0, 5000));
+        ASSERT_FALSE(t.ev[1].success);
+        ASSERT_STREQ(t.ev[1].msg, "service unhealthy (responded with \"NOT_SERVING\")");
+        ASSERT_OK(unlink(flag));
+        ASSERT_TRUE(t_run(&t, 3, 0, 5000));
+        ASSERT_TRUE(t.ev[2].success);
+        t_done(&t);
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
 }
 
 TEST_MAIN()

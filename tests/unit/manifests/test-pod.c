@@ -401,9 +401,9 @@ TEST(validation_messages) {
                 "t.yaml:6:128: spec.containers[0].env[1].valueFrom.secretKeyRef: not supported by kubelet-lite: only fieldRef is supported");
         EXPECT_ERRORS(
                 HDR
-                "spec:\n  containers:\n  - name: a\n    image: b\n    livenessProbe: {exec: {command: [x]}, successThreshold: 2}\n    startupProbe: {grpc: {port: 1}}\n",
+                "spec:\n  containers:\n  - name: a\n    image: b\n    livenessProbe: {exec: {command: [x]}, successThreshold: 2}\n    startupProbe: {grpc: {port: 0}}\n",
                 "t.yaml:9:61: spec.containers[0].livenessProbe.successThreshold: must be 1 for liveness and startup probes",
-                "t.yaml:10:20: spec.containers[0].startupProbe.grpc: grpc probes are not supported");
+                "t.yaml:10:33: spec.containers[0].startupProbe.grpc.port: must be between 1 and 65535, got 0");
         EXPECT_ERRORS(
                 HDR
                 "spec:\n  initContainers: [{name: i, image: b, readinessProbe: {exec: {command: [x]}}}]\n  containers: [{name: a, image: b, restartPolicy: Always}]\n",
