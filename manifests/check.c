@@ -171,6 +171,11 @@ void kl__check_pod(struct kl__dec *d, struct kl_pod *p) {
                         }
                 }
 
+        if (p->share_process_namespace && p->host_pid) {
+                kl__dec_set_path(d, "spec.shareProcessNamespace");
+                kl__dec_error(d, p->pos, "ShareProcessNamespace and HostPID cannot both be enabled");
+        }
+
         if (p->dns_policy == KL_DNS_NONE && !p->dns_config.nameservers) {
                 kl__dec_set_path(d, "spec.dnsConfig");
                 kl__dec_error(d, p->pos, "must provide at least one nameserver when dnsPolicy is None");

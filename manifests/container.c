@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "manifests/names.h"
 #include "manifests/quantity.h"
@@ -119,33 +120,6 @@ static void decode_resources(struct kl__dec *d, const struct kl_yaml_node *v, st
 
 /* ---- env, ports, mounts --------------------------------------------------- */
 
-static const char *const field_refs[] = {
-        "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "status.hostIP", "status.podIP", NULL};
-
-static void decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_env *e) {
-        static const char *const known[] = {"fieldPath", "apiVersion", NULL};
-        bool has_path = false;
-        int idx;
-
-        if (!kl__dec_map(d, v))
-                return;
-        KL__FOREACH_FIELD(d, v, f) {
-                if (streq(f.name, "fieldPath")) {
-                        has_path = !kl_yaml_is_null(f.value);
-                        if (kl__dec_enum(d, f.value, field_refs, &idx))
-                                e->field_ref = kl__dec_strdup(d, field_refs[idx]);
-                } else if (streq(f.name, "apiVersion")) {
-                        char *s = NULL;
-                        if (kl__dec_str(d, f.value, &s) && !streq(s, "v1"))
-                                kl__dec_error(d, f.value->pos, "unsupported value %s: must be \"v1\"", kl__dec_q(d, s));
-                        free(s);
-                } else
-                        kl__dec_unknown(d, f.key, known);
-        }
-        if (!has_path)
-                kl__dec_error(d, v->pos, "fieldPath is required");
-}
-
 static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_container *c) {
         static const char *const known[] = {"name", "value", "valueFrom", NULL};
         static const char *const from_known[] = {"fieldRef",         "configMapKeyRef", "secretKeyRef",
@@ -188,13 +162,20 @@ static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct k
                                 KL__FOREACH_FIELD(d, f.value, g) {
                                         n_src++;
                                         if (streq(g.name, "fieldRef"))
-                                                decode_field_ref(d, g.value, e);
-                                        else if (streq(g.name, "configMapKeyRef") || streq(g.name, "secretKeyRef") ||
-                                                 streq(g.name, "resourceFieldRef") || streq(g.name, "fileKeyRef"))
-                                                kl__dec_unsupported(d, g.key, true, "only fieldRef is supported");
+                                                kl__decode_field_ref(d, g.value, false, &e->field_ref);
+                                        else if (streq(g.name, "resourceFieldRef"))
+                                                kl__decode_resource_ref(d, g.value, false, &e->resource_ref);
+                                        else if (streq(g.name, "fileKeyRef"))
+                                                kl__dec_newer(d, g.key, 34);
+                                        else if (streq(g.name, "configMapKeyRef") || streq(g.name, "secretKeyRef"))
+                                                kl__dec_unsupported(d, g.key, true,
+                                                                    "static pods cannot refer to API objects");
                                         else
                                                 kl__dec_unknown(d, g.key, from_known);
                                 }
+                                const struct kl_yaml_node *fk = kl_yaml_map_get(f.value, "fileKeyRef");
+                                if (fk)
+                                        n_src--; /* dropped as unknown by a v1.30 kubelet */
                                 if (n_src != 1)
                                         kl__dec_error(d, f.value->pos, "must specify exactly one source");
                         } else
@@ -532,7 +513,7 @@ static void decode_lifecycle(struct kl__dec *d, const struct kl_yaml_node *v, st
                 unsigned n = 0;
                 if (!h) {
                         if (streq(f.name, "stopSignal"))
-                                kl__dec_unsupported(d, f.key, true, NULL);
+                                kl__dec_newer(d, f.key, 33);
                         else
                                 kl__dec_unknown(d, f.key, known);
                         continue;
@@ -576,6 +557,17 @@ bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl
                 kl__dec_error(d, v->pos, "localhostProfile is required when type is Localhost");
         else if (*type != KL_SECCOMP_LOCALHOST && *profile)
                 kl__dec_error(d, v->pos, "localhostProfile may only be set when type is Localhost");
+        else if (*type == KL_SECCOMP_LOCALHOST) {
+                /* upstream's validateLocalDescriptor: the profile is a path
+                 * relative to <root-dir>/seccomp, without ".." */
+                const struct kl_yaml_node *lp = kl_yaml_map_get(v, "localhostProfile");
+                size_t saved = kl__dec_push(d, "localhostProfile");
+                if ((*profile)[0] == '/')
+                        kl__dec_error(d, lp ? lp->pos : v->pos, "%s: must be a relative path", kl__dec_q(d, *profile));
+                else if (kl_path_has_dotdot(*profile))
+                        kl__dec_error(d, lp ? lp->pos : v->pos, "%s: must not contain '..'", kl__dec_q(d, *profile));
+                kl__dec_pop(d, saved);
+        }
         return true;
 }
 
@@ -591,8 +583,11 @@ static void decode_caps(struct kl__dec *d, const struct kl_yaml_node *v, char **
                         kl__dec_warning(d, item->pos, "capability %s: drop the CAP_ prefix",
                                         kl__dec_q(d, item->scalar.value));
                 }
-                if (!kl_capability_known(cap))
-                        kl__dec_error(d, item->pos, "unknown capability %s", kl__dec_q(d, item->scalar.value));
+                /* upstream's API does not check capability names; the
+                 * runtime refuses an unknown one when it creates the container */
+                if (!kl_capability_known(cap) && strcasecmp(cap, "ALL") != 0)
+                        kl__dec_warning(d, item->pos, "unknown capability %s: the runtime will refuse it",
+                                        kl__dec_q(d, item->scalar.value));
         }
 }
 
@@ -640,8 +635,20 @@ static void decode_security_context(struct kl__dec *d, const struct kl_yaml_node
                         }
                 } else if (streq(f.name, "seccompProfile"))
                         kl__decode_seccomp(d, f.value, &sc->seccomp, &sc->seccomp_localhost_profile);
-                else if (streq(f.name, "seLinuxOptions") || streq(f.name, "appArmorProfile") ||
-                         streq(f.name, "procMount"))
+                else if (streq(f.name, "procMount")) {
+                        /* Default is what runs anyway; Unmasked needs user namespaces */
+                        char *pm = NULL;
+                        if (kl__dec_str(d, f.value, &pm) && !streq(pm, "Default")) {
+                                if (streq(pm, "Unmasked"))
+                                        kl__dec_unsupported(d, f.key, true, "procMount: Unmasked");
+                                else
+                                        kl__dec_error(d, f.value->pos,
+                                                      "unsupported value %s: supported values: \"Default\", "
+                                                      "\"Unmasked\"",
+                                                      kl__dec_q(d, pm));
+                        }
+                        free(pm);
+                } else if (streq(f.name, "seLinuxOptions") || streq(f.name, "appArmorProfile"))
                         kl__dec_unsupported(d, f.key, true, NULL);
                 else if (streq(f.name, "windowsOptions"))
                         kl__dec_unsupported(d, f.key, false, "Linux only");
@@ -774,8 +781,10 @@ void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool 
                         kl__dec_bool(d, f.value, &c->stdin_once);
                 else if (streq(n, "tty"))
                         kl__dec_bool(d, f.value, &c->tty);
-                else if (streq(n, "envFrom") || streq(n, "volumeDevices") || streq(n, "restartPolicyRules"))
+                else if (streq(n, "envFrom") || streq(n, "volumeDevices"))
                         kl__dec_unsupported(d, f.key, true, NULL);
+                else if (streq(n, "restartPolicyRules"))
+                        kl__dec_newer(d, f.key, 34);
                 else if (streq(n, "resizePolicy"))
                         kl__dec_unsupported(d, f.key, false, "resources are never resized in place");
                 else

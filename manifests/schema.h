@@ -26,3 +26,13 @@ bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl
 
 /* Report a quantity parse error (r from kl_quantity_parse_*) at v. */
 void kl__quantity_error(struct kl__dec *d, const struct kl_yaml_node *v, const char *text, int r);
+
+/* downward.c: env valueFrom.fieldRef (volume false) or a downwardAPI item's
+ * fieldRef (volume true) into *ret, the fieldPath as written. */
+void kl__decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, bool volume, char **ret);
+/* resourceFieldRef; containerName is required in volumes. */
+void kl__decode_resource_ref(struct kl__dec *d, const struct kl_yaml_node *v, bool volume, struct kl_resource_ref *ref);
+/* volumes[].downwardAPI */
+void kl__decode_downward_api(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_volume *vol);
+/* spec.hostAliases */
+void kl__decode_host_aliases(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_pod *p);
