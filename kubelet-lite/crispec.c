@@ -427,6 +427,11 @@ static int container_mounts(struct kl_arena *a, const struct kl_pod *pod, const 
                 m->host_path = host;
                 /* downwardAPI volumes are always read-only (upstream) */
                 m->readonly = vm->read_only || vol->kind == KL_VOLUME_DOWNWARD_API;
+                m->propagation = vm->propagation == KL_PROPAGATION_HOST_TO_CONTAINER
+                                         ? RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER
+                                 : vm->propagation == KL_PROPAGATION_BIDIRECTIONAL
+                                         ? RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL
+                                         : RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE;
                 cfg->mounts[cfg->n_mounts++] = m;
                 if (streq(vm->mount_path, "/etc/hosts"))
                         own_hosts = true;

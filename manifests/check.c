@@ -87,6 +87,13 @@ static void check_container(struct kl__dec *d, struct kl_pod *p, const struct ci
         for (size_t i = 0; i < c->n_volume_mounts; i++) {
                 const struct kl_volume_mount *m = &c->volume_mounts[i];
                 bool found = false;
+                /* upstream's validateMountPropagation */
+                if (m->propagation == KL_PROPAGATION_BIDIRECTIONAL && c->security_context.privileged != 1) {
+                        kl__dec_set_path(d, "spec.%s[%zu].volumeMounts[%zu].mountPropagation", it->list, it->i, i);
+                        kl__dec_error(d, m->pos,
+                                      "Bidirectional mount propagation is available only to privileged "
+                                      "containers");
+                }
                 if (!m->name)
                         continue;
                 for (size_t k = 0; k < p->n_volumes && !found; k++)

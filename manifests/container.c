@@ -273,8 +273,12 @@ static void decode_mounts(struct kl__dec *d, const struct kl_yaml_node *v, struc
                                                       kl__dec_q(d, m->sub_path));
                         } else if (streq(f.name, "readOnly"))
                                 kl__dec_bool(d, f.value, &m->read_only);
-                        else if (streq(f.name, "mountPropagation") || streq(f.name, "subPathExpr") ||
-                                 streq(f.name, "recursiveReadOnly"))
+                        else if (streq(f.name, "mountPropagation")) {
+                                static const char *const modes[] = {"None", "HostToContainer", "Bidirectional", NULL};
+                                int idx;
+                                if (kl__dec_enum(d, f.value, modes, &idx))
+                                        m->propagation = (enum kl_mount_propagation) idx;
+                        } else if (streq(f.name, "subPathExpr") || streq(f.name, "recursiveReadOnly"))
                                 kl__dec_unsupported(d, f.key, true, NULL);
                         else
                                 kl__dec_unknown(d, f.key, known);
@@ -585,9 +589,23 @@ static void decode_caps(struct kl__dec *d, const struct kl_yaml_node *v, char **
                 }
                 /* upstream's API does not check capability names; the
                  * runtime refuses an unknown one when it creates the container */
-                if (!kl_capability_known(cap) && strcasecmp(cap, "ALL") != 0)
-                        kl__dec_warning(d, item->pos, "unknown capability %s: the runtime will refuse it",
-                                        kl__dec_q(d, item->scalar.value));
+                if (!kl_capability_known(cap) && strcasecmp(cap, "ALL") != 0) {
+                        char upper[64];
+                        size_t k;
+                        for (k = 0; cap[k] && k + 1 < sizeof(upper); k++)
+                                upper[k] = cap[k] >= 'a' && cap[k] <= 'z' ? (char) (cap[k] - 'a' + 'A') : cap[k];
+                        upper[k] = '\0';
+                        if (kl_capability_known(upper))
+                                kl__dec_warning(d, item->pos,
+                                                "capability %s: the runtime knows capabilities in upper case "
+                                                "only (%s) and ignores this one",
+                                                kl__dec_q(d, item->scalar.value), upper);
+                        else
+                                kl__dec_warning(d, item->pos,
+                                                "unknown capability %s: the runtime will ignore or "
+                                                "refuse it",
+                                                kl__dec_q(d, item->scalar.value));
+                }
         }
 }
 

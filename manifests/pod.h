@@ -80,11 +80,18 @@ struct kl_port {
         struct kl_pos pos; /* added */
 };
 
+enum kl_mount_propagation {
+        KL_PROPAGATION_NONE = 0, /* "None" or unset: private */
+        KL_PROPAGATION_HOST_TO_CONTAINER,
+        KL_PROPAGATION_BIDIRECTIONAL, /* privileged containers only */
+};
+
 struct kl_volume_mount {
         char *name;
         char *mount_path;
         char *sub_path;
         bool read_only;
+        enum kl_mount_propagation propagation;
         struct kl_pos pos; /* added */
 };
 

@@ -19,7 +19,18 @@ static void check_keys(struct kl__dec *d, const struct kl_yaml_node *v, bool lab
          * stay out of the path, they may contain dots themselves. */
         for (size_t i = 0; i < v->map.n; i++) {
                 const struct kl_yaml_node *key = v->map.items[i].key, *val = v->map.items[i].value;
-                const char *why = kl_check_qualified_name(key->scalar.value);
+                /* upstream's ValidateAnnotations checks the lower-cased key:
+                 * podman writes "io.kubernetes.cri-o.TTY/<container>" */
+                char lower[320];
+                const char *why;
+                if (!labels && key->scalar.len < sizeof(lower)) {
+                        for (size_t k = 0; k <= key->scalar.len; k++) {
+                                char c = key->scalar.value[k];
+                                lower[k] = c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+                        }
+                        why = kl_check_qualified_name(lower);
+                } else
+                        why = kl_check_qualified_name(key->scalar.value);
                 if (why)
                         kl__dec_error(d, key->pos, "invalid key %s: %s", kl__dec_q(d, key->scalar.value), why);
                 if (val->type != KL_YAML_SCALAR)

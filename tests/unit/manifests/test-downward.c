@@ -225,7 +225,7 @@ TEST(security_context_as_upstream) {
                           "      seccompProfile: {type: Localhost, localhostProfile: profiles/a.json}\n");
         ASSERT_NULL(m.errors);
         ASSERT_STREQ(m.pods[0]->containers[0].security_context.capabilities_drop[0], "all");
-        ASSERT_TRUE(has_line(m.warnings, "unknown capability \"MADE_UP\": the runtime will refuse it"));
+        ASSERT_TRUE(has_line(m.warnings, "unknown capability \"MADE_UP\": the runtime will ignore or refuse it"));
         ASSERT_FALSE(has_line(m.warnings, "\"all\""));
         kl_manifest_done(&m);
 
