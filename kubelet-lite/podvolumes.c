@@ -233,8 +233,11 @@ char *kl_podvolumes_resource_value(struct kl_arena *a, const struct kl_pod *pod,
 /* ---- managed /etc/hosts ---------------------------------------------------- */
 
 const char *kl_podvolumes_hostname(struct kl_arena *a, const struct kl_pod *pod) {
-        /* upstream's truncatePodHostnameIfNeeded: 63 characters, no trailing '-' or '.' */
-        char *h = kl_arena_printf(a, "%.63s", pod->hostname ? pod->hostname : pod->name);
+        /* upstream's GeneratePodHostNameAndDomain: spec.hostname, else the pod's
+         * name, which for a static pod is the full name "<name>-<node>";
+         * truncatePodHostnameIfNeeded: 63 characters, no trailing '-' or '.' */
+        const char *name = pod->hostname ? pod->hostname : pod->full_name ? pod->full_name : pod->name;
+        char *h = kl_arena_printf(a, "%.63s", name);
         for (size_t l = h ? strlen(h) : 0; l > 0 && (h[l - 1] == '-' || h[l - 1] == '.'); l--)
                 h[l - 1] = '\0';
         return h;

@@ -171,6 +171,7 @@ TEST(hosts_file_and_namespaces) {
         Runtime__V1__PodSandboxConfig *sb = kl_spec_sandbox(&a, p, &ctx, 0);
         ASSERT_NOT_NULL(sb);
         ASSERT_EQ(sb->linux->security_context->namespace_options->pid, RUNTIME__V1__NAMESPACE_MODE__POD);
+        ASSERT_STREQ(sb->hostname, "vip-node1"); /* the static pod's name, as upstream */
         ASSERT_EQ(sb->linux->security_context->seccomp->profile_type,
                   RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost);
         char *want_profile = kl_arena_printf(&a, "%s/seccomp/p/a.json", tmpdir);
@@ -194,7 +195,7 @@ TEST(hosts_file_and_namespaces) {
                               "fe00::0\tip6-mcastprefix\n"
                               "fe00::1\tip6-allnodes\n"
                               "fe00::2\tip6-allrouters\n"
-                              "10.1.0.7\tvip\n"
+                              "10.1.0.7\tvip-node1\n"
                               "\n"
                               "# Entries added by HostAliases.\n"
                               "127.0.0.1\tkubernetes\tk8s.local\n");
