@@ -179,6 +179,8 @@ void kl__decode_resource_ref(struct kl__dec *d, const struct kl_yaml_node *v, bo
                         r = cpu ? kl_quantity_parse_milli(text, &x) : kl_quantity_parse_value(text, &x);
                         if (r < 0)
                                 kl__quantity_error(d, divisor, text, r);
+                        else if (x == 0)
+                                ; /* a zero divisor is the unset one upstream: the default */
                         else if (cpu && x != 1 && x != 1000)
                                 kl__dec_error(d, divisor->pos,
                                               "only divisor's values 1m and 1 are supported with the cpu resource");
@@ -280,8 +282,11 @@ void kl__decode_host_aliases(struct kl__dec *d, const struct kl_yaml_node *v, st
                 return;
         KL__FOREACH_ITEM(d, v, it) {
                 struct kl_host_alias *a = &p->host_aliases[p->n_host_aliases++];
-                if (!kl__dec_map(d, it.value))
+                if (!kl__dec_map(d, it.value)) {
+                        if (kl_yaml_is_null(it.value)) /* an empty entry: its ip "" is invalid */
+                                kl__dec_error(d, it.value->pos, "ip: must be a valid IP address, got \"\"");
                         continue;
+                }
                 KL__FOREACH_FIELD(d, it.value, f) {
                         if (streq(f.name, "ip")) {
                                 if (kl__dec_str(d, f.value, &a->ip) && !kl_is_ip_address(a->ip))
