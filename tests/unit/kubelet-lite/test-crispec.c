@@ -217,17 +217,19 @@ TEST(hosts_file_and_namespaces) {
 }
 
 TEST(volumes_on_the_host) {
-        struct kl_pod *p = parse("apiVersion: v1\nkind: Pod\nmetadata: {name: vol, labels: {a: b}}\nspec:\n"
-                                 "  securityContext: {fsGroup: 2000}\n"
-                                 "  containers:\n  - name: c\n    image: b:1\n"
-                                 "    resources: {limits: {memory: 32Mi}}\n"
-                                 "    volumeMounts: [{name: data, mountPath: /data}, {name: info, mountPath: /info}]\n"
-                                 "  volumes:\n  - {name: data, emptyDir: {}}\n"
-                                 "  - name: info\n    downwardAPI:\n      items:\n"
-                                 "      - {path: labels, fieldRef: {fieldPath: metadata.labels}}\n"
-                                 "      - {path: d/uid, mode: 0600, fieldRef: {fieldPath: metadata.uid}}\n"
-                                 "      - {path: mem, resourceFieldRef: {containerName: c, resource: limits.memory, "
-                                 "divisor: 1Mi}}\n");
+        struct kl_pod *p =
+                parse("apiVersion: v1\nkind: Pod\nmetadata: {name: vol, labels: {a: b}}\nspec:\n"
+                      "  securityContext: {fsGroup: 2000}\n"
+                      "  containers:\n  - name: c\n    image: b:1\n"
+                      "    resources: {limits: {memory: 32Mi}}\n"
+                      "    volumeMounts: [{name: data, mountPath: /data}, {name: info, mountPath: /info},\n"
+                      "                   {name: root, mountPath: /host, mountPropagation: HostToContainer}]\n"
+                      "  volumes:\n  - {name: data, emptyDir: {}}\n  - {name: root, hostPath: {path: /}}\n"
+                      "  - name: info\n    downwardAPI:\n      items:\n"
+                      "      - {path: labels, fieldRef: {fieldPath: metadata.labels}}\n"
+                      "      - {path: d/uid, mode: 0600, fieldRef: {fieldPath: metadata.uid}}\n"
+                      "      - {path: mem, resourceFieldRef: {containerName: c, resource: limits.memory, "
+                      "divisor: 1Mi}}\n");
         struct kl_spec_ctx ctx = ctx_for(NULL);
         struct kl_arena a = {};
         struct kl_error err = {};
@@ -242,7 +244,7 @@ TEST(volumes_on_the_host) {
         ASSERT_EQ(st.st_mode & 07777, 02777); /* 0777 despite the umask, setgid for fsGroup */
         ASSERT_EQ(st.st_gid, 2000);
 
-        char *info = kl_spec_volume_host_path(&a, &ctx, p, &p->volumes[1]);
+        char *info = kl_spec_volume_host_path(&a, &ctx, p, &p->volumes[2]);
         struct {
                 const char *file, *content;
                 mode_t mode;
@@ -268,6 +270,8 @@ TEST(volumes_on_the_host) {
         ASSERT_NOT_NULL(cc);
         ASSERT_TRUE(mount_at(cc, "/info")->readonly);
         ASSERT_FALSE(mount_at(cc, "/data")->readonly);
+        ASSERT_EQ(mount_at(cc, "/data")->propagation, RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE);
+        ASSERT_EQ(mount_at(cc, "/host")->propagation, RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER);
 
         /* idempotent: an adopted pod prepares again */
         ASSERT_OK(kl_podvolumes_prepare(p, &ctx, &err));
