@@ -34,8 +34,11 @@ static struct kl_pod *parse(const char *yaml) {
 }
 
 static struct kl_spec_ctx ctx_for(const char *pod_ip) {
-        if (tmpdir[sizeof(tmpdir) - 2] == 'X')
+        static bool made;
+        if (!made) {
                 ASSERT_NOT_NULL(mkdtemp(tmpdir));
+                made = true;
+        }
         return (struct kl_spec_ctx){
                 .root_dir = tmpdir,
                 .pod_logs_dir = tmpdir,
