@@ -339,9 +339,9 @@ static int mount_tmpfs(const char *path, int64_t size_limit) {
         if (statfs(path, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
                 return 0;
         if (size_limit > 0)
-                snprintf(opts, sizeof(opts), "mode=0777,size=%lld", (long long) size_limit);
+                snprintf(opts, sizeof(opts), "mode=1777,size=%lld", (long long) size_limit);
         else
-                snprintf(opts, sizeof(opts), "mode=0777");
+                snprintf(opts, sizeof(opts), "mode=1777");
         if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
                 return -errno;
         return 0;
@@ -358,7 +358,8 @@ static int set_ownership(const char *path, int64_t fs_group, mode_t mode, bool d
         return chmod(path, mode) < 0 ? -errno : 0;
 }
 
-/* emptyDir: 0777 whatever the umask (upstream's setupDir), then fsGroup. */
+/* emptyDir: 0777 whatever the umask (upstream's setupDir; 1777 for a tmpfs),
+ * then fsGroup. */
 static int setup_empty_dir(const struct kl_pod *pod, const struct kl_volume *v, const char *host,
                            struct kl_error *reterr) {
         int r;
@@ -367,7 +368,8 @@ static int setup_empty_dir(const struct kl_pod *pod, const struct kl_volume *v, 
                 return kl_error_set(reterr, r, "volume '%s': creating '%s': %s", v->name, host, strerror(-r));
         if (v->medium_memory && (r = mount_tmpfs(host, v->size_limit)) < 0)
                 return kl_error_set(reterr, r, "volume '%s': mounting tmpfs on '%s': %s", v->name, host, strerror(-r));
-        if ((r = set_ownership(host, pod->security_context.fs_group, 0777, true)) < 0)
+        /* a tmpfs root keeps tmpfs's default 1777 upstream (mounted without a mode) */
+        if ((r = set_ownership(host, pod->security_context.fs_group, v->medium_memory ? 01777 : 0777, true)) < 0)
                 return kl_error_set(reterr, r, "volume '%s': setting the mode of '%s': %s", v->name, host,
                                     strerror(-r));
         return 0;
