@@ -348,13 +348,14 @@ static int mount_tmpfs(const char *path, int64_t size_limit) {
 }
 
 /* upstream's SetVolumeOwnership for one directory: group fsGroup, setgid,
- * and group read/write/search on top of mode. */
-static int set_ownership(const char *path, int64_t fs_group, mode_t mode, bool dir) {
+ * and group read/write (read only for a read-only volume) and search on top
+ * of mode. */
+static int set_dir_ownership(const char *path, int64_t fs_group, mode_t mode, bool read_only) {
         if (fs_group < 0)
                 return chmod(path, mode) < 0 ? -errno : 0;
         if (lchown(path, (uid_t) -1, (gid_t) fs_group) < 0)
                 return -errno;
-        mode |= dir ? S_ISGID | 0770 : 0660;
+        mode |= S_ISGID | (read_only ? 0550 : 0770);
         return chmod(path, mode) < 0 ? -errno : 0;
 }
 
@@ -369,7 +370,7 @@ static int setup_empty_dir(const struct kl_pod *pod, const struct kl_volume *v, 
         if (v->medium_memory && (r = mount_tmpfs(host, v->size_limit)) < 0)
                 return kl_error_set(reterr, r, "volume '%s': mounting tmpfs on '%s': %s", v->name, host, strerror(-r));
         /* a tmpfs root keeps tmpfs's default 1777 upstream (mounted without a mode) */
-        if ((r = set_ownership(host, pod->security_context.fs_group, v->medium_memory ? 01777 : 0777, true)) < 0)
+        if ((r = set_dir_ownership(host, pod->security_context.fs_group, v->medium_memory ? 01777 : 0777, false)) < 0)
                 return kl_error_set(reterr, r, "volume '%s': setting the mode of '%s': %s", v->name, host,
                                     strerror(-r));
         return 0;
@@ -416,7 +417,7 @@ static int setup_downward_api(struct kl_arena *a, const struct kl_pod *pod, cons
                 if (chmod(file, (mode_t) mode) < 0)
                         return kl_error_set(reterr, errno, "volume '%s': chmod '%s': %m", v->name, file);
         }
-        if (fs_group >= 0 && (r = set_ownership(host, fs_group, 0755, true)) < 0)
+        if (fs_group >= 0 && (r = set_dir_ownership(host, fs_group, 0755, true)) < 0)
                 return kl_error_set(reterr, r, "volume '%s': setting the group of '%s': %s", v->name, host,
                                     strerror(-r));
         return 0;
