@@ -110,6 +110,25 @@ spec:
   - {name: scratch, emptyDir: {}}
 YAML
 
+# seccomp Localhost: relative to <root-dir>/seccomp; capabilities drop: [all]
+mkdir -p "$KL_ROOT/seccomp/profiles"
+echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}' \
+        >"$KL_ROOT/seccomp/profiles/no-mkdir.json"
+cat >"$KL_MANIFESTS/hardened.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: hardened}
+spec:
+  hostNetwork: true
+  containers:
+  - name: c
+    image: $BB
+    command: ["sh", "-c", "grep CapEff /proc/self/status; mkdir /tmp/x 2>/dev/null && echo mkdir-ok || echo mkdir-denied; $WAIT"]
+    securityContext:
+      capabilities: {drop: [all]}
+      seccompProfile: {type: Localhost, localhostProfile: profiles/no-mkdir.json}
+YAML
+
 # the daemon runs under a restrictive umask, as some init systems set it
 umask 077
 kl_start || { not_ok "kubelet-lite starts"; kl_finish; }
@@ -130,7 +149,7 @@ first_host_entry_kept() {
         [ -n "$line" ] && grep -qF -- "$line" "$KL_ROOT/pods/$1/etc-hosts"
 }
 
-for p in expand vip sharepid downward nonroot; do
+for p in expand vip sharepid downward nonroot hardened; do
         wait_for 40 "pod $p is Running" pod_is "$p-testnode" .status.phase Running
 done
 
@@ -166,6 +185,11 @@ check "its file is group-owned by fsGroup 2000 (setgid directory)" file_group_is
 check "runAsUser 1001 writes to another emptyDir" logs_have nonroot plain "scratch-write-ok"
 nuid=$(pod_field nonroot-testnode .metadata.uid)
 check "emptyDir mode on the host is 2777" test "$(stat -c %a "$KL_ROOT/pods/$nuid/volumes/kubernetes.io~empty-dir/data")" = 2777
+
+# seccomp profile found under <root-dir>/seccomp, and drop: [all] drops all
+wait_for 10 "the Localhost seccomp profile from <root-dir>/seccomp applies (mkdir denied)" \
+        logs_have hardened c "mkdir-denied"
+check "drop: [all] in lower case drops every capability" logs_have hardened c "$(printf 'CapEff:\t0000000000000000')"
 
 check "kubelet-lite is still running" kill -0 "$KL_PID"
 kl_finish
