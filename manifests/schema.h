@@ -21,7 +21,10 @@ void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool 
  * init containers, ...) and defaults that depend on other fields. */
 void kl__check_pod(struct kl__dec *d, struct kl_pod *p);
 
-/* securityContext.seccompProfile, shared by pod and containers. */
+/* security.c: a container's securityContext. */
+void kl__decode_security_context(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_security_context *sc);
+
+/* securityContext.seccompProfile, shared by pod and containers (security.c). */
 bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl_seccomp *type, char **profile);
 
 /* Report a quantity parse error (r from kl_quantity_parse_*) at v. */
