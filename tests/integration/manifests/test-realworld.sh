@@ -6,7 +6,9 @@
 # upstream's must be explained in INDEX.md. No container runtime needed.
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
-bin=${KL_BIN:-$top/${BUILD:-build}/kubelet-lite}
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+bin=${KL_BIN:-$build/kubelet-lite}
 dir=$top/tests/data/manifests/realworld
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
