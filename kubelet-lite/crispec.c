@@ -3,8 +3,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cgroups/convert.h"
+#include "kubelet-lite/podvolumes.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
 
@@ -49,6 +51,9 @@ char *kl_spec_volume_host_path(struct kl_arena *a, const struct kl_spec_ctx *ctx
                                const struct kl_volume *v) {
         if (v->kind == KL_VOLUME_HOST_PATH)
                 return kl_arena_strdup(a, v->host_path);
+        if (v->kind == KL_VOLUME_DOWNWARD_API)
+                return kl_arena_printf(a, "%s/pods/%s/volumes/kubernetes.io~downward-api/%s", ctx->root_dir, pod->uid,
+                                       v->name);
         return kl_arena_printf(a, "%s/pods/%s/volumes/kubernetes.io~empty-dir/%s", ctx->root_dir, pod->uid, v->name);
 }
 
@@ -128,7 +133,8 @@ static Runtime__V1__DNSConfig *pod_dns(struct kl_arena *a, const struct kl_pod *
         return dns;
 }
 
-static Runtime__V1__SecurityProfile *seccomp_profile(struct kl_arena *a, enum kl_seccomp s, const char *local) {
+static Runtime__V1__SecurityProfile *seccomp_profile(struct kl_arena *a, const struct kl_spec_ctx *ctx,
+                                                     enum kl_seccomp s, const char *local) {
         Runtime__V1__SecurityProfile *p = kl_arena_alloc(a, sizeof(*p));
         if (!p)
                 return NULL;
@@ -139,7 +145,8 @@ static Runtime__V1__SecurityProfile *seccomp_profile(struct kl_arena *a, enum kl
                 break;
         case KL_SECCOMP_LOCALHOST:
                 p->profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost;
-                p->localhost_ref = kl_arena_strdup(a, local);
+                /* upstream's fieldProfile: relative to <root-dir>/seccomp */
+                p->localhost_ref = kl_arena_printf(a, "%s/seccomp/%s", ctx->root_dir, strempty(local));
                 break;
         default: /* upstream's default without seccompDefault: Unconfined */
                 p->profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined;
@@ -162,7 +169,10 @@ static Runtime__V1__NamespaceOption *namespace_options(struct kl_arena *a, const
                 return NULL;
         *ns = (Runtime__V1__NamespaceOption) RUNTIME__V1__NAMESPACE_OPTION__INIT;
         ns->network = pod->host_network ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
-        ns->pid = pod->host_pid ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+        /* upstream's pidNamespaceForPod: shareProcessNamespace is pid mode POD */
+        ns->pid = pod->host_pid                  ? RUNTIME__V1__NAMESPACE_MODE__NODE
+                  : pod->share_process_namespace ? RUNTIME__V1__NAMESPACE_MODE__POD
+                                                 : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
         ns->ipc = pod->host_ipc ? RUNTIME__V1__NAMESPACE_MODE__NODE : RUNTIME__V1__NAMESPACE_MODE__POD;
         return ns;
 }
@@ -185,10 +195,8 @@ Runtime__V1__PodSandboxConfig *kl_spec_sandbox(struct kl_arena *a, const struct 
         *cfg = (Runtime__V1__PodSandboxConfig) RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
         cfg->metadata = md;
         /* runc refuses a hostname without a private UTS namespace (FACTS). */
-        if (!pod->host_network) {
-                const char *h = pod->hostname ? pod->hostname : pod->name;
-                cfg->hostname = kl_arena_printf(a, "%.63s", h);
-        }
+        if (!pod->host_network)
+                cfg->hostname = kl_arena_strdup(a, kl_podvolumes_hostname(a, pod));
         cfg->log_directory = kl_spec_pod_log_dir(a, ctx, pod);
         cfg->dns_config = pod_dns(a, pod);
 
@@ -267,7 +275,7 @@ Runtime__V1__PodSandboxConfig *kl_spec_sandbox(struct kl_arena *a, const struct 
         for (size_t i = 0; i < pod->n_init_containers; i++)
                 if (pod->init_containers[i].security_context.privileged > 0)
                         sc->privileged = 1;
-        sc->seccomp = seccomp_profile(a, psc->seccomp, psc->seccomp_localhost_profile);
+        sc->seccomp = seccomp_profile(a, ctx, psc->seccomp, psc->seccomp_localhost_profile);
 
         *lx = (Runtime__V1__LinuxPodSandboxConfig) RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
         lx->cgroup_parent = kl_arena_strdup(a, ctx->cgroup_parent ? ctx->cgroup_parent : "");
@@ -283,49 +291,121 @@ Runtime__V1__PodSandboxConfig *kl_spec_sandbox(struct kl_arena *a, const struct 
         return kl_arena_ok(a) ? cfg : NULL;
 }
 
-/* Resolve env: literal values, and the fieldRefs a static pod can have. */
+/* upstream's expansion.Expand over a key/value list. */
+char *kl_spec_expand(struct kl_arena *a, const char *in, char *const *keys, char *const *values, size_t n) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (!in)
+                return NULL;
+        if (!strchr(in, '$'))
+                return kl_arena_strdup(a, in);
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
+        for (const char *p = in; *p;) {
+                if (p[0] != '$' || !p[1]) {
+                        fputc(*p++, f);
+                        continue;
+                }
+                if (p[1] == '$') { /* "$$": an escaped '$' */
+                        fputc('$', f);
+                        p += 2;
+                        continue;
+                }
+                const char *close = p[1] == '(' ? strchr(p + 2, ')') : NULL;
+                if (!close) { /* not a reference: the '$' stays, scanning goes on after it */
+                        fputc('$', f);
+                        p++;
+                        continue;
+                }
+                size_t nl = (size_t) (close - (p + 2));
+                const char *val = NULL;
+                for (size_t i = n; i > 0 && !val; i--)
+                        if (strlen(keys[i - 1]) == nl && strncmp(keys[i - 1], p + 2, nl) == 0)
+                                val = values[i - 1];
+                if (val)
+                        fputs(val, f);
+                else
+                        fwrite(p, 1, nl + 3, f); /* undefined: left as written */
+                p = close + 1;
+        }
+        if (fclose(f) != 0)
+                return NULL;
+        return kl_arena_strdup(a, buf ? buf : "");
+}
+
+/* Resolve env as upstream's makeEnvironmentVariables: in order, literal
+ * values expanded against the variables defined before them, fieldRef and
+ * resourceFieldRef values as they are; one entry per name, the last wins. */
 static int container_env(struct kl_arena *a, const struct kl_pod *pod, const struct kl_container *c,
-                         const struct kl_spec_ctx *ctx, Runtime__V1__ContainerConfig *cfg, struct kl_error *reterr) {
-        if (c->n_env == 0)
-                return 0;
-        cfg->envs = kl_arena_alloc(a, c->n_env * sizeof(*cfg->envs));
-        if (!cfg->envs)
+                         const struct kl_spec_ctx *ctx, char ***ret_keys, char ***ret_values, size_t *ret_n,
+                         Runtime__V1__ContainerConfig *cfg, struct kl_error *reterr) {
+        char **keys = kl_arena_alloc(a, (c->n_env + 1) * sizeof(char *));
+        char **values = kl_arena_alloc(a, (c->n_env + 1) * sizeof(char *));
+        size_t n = 0;
+
+        if (!keys || !values)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_env; i++) {
                 const struct kl_env *e = &c->env[i];
-                const char *v = e->value;
+                char *v;
                 if (e->field_ref) {
-                        if (streq(e->field_ref, "metadata.name"))
-                                v = pod->full_name;
-                        else if (streq(e->field_ref, "metadata.namespace"))
-                                v = pod->namespace;
-                        else if (streq(e->field_ref, "metadata.uid"))
-                                v = pod->uid;
-                        else if (streq(e->field_ref, "spec.nodeName"))
-                                v = ctx->node_name;
-                        else if (streq(e->field_ref, "status.hostIP"))
-                                v = ctx->host_ip;
-                        else if (streq(e->field_ref, "status.podIP"))
-                                v = pod->host_network ? ctx->host_ip : ctx->pod_ip;
-                        else
+                        v = kl_podvolumes_field_value(a, pod, ctx, e->field_ref);
+                        if (!v)
                                 return kl_error_set(reterr, EINVAL, "env '%s': unsupported fieldRef '%s'", e->name,
                                                     e->field_ref);
-                }
+                } else if (e->resource_ref.resource) {
+                        v = kl_podvolumes_resource_value(a, pod, c, &e->resource_ref, ctx, reterr);
+                        if (!v)
+                                return kl_error_prefix(reterr, "env '%s'", e->name);
+                } else
+                        v = kl_spec_expand(a, strempty(e->value), keys, values, n);
+                if (!v)
+                        return -ENOMEM;
+                size_t k = 0;
+                while (k < n && !streq(keys[k], e->name))
+                        k++;
+                keys[k] = e->name;
+                values[k] = v;
+                if (k == n)
+                        n++;
+        }
+        *ret_keys = keys;
+        *ret_values = values;
+        *ret_n = n;
+        if (n == 0)
+                return 0;
+        cfg->envs = kl_arena_alloc(a, n * sizeof(*cfg->envs));
+        if (!cfg->envs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
                 Runtime__V1__KeyValue *kv = kl_arena_alloc(a, sizeof(*kv));
                 if (!kv)
                         return -ENOMEM;
                 *kv = (Runtime__V1__KeyValue) RUNTIME__V1__KEY_VALUE__INIT;
-                kv->key = kl_arena_strdup(a, e->name);
-                kv->value = kl_arena_strdup(a, v ? v : "");
+                kv->key = kl_arena_strdup(a, keys[i]);
+                kv->value = values[i];
                 cfg->envs[cfg->n_envs++] = kv;
         }
         return 0;
 }
 
+/* command and args: upstream's ExpandContainerCommandAndArgs against the final env. */
+static char **expand_strv(struct kl_arena *a, char *const *v, char *const *keys, char *const *values, size_t n,
+                          size_t *ret_n) {
+        char **r = strv_dup(a, v, ret_n);
+        for (size_t i = 0; r && i < *ret_n; i++)
+                r[i] = kl_spec_expand(a, r[i], keys, values, n);
+        return r;
+}
+
 static int container_mounts(struct kl_arena *a, const struct kl_pod *pod, const struct kl_container *c,
                             const struct kl_spec_ctx *ctx, const char *termination_log,
                             Runtime__V1__ContainerConfig *cfg, struct kl_error *reterr) {
-        cfg->mounts = kl_arena_alloc(a, (c->n_volume_mounts + 1) * sizeof(*cfg->mounts));
+        bool own_hosts = false;
+        cfg->mounts = kl_arena_alloc(a, (c->n_volume_mounts + 2) * sizeof(*cfg->mounts));
         if (!cfg->mounts)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_volume_mounts; i++) {
@@ -345,8 +425,35 @@ static int container_mounts(struct kl_arena *a, const struct kl_pod *pod, const 
                 *m = (Runtime__V1__Mount) RUNTIME__V1__MOUNT__INIT;
                 m->container_path = kl_arena_strdup(a, vm->mount_path);
                 m->host_path = host;
-                m->readonly = vm->read_only;
+                /* downwardAPI volumes are always read-only (upstream) */
+                m->readonly = vm->read_only || vol->kind == KL_VOLUME_DOWNWARD_API;
+                m->propagation = vm->propagation == KL_PROPAGATION_HOST_TO_CONTAINER
+                                         ? RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER
+                                 : vm->propagation == KL_PROPAGATION_BIDIRECTIONAL
+                                         ? RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL
+                                         : RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE;
                 cfg->mounts[cfg->n_mounts++] = m;
+                if (streq(vm->mount_path, "/etc/hosts"))
+                        own_hosts = true;
+        }
+        /* upstream's makeMounts: the kubelet-managed /etc/hosts, unless the
+         * container mounts its own. Written only for a real create
+         * (termination_log set), not when the spec is rebuilt for an update. */
+        if (!own_hosts) {
+                char *hosts = NULL;
+                if (termination_log && kl_podvolumes_write_hosts(a, pod, ctx, &hosts, reterr) < 0)
+                        return -(reterr && reterr->err ? reterr->err : EIO);
+                if (!termination_log && (pod->host_network || (ctx->pod_ip && ctx->pod_ip[0])))
+                        hosts = kl_arena_printf(a, "%s/etc-hosts", kl_spec_pod_dir(a, ctx, pod));
+                if (hosts) {
+                        Runtime__V1__Mount *m = kl_arena_alloc(a, sizeof(*m));
+                        if (!m)
+                                return -ENOMEM;
+                        *m = (Runtime__V1__Mount) RUNTIME__V1__MOUNT__INIT;
+                        m->container_path = kl_arena_strdup(a, "/etc/hosts");
+                        m->host_path = hosts;
+                        cfg->mounts[cfg->n_mounts++] = m;
+                }
         }
         if (termination_log) {
                 Runtime__V1__Mount *m = kl_arena_alloc(a, sizeof(*m));
@@ -379,7 +486,8 @@ static char *const readonly_paths[] = {
 };
 
 static Runtime__V1__LinuxContainerSecurityContext *container_security(struct kl_arena *a, const struct kl_pod *pod,
-                                                                      const struct kl_container *c) {
+                                                                      const struct kl_container *c,
+                                                                      const struct kl_spec_ctx *ctx) {
         const struct kl_security_context *s = &c->security_context;
         const struct kl_pod_security_context *ps = &pod->security_context;
         Runtime__V1__LinuxContainerSecurityContext *sc = kl_arena_alloc(a, sizeof(*sc));
@@ -409,13 +517,20 @@ static Runtime__V1__LinuxContainerSecurityContext *container_security(struct kl_
                         *cap = (Runtime__V1__Capability) RUNTIME__V1__CAPABILITY__INIT;
                         cap->add_capabilities = strv_dup(a, s->capabilities_add, &cap->n_add_capabilities);
                         cap->drop_capabilities = strv_dup(a, s->capabilities_drop, &cap->n_drop_capabilities);
+                        /* "ALL" in any case means all, as containerd compares it */
+                        for (size_t i = 0; i < cap->n_add_capabilities; i++)
+                                if (cap->add_capabilities[i] && !strcasecmp(cap->add_capabilities[i], "ALL"))
+                                        cap->add_capabilities[i] = (char *) "ALL";
+                        for (size_t i = 0; i < cap->n_drop_capabilities; i++)
+                                if (cap->drop_capabilities[i] && !strcasecmp(cap->drop_capabilities[i], "ALL"))
+                                        cap->drop_capabilities[i] = (char *) "ALL";
                         sc->capabilities = cap;
                 }
         }
         enum kl_seccomp sp = s->seccomp != KL_SECCOMP_UNSET ? s->seccomp : ps->seccomp;
         const char *local =
                 s->seccomp != KL_SECCOMP_UNSET ? s->seccomp_localhost_profile : ps->seccomp_localhost_profile;
-        sc->seccomp = seccomp_profile(a, sp, local);
+        sc->seccomp = seccomp_profile(a, ctx, sp, local);
         if (!sc->privileged) {
                 sc->masked_paths = strv_dup(a, masked_paths, &sc->n_masked_paths);
                 sc->readonly_paths = strv_dup(a, readonly_paths, &sc->n_readonly_paths);
@@ -445,13 +560,21 @@ Runtime__V1__ContainerConfig *kl_spec_container(struct kl_arena *a, const struct
         *cfg = (Runtime__V1__ContainerConfig) RUNTIME__V1__CONTAINER_CONFIG__INIT;
         cfg->metadata = md;
         cfg->image = img;
-        cfg->command = strv_dup(a, c->command, &cfg->n_command);
-        cfg->args = strv_dup(a, c->args, &cfg->n_args);
+        char **keys = NULL, **values = NULL;
+        size_t n_env = 0;
+        if (container_env(a, pod, c, ctx, &keys, &values, &n_env, cfg, reterr) < 0) {
+                if (!reterr || !reterr->err)
+                        kl_error_set(reterr, ENOMEM, "out of memory");
+                return NULL;
+        }
+        cfg->command = expand_strv(a, c->command, keys, values, n_env, &cfg->n_command);
+        cfg->args = expand_strv(a, c->args, keys, values, n_env, &cfg->n_args);
         cfg->working_dir = kl_arena_strdup(a, c->working_dir ? c->working_dir : "");
-        if (container_env(a, pod, c, ctx, cfg, reterr) < 0)
+        if (container_mounts(a, pod, c, ctx, termination_log, cfg, reterr) < 0) {
+                if (!reterr || !reterr->err)
+                        kl_error_set(reterr, ENOMEM, "out of memory");
                 return NULL;
-        if (container_mounts(a, pod, c, ctx, termination_log, cfg, reterr) < 0)
-                return NULL;
+        }
         cfg->log_path = kl_arena_printf(a, "%s/%u.log", c->name, restart_count);
         cfg->stdin = c->stdin;
         cfg->stdin_once = c->stdin_once;
@@ -510,7 +633,7 @@ Runtime__V1__ContainerConfig *kl_spec_container(struct kl_arena *a, const struct
                 res->cpuset_cpus = kl_arena_strdup(a, ctx->cpuset);
         *lx = (Runtime__V1__LinuxContainerConfig) RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
         lx->resources = res;
-        lx->security_context = container_security(a, pod, c);
+        lx->security_context = container_security(a, pod, c, ctx);
         cfg->linux = lx;
 
         if (!kl_arena_ok(a)) {

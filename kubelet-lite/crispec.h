@@ -34,6 +34,8 @@ struct kl_spec_ctx {
         int64_t seen_nsec;
         int64_t cfs_period_us;
         const char *cpuset; /* exclusive CPUs for this container, or NULL */
+        /* node allocatable, for resourceFieldRef limits left out; 0: the machine's */
+        int64_t alloc_cpu_milli, alloc_memory, alloc_ephemeral;
 };
 
 /* <pod_logs_dir>/<namespace>_<name>_<uid> */
@@ -51,6 +53,12 @@ Runtime__V1__ContainerConfig *kl_spec_container(struct kl_arena *a, const struct
                                                 const struct kl_spec_ctx *ctx, uint32_t restart_count,
                                                 const char *termination_log, struct kl_error *reterr);
 
-/* Host directory backing a volume: hostPath as given, emptyDir under the pod dir. */
+/* upstream's $(VAR) expansion (third_party/forked/golang/expansion): each
+ * $(NAME) whose NAME is one of the n keys becomes its value, "$$" becomes "$",
+ * anything else (undefined names, an unclosed "$(") stays as written. The
+ * last key of a name wins. NULL on OOM. */
+char *kl_spec_expand(struct kl_arena *a, const char *in, char *const *keys, char *const *values, size_t n);
+
+/* Host directory backing a volume: hostPath as given, emptyDir and downwardAPI under the pod dir. */
 char *kl_spec_volume_host_path(struct kl_arena *a, const struct kl_spec_ctx *ctx, const struct kl_pod *pod,
                                const struct kl_volume *v);

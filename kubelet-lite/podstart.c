@@ -20,6 +20,7 @@
 #include "lib/macros.h"
 #include "metrics.h"
 #include "node.h"
+#include "podvolumes.h"
 #include "podworker.h"
 #include "runtime/cri.h"
 
@@ -36,105 +37,6 @@ void kl__fill_ctx(struct kl_pm *pm, struct kl__worker *w, struct kl_spec_ctx *ct
                 .seen_nsec = w->seen_nsec,
                 .cfs_period_us = (int64_t) pm->cfg->cpu_cfs_quota_period_usec,
         };
-}
-
-/* emptyDir medium: Memory is a tmpfs, sized by sizeLimit when given (upstream
- * sizes it from sizeLimit too); already mounted is fine (adopted pods). */
-static int mount_tmpfs(const char *path, int64_t size_limit) {
-        struct statfs sfs;
-        char opts[64];
-
-        if (statfs(path, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
-                return 0;
-        if (size_limit > 0)
-                snprintf(opts, sizeof(opts), "mode=0777,size=%lld", (long long) size_limit);
-        else
-                snprintf(opts, sizeof(opts), "mode=0777");
-        if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
-                return -errno;
-        return 0;
-}
-
-/* Host-side directories a pod needs before its sandbox: log dir, emptyDirs,
- * hostPath checks. */
-static int prepare_pod_dirs(struct kl_pm *pm, struct kl__worker *w, struct kl_error *reterr) {
-        struct kl_arena a = {};
-        struct kl_spec_ctx ctx;
-        int r = 0;
-
-        kl__fill_ctx(pm, w, &ctx);
-        char *logdir = kl_spec_pod_log_dir(&a, &ctx, w->pod);
-        if (!logdir || (r = kl_mkdir_p(logdir, 0755)) < 0) {
-                r = kl_error_set(reterr, r ? r : ENOMEM, "creating log directory '%s': %s", strempty(logdir),
-                                 strerror(r ? -r : ENOMEM));
-                goto out;
-        }
-        for (size_t i = 0; i < w->pod->n_volumes; i++) {
-                const struct kl_volume *v = &w->pod->volumes[i];
-                char *host = kl_spec_volume_host_path(&a, &ctx, w->pod, v);
-                struct stat st;
-                if (!host) {
-                        r = kl_error_set(reterr, ENOMEM, "out of memory");
-                        goto out;
-                }
-                if (v->kind == KL_VOLUME_EMPTY_DIR) {
-                        if ((r = kl_mkdir_p(host, 0777)) < 0) {
-                                r = kl_error_set(reterr, r, "volume '%s': creating '%s': %s", v->name, host,
-                                                 strerror(-r));
-                                goto out;
-                        }
-                        if (v->medium_memory && (r = mount_tmpfs(host, v->size_limit)) < 0) {
-                                r = kl_error_set(reterr, r, "volume '%s': mounting tmpfs on '%s': %s", v->name, host,
-                                                 strerror(-r));
-                                goto out;
-                        }
-                        continue;
-                }
-                switch (v->host_path_type) {
-                case KL_HOST_PATH_DIRECTORY_OR_CREATE:
-                        if ((r = kl_mkdir_p(host, 0755)) < 0) {
-                                r = kl_error_set(reterr, r, "volume '%s': creating directory '%s': %s", v->name, host,
-                                                 strerror(-r));
-                                goto out;
-                        }
-                        break;
-                case KL_HOST_PATH_FILE_OR_CREATE: {
-                        int fd = open(host, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-                        if (fd < 0 && errno != EISDIR) {
-                                r = kl_error_set(reterr, errno, "volume '%s': creating file '%s': %m", v->name, host);
-                                goto out;
-                        }
-                        safe_close(fd);
-                        break;
-                }
-                case KL_HOST_PATH_UNSET: break;
-                default: {
-                        static const struct {
-                                enum kl_host_path_type t;
-                                mode_t fmt;
-                                const char *what;
-                        } checks[] = {
-                                {KL_HOST_PATH_DIRECTORY, S_IFDIR, "a directory"},
-                                {KL_HOST_PATH_FILE, S_IFREG, "a file"},
-                                {KL_HOST_PATH_SOCKET, S_IFSOCK, "a socket"},
-                                {KL_HOST_PATH_CHAR_DEVICE, S_IFCHR, "a character device"},
-                                {KL_HOST_PATH_BLOCK_DEVICE, S_IFBLK, "a block device"},
-                        };
-                        for (size_t k = 0; k < ELEMENTSOF(checks); k++) {
-                                if (checks[k].t != v->host_path_type)
-                                        continue;
-                                if (stat(host, &st) < 0 || (st.st_mode & S_IFMT) != checks[k].fmt) {
-                                        r = kl_error_set(reterr, ENOTDIR, "volume '%s': hostPath '%s' is not %s",
-                                                         v->name, host, checks[k].what);
-                                        goto out;
-                                }
-                        }
-                }
-                }
-        }
-out:
-        kl_arena_free(&a);
-        return r;
 }
 
 /* One start step in flight per pod: RunPodSandbox, or CreateContainer then
@@ -294,7 +196,8 @@ int kl__start_sandbox(struct kl_pm *pm, struct kl__worker *w) {
                         log_error("pod '%s': %s", w->full_name, w->sandbox_error);
                 return -ENETDOWN;
         }
-        r = prepare_pod_dirs(pm, w, &err);
+        kl__fill_ctx(pm, w, &ctx);
+        r = kl_podvolumes_prepare(w->pod, &ctx, &err);
         if (r < 0) {
                 kl__event(pm, w, NULL, "Warning", "FailedMount", "%s", kl_error_str(&err));
                 goto fail;

@@ -87,6 +87,13 @@ static void check_container(struct kl__dec *d, struct kl_pod *p, const struct ci
         for (size_t i = 0; i < c->n_volume_mounts; i++) {
                 const struct kl_volume_mount *m = &c->volume_mounts[i];
                 bool found = false;
+                /* upstream's validateMountPropagation */
+                if (m->propagation == KL_PROPAGATION_BIDIRECTIONAL && c->security_context.privileged != 1) {
+                        kl__dec_set_path(d, "spec.%s[%zu].volumeMounts[%zu].mountPropagation", it->list, it->i, i);
+                        kl__dec_error(d, m->pos,
+                                      "Bidirectional mount propagation is available only to privileged "
+                                      "containers");
+                }
                 if (!m->name)
                         continue;
                 for (size_t k = 0; k < p->n_volumes && !found; k++)
@@ -170,6 +177,11 @@ void kl__check_pod(struct kl__dec *d, struct kl_pod *p) {
                                               strempty(x->protocol));
                         }
                 }
+
+        if (p->share_process_namespace && p->host_pid) {
+                kl__dec_set_path(d, "spec.shareProcessNamespace");
+                kl__dec_error(d, p->pos, "ShareProcessNamespace and HostPID cannot both be enabled");
+        }
 
         if (p->dns_policy == KL_DNS_NONE && !p->dns_config.nameservers) {
                 kl__dec_set_path(d, "spec.dnsConfig");

@@ -119,33 +119,6 @@ static void decode_resources(struct kl__dec *d, const struct kl_yaml_node *v, st
 
 /* ---- env, ports, mounts --------------------------------------------------- */
 
-static const char *const field_refs[] = {
-        "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "status.hostIP", "status.podIP", NULL};
-
-static void decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_env *e) {
-        static const char *const known[] = {"fieldPath", "apiVersion", NULL};
-        bool has_path = false;
-        int idx;
-
-        if (!kl__dec_map(d, v))
-                return;
-        KL__FOREACH_FIELD(d, v, f) {
-                if (streq(f.name, "fieldPath")) {
-                        has_path = !kl_yaml_is_null(f.value);
-                        if (kl__dec_enum(d, f.value, field_refs, &idx))
-                                e->field_ref = kl__dec_strdup(d, field_refs[idx]);
-                } else if (streq(f.name, "apiVersion")) {
-                        char *s = NULL;
-                        if (kl__dec_str(d, f.value, &s) && !streq(s, "v1"))
-                                kl__dec_error(d, f.value->pos, "unsupported value %s: must be \"v1\"", kl__dec_q(d, s));
-                        free(s);
-                } else
-                        kl__dec_unknown(d, f.key, known);
-        }
-        if (!has_path)
-                kl__dec_error(d, v->pos, "fieldPath is required");
-}
-
 static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_container *c) {
         static const char *const known[] = {"name", "value", "valueFrom", NULL};
         static const char *const from_known[] = {"fieldRef",         "configMapKeyRef", "secretKeyRef",
@@ -188,13 +161,20 @@ static void decode_env(struct kl__dec *d, const struct kl_yaml_node *v, struct k
                                 KL__FOREACH_FIELD(d, f.value, g) {
                                         n_src++;
                                         if (streq(g.name, "fieldRef"))
-                                                decode_field_ref(d, g.value, e);
-                                        else if (streq(g.name, "configMapKeyRef") || streq(g.name, "secretKeyRef") ||
-                                                 streq(g.name, "resourceFieldRef") || streq(g.name, "fileKeyRef"))
-                                                kl__dec_unsupported(d, g.key, true, "only fieldRef is supported");
+                                                kl__decode_field_ref(d, g.value, false, &e->field_ref);
+                                        else if (streq(g.name, "resourceFieldRef"))
+                                                kl__decode_resource_ref(d, g.value, false, &e->resource_ref);
+                                        else if (streq(g.name, "fileKeyRef"))
+                                                kl__dec_newer(d, g.key, 34);
+                                        else if (streq(g.name, "configMapKeyRef") || streq(g.name, "secretKeyRef"))
+                                                kl__dec_unsupported(d, g.key, true,
+                                                                    "static pods cannot refer to API objects");
                                         else
                                                 kl__dec_unknown(d, g.key, from_known);
                                 }
+                                const struct kl_yaml_node *fk = kl_yaml_map_get(f.value, "fileKeyRef");
+                                if (fk)
+                                        n_src--; /* dropped as unknown by a v1.30 kubelet */
                                 if (n_src != 1)
                                         kl__dec_error(d, f.value->pos, "must specify exactly one source");
                         } else
@@ -292,8 +272,12 @@ static void decode_mounts(struct kl__dec *d, const struct kl_yaml_node *v, struc
                                                       kl__dec_q(d, m->sub_path));
                         } else if (streq(f.name, "readOnly"))
                                 kl__dec_bool(d, f.value, &m->read_only);
-                        else if (streq(f.name, "mountPropagation") || streq(f.name, "subPathExpr") ||
-                                 streq(f.name, "recursiveReadOnly"))
+                        else if (streq(f.name, "mountPropagation")) {
+                                static const char *const modes[] = {"None", "HostToContainer", "Bidirectional", NULL};
+                                int idx;
+                                if (kl__dec_enum(d, f.value, modes, &idx))
+                                        m->propagation = (enum kl_mount_propagation) idx;
+                        } else if (streq(f.name, "subPathExpr") || streq(f.name, "recursiveReadOnly"))
                                 kl__dec_unsupported(d, f.key, true, NULL);
                         else
                                 kl__dec_unknown(d, f.key, known);
@@ -554,7 +538,7 @@ static void decode_lifecycle(struct kl__dec *d, const struct kl_yaml_node *v, st
                 unsigned n = 0;
                 if (!h) {
                         if (streq(f.name, "stopSignal"))
-                                kl__dec_unsupported(d, f.key, true, NULL);
+                                kl__dec_newer(d, f.key, 33);
                         else
                                 kl__dec_unknown(d, f.key, known);
                         continue;
@@ -571,107 +555,6 @@ static void decode_lifecycle(struct kl__dec *d, const struct kl_yaml_node *v, st
                 else if (n > 1)
                         kl__dec_error(d, f.value->pos, "may not specify more than 1 handler type");
         }
-}
-
-/* ---- securityContext ------------------------------------------------------ */
-
-/* Shared by pod and container securityContext. */
-bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl_seccomp *type, char **profile) {
-        static const char *const known[] = {"type", "localhostProfile", NULL};
-        static const char *const types[] = {"", "RuntimeDefault", "Unconfined", "Localhost", NULL};
-        int idx;
-
-        if (!kl__dec_map(d, v))
-                return false;
-        KL__FOREACH_FIELD(d, v, f) {
-                if (streq(f.name, "type")) {
-                        if (kl__dec_enum(d, f.value, types, &idx) && idx > 0)
-                                *type = (enum kl_seccomp) idx;
-                } else if (streq(f.name, "localhostProfile"))
-                        kl__dec_str(d, f.value, profile);
-                else
-                        kl__dec_unknown(d, f.key, known);
-        }
-        if (*type == KL_SECCOMP_UNSET)
-                kl__dec_error(d, v->pos, "type is required");
-        else if (*type == KL_SECCOMP_LOCALHOST && (!*profile || !**profile))
-                kl__dec_error(d, v->pos, "localhostProfile is required when type is Localhost");
-        else if (*type != KL_SECCOMP_LOCALHOST && *profile)
-                kl__dec_error(d, v->pos, "localhostProfile may only be set when type is Localhost");
-        return true;
-}
-
-static void decode_caps(struct kl__dec *d, const struct kl_yaml_node *v, char ***ret) {
-        if (!kl__dec_strv(d, v, ret))
-                return;
-        for (size_t i = 0; (*ret)[i]; i++) {
-                char *cap = (*ret)[i];
-                const struct kl_yaml_node *item = v->seq.items[i];
-                if (strncmp(cap, "CAP_", 4) == 0) {
-                        /* CRI runtimes add the prefix themselves */
-                        memmove(cap, cap + 4, strlen(cap + 4) + 1);
-                        kl__dec_warning(d, item->pos, "capability %s: drop the CAP_ prefix",
-                                        kl__dec_q(d, item->scalar.value));
-                }
-                if (!kl_capability_known(cap))
-                        kl__dec_error(d, item->pos, "unknown capability %s", kl__dec_q(d, item->scalar.value));
-        }
-}
-
-static void decode_security_context(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_security_context *sc) {
-        static const char *const known[] = {"privileged",
-                                            "runAsUser",
-                                            "runAsGroup",
-                                            "runAsNonRoot",
-                                            "readOnlyRootFilesystem",
-                                            "allowPrivilegeEscalation",
-                                            "capabilities",
-                                            "seccompProfile",
-                                            "seLinuxOptions",
-                                            "appArmorProfile",
-                                            "procMount",
-                                            "windowsOptions",
-                                            NULL};
-        static const char *const cap_known[] = {"add", "drop", NULL};
-
-        if (!kl__dec_map(d, v))
-                return;
-        KL__FOREACH_FIELD(d, v, f) {
-                if (streq(f.name, "privileged"))
-                        kl__dec_tristate(d, f.value, &sc->privileged);
-                else if (streq(f.name, "runAsUser"))
-                        kl__dec_int(d, f.value, 0, INT32_MAX, &sc->run_as_user);
-                else if (streq(f.name, "runAsGroup"))
-                        kl__dec_int(d, f.value, 0, INT32_MAX, &sc->run_as_group);
-                else if (streq(f.name, "runAsNonRoot"))
-                        kl__dec_tristate(d, f.value, &sc->run_as_non_root);
-                else if (streq(f.name, "readOnlyRootFilesystem"))
-                        kl__dec_tristate(d, f.value, &sc->read_only_root_filesystem);
-                else if (streq(f.name, "allowPrivilegeEscalation"))
-                        kl__dec_tristate(d, f.value, &sc->allow_privilege_escalation);
-                else if (streq(f.name, "capabilities")) {
-                        if (!kl__dec_map(d, f.value))
-                                continue;
-                        KL__FOREACH_FIELD(d, f.value, g) {
-                                if (streq(g.name, "add"))
-                                        decode_caps(d, g.value, &sc->capabilities_add);
-                                else if (streq(g.name, "drop"))
-                                        decode_caps(d, g.value, &sc->capabilities_drop);
-                                else
-                                        kl__dec_unknown(d, g.key, cap_known);
-                        }
-                } else if (streq(f.name, "seccompProfile"))
-                        kl__decode_seccomp(d, f.value, &sc->seccomp, &sc->seccomp_localhost_profile);
-                else if (streq(f.name, "seLinuxOptions") || streq(f.name, "appArmorProfile") ||
-                         streq(f.name, "procMount"))
-                        kl__dec_unsupported(d, f.key, true, NULL);
-                else if (streq(f.name, "windowsOptions"))
-                        kl__dec_unsupported(d, f.key, false, "Linux only");
-                else
-                        kl__dec_unknown(d, f.key, known);
-        }
-        if (sc->allow_privilege_escalation == 0 && sc->privileged == 1)
-                kl__dec_error(d, v->pos, "cannot set allowPrivilegeEscalation to false and privileged to true");
 }
 
 /* ---- container ------------------------------------------------------------ */
@@ -776,7 +659,7 @@ void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool 
                 else if (streq(n, "lifecycle"))
                         decode_lifecycle(d, f.value, c);
                 else if (streq(n, "securityContext"))
-                        decode_security_context(d, f.value, &c->security_context);
+                        kl__decode_security_context(d, f.value, &c->security_context);
                 else if (streq(n, "restartPolicy")) {
                         if (!init && !kl_yaml_is_null(f.value))
                                 kl__dec_error(d, f.value->pos, "may only be set for init containers");
@@ -796,8 +679,10 @@ void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool 
                         kl__dec_bool(d, f.value, &c->stdin_once);
                 else if (streq(n, "tty"))
                         kl__dec_bool(d, f.value, &c->tty);
-                else if (streq(n, "envFrom") || streq(n, "volumeDevices") || streq(n, "restartPolicyRules"))
+                else if (streq(n, "envFrom") || streq(n, "volumeDevices"))
                         kl__dec_unsupported(d, f.key, true, NULL);
+                else if (streq(n, "restartPolicyRules"))
+                        kl__dec_newer(d, f.key, 34);
                 else if (streq(n, "resizePolicy"))
                         kl__dec_unsupported(d, f.key, false, "resources are never resized in place");
                 else

@@ -252,6 +252,16 @@ void kl__dec_unsupported(struct kl__dec *d, const struct kl_yaml_node *key, bool
                                 strempty(why));
 }
 
+void kl__dec_newer(struct kl__dec *d, const struct kl_yaml_node *key, int since_minor) {
+        if (d->opts->strict)
+                kl__dec_error(d, key->pos, "unknown field: added in Kubernetes 1.%d, after v1.30", since_minor);
+        else
+                kl__dec_warning(d, key->pos,
+                                "added in Kubernetes 1.%d: a v1.30 kubelet drops it as an unknown field, "
+                                "ignoring as upstream",
+                                since_minor);
+}
+
 bool kl__dec_next_field(struct kl__dec *d, const struct kl_yaml_node *map, struct kl__field *f) {
         if (f->i != SIZE_MAX)
                 kl__dec_pop(d, f->saved);
@@ -330,9 +340,35 @@ void *kl__dec_calloc(struct kl__dec *d, size_t n, size_t size) {
         return p;
 }
 
+/* YAML 1.1 boolean words beyond true/false: 1 for yes/y/on, 0 for no/n/off,
+ * -1 for anything else. Upstream kubelet decodes manifests with go-yaml v2
+ * (through sigs.k8s.io/yaml), which resolves these unquoted words to
+ * booleans, so `value: yes` fails there and `hostNetwork: yes` is true. */
+static int yaml11_bool(const struct kl_yaml_node *v) {
+        static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", NULL};
+        static const char *const no[] = {"n", "N", "no", "No", "NO", "off", "Off", "OFF", NULL};
+
+        if (v->type != KL_YAML_SCALAR || !v->scalar.plain || v->scalar.kind != KL_YAML_STR)
+                return -1;
+        for (size_t i = 0; yes[i]; i++)
+                if (streq(v->scalar.value, yes[i]))
+                        return 1;
+        for (size_t i = 0; no[i]; i++)
+                if (streq(v->scalar.value, no[i]))
+                        return 0;
+        return -1;
+}
+
 bool kl__dec_str(struct kl__dec *d, const struct kl_yaml_node *v, char **ret) {
         if (!v || kl_yaml_is_null(v))
                 return false;
+        if (yaml11_bool(v) >= 0) {
+                kl__dec_error(d, v->pos,
+                              "expected a string, got a boolean: upstream kubelet reads an unquoted %s as a "
+                              "YAML 1.1 boolean (quote it: \"%s\")",
+                              v->scalar.value, v->scalar.value);
+                return false;
+        }
         if (v->type != KL_YAML_SCALAR || v->scalar.kind != KL_YAML_STR) {
                 if (v->type == KL_YAML_SCALAR)
                         kl__dec_error(d, v->pos, "expected a string, got %s (quote it: %s)", type_name(v),
@@ -361,8 +397,14 @@ bool kl__dec_scalar_text(struct kl__dec *d, const struct kl_yaml_node *v, const 
 }
 
 bool kl__dec_bool(struct kl__dec *d, const struct kl_yaml_node *v, bool *ret) {
+        int b;
+
         if (!v || kl_yaml_is_null(v))
                 return false;
+        if ((b = yaml11_bool(v)) >= 0) {
+                *ret = b;
+                return true;
+        }
         if (v->type != KL_YAML_SCALAR || v->scalar.kind != KL_YAML_BOOL) {
                 if (v->type == KL_YAML_SCALAR && !v->scalar.plain)
                         kl__dec_error(d, v->pos, "expected true or false, got a string %s (remove the quotes)",
@@ -373,7 +415,12 @@ bool kl__dec_bool(struct kl__dec *d, const struct kl_yaml_node *v, bool *ret) {
                         kl__dec_error(d, v->pos, "expected true or false, got %s", type_name(v));
                 return false;
         }
-        *ret = v->scalar.value[0] == 't' || v->scalar.value[0] == 'T';
+        {
+                /* YAML 1.1 spellings too (see resolve_plain in yaml.c) */
+                const char *t = v->scalar.value;
+                *ret = t[0] == 't' || t[0] == 'T' || t[0] == 'y' || t[0] == 'Y' ||
+                       ((t[0] == 'o' || t[0] == 'O') && (t[1] == 'n' || t[1] == 'N'));
+        }
         return true;
 }
 
@@ -411,6 +458,8 @@ bool kl__dec_int(struct kl__dec *d, const struct kl_yaml_node *v, int64_t min, i
                 base = 16, s += 2;
         else if (s[0] == '0' && s[1] == 'o')
                 base = 8, s += 2;
+        else if (s[0] == '0' && s[1] && strspn(s, "01234567") == strlen(s))
+                base = 8; /* YAML 1.1, as upstream reads it: "0644" is octal (420) */
         errno = 0;
         x = strtoll(s, &end, base);
         if (errno == ERANGE || *end || x < 0) {

@@ -62,6 +62,11 @@ void kl__dec_unknown(struct kl__dec *d, const struct kl_yaml_node *key, const ch
  * would change what runs (fatal), else a warning that it is ignored. */
 void kl__dec_unsupported(struct kl__dec *d, const struct kl_yaml_node *key, bool fatal, const char *why);
 
+/* A field that Kubernetes added after v1.30 (since_minor, e.g. 32): the
+ * v1.30 kubelet kubelet-lite follows drops it as unknown, so it is ignored
+ * with a warning (an error in strict mode). */
+void kl__dec_newer(struct kl__dec *d, const struct kl_yaml_node *key, int since_minor);
+
 /* Iterate a mapping: each step pops the previous key and pushes the next.
  * Do not break out of the loop. */
 struct kl__field {

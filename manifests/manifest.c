@@ -41,6 +41,22 @@ void kl_manifest_done(struct kl_manifest *m) {
         *m = (struct kl_manifest){0};
 }
 
+/* A document of another kind (a Service next to the Pod, as `podman kube
+ * generate` writes): 1 when it is to be skipped with a warning. */
+static int other_kind(struct kl__dec *d, const struct kl_yaml_node *root) {
+        const struct kl_yaml_node *kind = kl_yaml_map_get(root, "kind");
+        size_t saved;
+
+        if (!kind || kind->type != KL_YAML_SCALAR || kind->scalar.kind != KL_YAML_STR || !kind->scalar.value[0] ||
+            streq(kind->scalar.value, "Pod"))
+                return 0;
+        saved = kl__dec_push(d, "kind");
+        kl__dec_warning(d, kind->pos, "%s document skipped: only Pod documents are static pods",
+                        kl__dec_q(d, kind->scalar.value));
+        kl__dec_pop(d, saved);
+        return 1;
+}
+
 /* apiVersion and kind of one document; false when it is not a v1 Pod. */
 static bool check_type(struct kl__dec *d, const struct kl_yaml_node *root) {
         const struct kl_yaml_node *kind = kl_yaml_map_get(root, "kind");
@@ -99,7 +115,9 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
         struct kl_yaml_limits lim;
         struct kl_yaml_error yerr = {0};
         struct kl_yaml_doc *docs = NULL;
-        size_t n_docs = 0, n_pod_docs = 0;
+        size_t n_docs = 0, n_pod_docs = 0, n_other = 0;
+        struct kl_pos first_other = {0, 0};
+        const char *first_other_kind = NULL;
         struct kl__dec d;
         int r;
 
@@ -117,6 +135,11 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
                 kl__dec_error(&d, (struct kl_pos){0, 0}, "file is too large (%zu bytes, at most %zu)", len,
                               opts->max_file_size);
                 goto finish;
+        }
+        /* a UTF-8 byte order mark, as some Windows editors write */
+        if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+                data += 3;
+                len -= 3;
         }
         lim = (struct kl_yaml_limits){
                 .max_depth = opts->max_depth,
@@ -140,6 +163,14 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
 
                 if (!root || kl_yaml_is_null(root))
                         continue; /* empty document */
+                if (root->type == KL_YAML_MAPPING && other_kind(&d, root)) {
+                        n_other++;
+                        if (n_other == 1) {
+                                first_other = kl_yaml_map_get(root, "kind")->pos;
+                                first_other_kind = kl_yaml_map_get(root, "kind")->scalar.value;
+                        }
+                        continue;
+                }
                 n_pod_docs++;
                 if (root->type != KL_YAML_MAPPING) {
                         kl__dec_error(&d, root->pos, "a document must be a mapping (a Pod object)");
@@ -147,6 +178,16 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
                 }
                 if (!check_type(&d, root))
                         continue;
+                /* upstream's tryDecodeSinglePod converts only the first YAML
+                 * document of a file (utilyaml.ToJSON) */
+                if (n_pod_docs == 2)
+                        kl__dec_warning(&d, root->pos,
+                                        "a second Pod in this file: kubelet-lite runs every Pod document, upstream "
+                                        "kubelet runs only the first document of a file");
+                if (n_pod_docs == 1 && n_other > 0 && first_other.line < root->pos.line)
+                        kl__dec_warning(&d, first_other,
+                                        "upstream kubelet reads only the first document of a file and would refuse "
+                                        "this one; kubelet-lite skips it and runs the Pod below");
                 p = kl__decode_pod(&d, root);
                 if (!p)
                         break;
@@ -174,7 +215,10 @@ int kl_manifest_parse(const char *data, size_t len, const char *file, const char
                 ret->pods = pods;
                 ret->pods[ret->n_pods++] = p;
         }
-        if (n_pod_docs == 0 && !d.errors)
+        if (n_pod_docs == 0 && n_other > 0 && !d.errors)
+                kl__dec_error(&d, first_other, "no Pod in file: a %s, and only Pod documents are static pods",
+                              kl__dec_q(&d, first_other_kind));
+        else if (n_pod_docs == 0 && !d.errors)
                 kl__dec_error(&d, (struct kl_pos){0, 0},
                               "no Pod in file (an empty file is treated as half-written; delete the "
                               "file to remove its pods)");

@@ -14,9 +14,11 @@ static bool alnum(char c) {
         return lower_alnum(c) || (c >= 'A' && c <= 'Z');
 }
 
-/* One DNS-1123 label of length n starting at s. */
+/* One DNS-1123 label of length n starting at s, of any length: upstream's
+ * IsDNS1123Subdomain checks only the whole name's length (253), not each
+ * label's, so a 100-character pod name without dots is valid. */
 static bool label_ok(const char *s, size_t n) {
-        if (n == 0 || n > KL_DNS1123_LABEL_MAX)
+        if (n == 0)
                 return false;
         if (!lower_alnum(s[0]) || !lower_alnum(s[n - 1]))
                 return false;

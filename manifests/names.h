@@ -31,6 +31,11 @@ const char *kl_check_sysctl_name(const char *s);
 bool kl_capability_known(const char *s);
 
 bool kl_is_ip_address(const char *s);
+
+/* A subscripted downward API field path, "metadata.labels['app']": the part
+ * before "['" into prefix, the key (not NUL-terminated) in ret_key/ret_key_len.
+ * false when path has no subscript (upstream's SplitMaybeSubscriptedPath). */
+bool kl_field_path_split(const char *path, char *prefix, size_t prefix_size, const char **ret_key, size_t *ret_key_len);
 /* Absolute path without ".." components and without NUL. */
 bool kl_path_is_absolute_clean(const char *s);
 /* True if any '/'-separated component of s equals "..". */

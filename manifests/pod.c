@@ -19,6 +19,11 @@ static void kv_free(struct kl_kv *kv, size_t n) {
         free(kv);
 }
 
+static void resource_ref_done(struct kl_resource_ref *r) {
+        free(r->resource);
+        free(r->container_name);
+}
+
 static void handler_done(struct kl_handler *h) {
         kl__strv_free(h->exec_command);
         free(h->host);
@@ -38,6 +43,7 @@ static void container_done(struct kl_container *c) {
                 free(c->env[i].name);
                 free(c->env[i].value);
                 free(c->env[i].field_ref);
+                resource_ref_done(&c->env[i].resource_ref);
         }
         free(c->env);
         for (size_t i = 0; i < c->n_ports; i++) {
@@ -89,8 +95,20 @@ struct kl_pod *kl_pod_free(struct kl_pod *p) {
         for (size_t i = 0; i < p->n_volumes; i++) {
                 free(p->volumes[i].name);
                 free(p->volumes[i].host_path);
+                for (size_t k = 0; k < p->volumes[i].n_items; k++) {
+                        free(p->volumes[i].items[k].path);
+                        free(p->volumes[i].items[k].field_ref);
+                        resource_ref_done(&p->volumes[i].items[k].resource_ref);
+                }
+                free(p->volumes[i].items);
         }
         free(p->volumes);
+        for (size_t i = 0; i < p->n_host_aliases; i++) {
+                free(p->host_aliases[i].ip);
+                kl__strv_free(p->host_aliases[i].hostnames);
+        }
+        free(p->host_aliases);
+        free(p->service_account_name);
         free(p->security_context.supplemental_groups);
         free(p->security_context.seccomp_localhost_profile);
         kv_free(p->security_context.sysctls, p->security_context.n_sysctls);
@@ -151,6 +169,11 @@ static void dup_kv(bool *ok, struct kl_kv *kv, size_t n) {
         }
 }
 
+static void dup_resource_ref(bool *ok, struct kl_resource_ref *r) {
+        r->resource = dup_str(ok, r->resource);
+        r->container_name = dup_str(ok, r->container_name);
+}
+
 static void dup_handler(bool *ok, struct kl_handler *h) {
         h->exec_command = dup_strv(ok, h->exec_command);
         h->host = dup_str(ok, h->host);
@@ -175,6 +198,7 @@ static void dup_container(bool *ok, struct kl_container *c) {
                 c->env[i].name = dup_str(ok, c->env[i].name);
                 c->env[i].value = dup_str(ok, c->env[i].value);
                 c->env[i].field_ref = dup_str(ok, c->env[i].field_ref);
+                dup_resource_ref(ok, &c->env[i].resource_ref);
         }
         DUP_ARRAY(ok, c, c, ports, n_ports);
         for (size_t i = 0; i < c->n_ports; i++) {
@@ -236,9 +260,22 @@ struct kl_pod *kl_pod_dup(const struct kl_pod *p) {
         dup_kv(&ok, c->dns_config.options, c->dns_config.n_options);
         DUP_ARRAY(&ok, c, p, volumes, n_volumes);
         for (size_t i = 0; i < c->n_volumes; i++) {
-                c->volumes[i].name = dup_str(&ok, c->volumes[i].name);
-                c->volumes[i].host_path = dup_str(&ok, c->volumes[i].host_path);
+                struct kl_volume *v = &c->volumes[i];
+                v->name = dup_str(&ok, v->name);
+                v->host_path = dup_str(&ok, v->host_path);
+                DUP_ARRAY(&ok, v, v, items, n_items);
+                for (size_t k = 0; k < v->n_items; k++) {
+                        v->items[k].path = dup_str(&ok, v->items[k].path);
+                        v->items[k].field_ref = dup_str(&ok, v->items[k].field_ref);
+                        dup_resource_ref(&ok, &v->items[k].resource_ref);
+                }
         }
+        DUP_ARRAY(&ok, c, p, host_aliases, n_host_aliases);
+        for (size_t i = 0; i < c->n_host_aliases; i++) {
+                c->host_aliases[i].ip = dup_str(&ok, c->host_aliases[i].ip);
+                c->host_aliases[i].hostnames = dup_strv(&ok, c->host_aliases[i].hostnames);
+        }
+        c->service_account_name = dup_str(&ok, p->service_account_name);
         DUP_ARRAY(&ok, &c->security_context, &p->security_context, supplemental_groups, n_supplemental_groups);
         c->security_context.seccomp_localhost_profile = dup_str(&ok, p->security_context.seccomp_localhost_profile);
         DUP_ARRAY(&ok, &c->security_context, &p->security_context, sysctls, n_sysctls);

@@ -55,11 +55,20 @@ struct kl_resources {
         int64_t ephemeral_request, ephemeral_limit; /* bytes */
 };
 
+/* valueFrom.resourceFieldRef, and the same in downwardAPI volume items. */
+struct kl_resource_ref {
+        char *resource;       /* "limits.cpu", "requests.memory", ...; NULL when unused */
+        char *container_name; /* NULL: the container itself (env only) */
+        int64_t divisor;      /* milli-CPU for cpu resources, bytes otherwise; 0 means 1 (the default) */
+};
+
 struct kl_env {
         char *name;
-        char *value;       /* literal value (may be ""), NULL when field_ref is used */
-        char *field_ref;   /* valueFrom.fieldRef.fieldPath, e.g. "metadata.name" */
-        struct kl_pos pos; /* added: where the entry is in the manifest */
+        char *value;                         /* literal value (may be ""), NULL when a valueFrom source is used */
+        char *field_ref;                     /* valueFrom.fieldRef.fieldPath, e.g. "metadata.name" or
+                          * "metadata.labels['app']" */
+        struct kl_resource_ref resource_ref; /* valueFrom.resourceFieldRef */
+        struct kl_pos pos;                   /* added: where the entry is in the manifest */
 };
 
 struct kl_port {
@@ -71,11 +80,18 @@ struct kl_port {
         struct kl_pos pos; /* added */
 };
 
+enum kl_mount_propagation {
+        KL_PROPAGATION_NONE = 0, /* "None" or unset: private */
+        KL_PROPAGATION_HOST_TO_CONTAINER,
+        KL_PROPAGATION_BIDIRECTIONAL, /* privileged containers only */
+};
+
 struct kl_volume_mount {
         char *name;
         char *mount_path;
         char *sub_path;
         bool read_only;
+        enum kl_mount_propagation propagation;
         struct kl_pos pos; /* added */
 };
 
@@ -182,6 +198,15 @@ struct kl_container {
 enum kl_volume_kind {
         KL_VOLUME_HOST_PATH = 1,
         KL_VOLUME_EMPTY_DIR,
+        KL_VOLUME_DOWNWARD_API,
+};
+
+/* One file of a downwardAPI volume: exactly one of field_ref and resource_ref. */
+struct kl_downward_item {
+        char *path; /* relative, no "..", may contain '/' */
+        char *field_ref;
+        struct kl_resource_ref resource_ref;
+        int mode; /* -1: the volume's defaultMode */
 };
 
 enum kl_host_path_type {
@@ -200,9 +225,17 @@ struct kl_volume {
         enum kl_volume_kind kind;
         char *host_path; /* HOST_PATH */
         enum kl_host_path_type host_path_type;
-        bool medium_memory; /* EMPTY_DIR: medium: Memory */
-        int64_t size_limit; /* EMPTY_DIR: bytes, -1 unset */
+        bool medium_memory;             /* EMPTY_DIR: medium: Memory */
+        int64_t size_limit;             /* EMPTY_DIR: bytes, -1 unset */
+        struct kl_downward_item *items; /* DOWNWARD_API */
+        size_t n_items;
+        int default_mode; /* DOWNWARD_API: defaulted to 0644 */
         struct kl_pos pos;
+};
+
+struct kl_host_alias {
+        char *ip;
+        char **hostnames;
 };
 
 struct kl_dns_config {
@@ -237,7 +270,11 @@ struct kl_pod {
         int64_t termination_grace_period_seconds; /* defaulted: 30 */
         int64_t active_deadline_seconds;          /* -1 unset */
         bool host_network, host_pid, host_ipc;
-        char *hostname; /* NULL unless given */
+        bool share_process_namespace;       /* one PID namespace for the pod (CRI pid mode POD) */
+        struct kl_host_alias *host_aliases; /* written into the managed /etc/hosts */
+        size_t n_host_aliases;
+        char *service_account_name; /* only for fieldRef spec.serviceAccountName */
+        char *hostname;             /* NULL unless given */
         char *subdomain;
         enum kl_dns_policy dns_policy;
         struct kl_dns_config dns_config;

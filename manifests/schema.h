@@ -21,8 +21,21 @@ void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool 
  * init containers, ...) and defaults that depend on other fields. */
 void kl__check_pod(struct kl__dec *d, struct kl_pod *p);
 
-/* securityContext.seccompProfile, shared by pod and containers. */
+/* security.c: a container's securityContext. */
+void kl__decode_security_context(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_security_context *sc);
+
+/* securityContext.seccompProfile, shared by pod and containers (security.c). */
 bool kl__decode_seccomp(struct kl__dec *d, const struct kl_yaml_node *v, enum kl_seccomp *type, char **profile);
 
 /* Report a quantity parse error (r from kl_quantity_parse_*) at v. */
 void kl__quantity_error(struct kl__dec *d, const struct kl_yaml_node *v, const char *text, int r);
+
+/* downward.c: env valueFrom.fieldRef (volume false) or a downwardAPI item's
+ * fieldRef (volume true) into *ret, the fieldPath as written. */
+void kl__decode_field_ref(struct kl__dec *d, const struct kl_yaml_node *v, bool volume, char **ret);
+/* resourceFieldRef; containerName is required in volumes. */
+void kl__decode_resource_ref(struct kl__dec *d, const struct kl_yaml_node *v, bool volume, struct kl_resource_ref *ref);
+/* volumes[].downwardAPI */
+void kl__decode_downward_api(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_volume *vol);
+/* spec.hostAliases */
+void kl__decode_host_aliases(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_pod *p);

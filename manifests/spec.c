@@ -19,7 +19,18 @@ static void check_keys(struct kl__dec *d, const struct kl_yaml_node *v, bool lab
          * stay out of the path, they may contain dots themselves. */
         for (size_t i = 0; i < v->map.n; i++) {
                 const struct kl_yaml_node *key = v->map.items[i].key, *val = v->map.items[i].value;
-                const char *why = kl_check_qualified_name(key->scalar.value);
+                /* upstream's ValidateAnnotations checks the lower-cased key:
+                 * podman writes "io.kubernetes.cri-o.TTY/<container>" */
+                char lower[320];
+                const char *why;
+                if (!labels && key->scalar.len < sizeof(lower)) {
+                        for (size_t k = 0; k <= key->scalar.len; k++) {
+                                char c = key->scalar.value[k];
+                                lower[k] = c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+                        }
+                        why = kl_check_qualified_name(lower);
+                } else
+                        why = kl_check_qualified_name(key->scalar.value);
                 if (why)
                         kl__dec_error(d, key->pos, "invalid key %s: %s", kl__dec_q(d, key->scalar.value), why);
                 if (val->type != KL_YAML_SCALAR)
@@ -67,9 +78,9 @@ static void decode_metadata(struct kl__dec *d, const struct kl_yaml_node *v, str
                 } else if (streq(f.name, "annotations")) {
                         if (kl__dec_string_map(d, f.value, &p->annotations, &p->n_annotations))
                                 check_keys(d, f.value, false);
-                } else if (streq(f.name, "generateName"))
-                        kl__dec_unsupported(d, f.key, true, "static pods need metadata.name");
-                else if (streq(f.name, "creationTimestamp") && kl_yaml_is_null(f.value))
+                } else if (streq(f.name, "generateName")) {
+                        /* unused when name is set (upstream); checked below otherwise */
+                } else if (streq(f.name, "creationTimestamp") && kl_yaml_is_null(f.value))
                         ; /* what kubeadm and `kubectl create --dry-run` write */
                 else if (streq(f.name, "uid") || streq(f.name, "resourceVersion") || streq(f.name, "generation") ||
                          streq(f.name, "creationTimestamp") || streq(f.name, "deletionTimestamp") ||
@@ -79,6 +90,25 @@ static void decode_metadata(struct kl__dec *d, const struct kl_yaml_node *v, str
                 else
                         kl__dec_unknown(d, f.key, known);
         }
+        const struct kl_yaml_node *gn = kl_yaml_map_get(v, "generateName");
+        if (gn && !kl_yaml_is_null(gn) && !kl_yaml_map_get(v, "name")) {
+                size_t saved = kl__dec_push(d, "generateName");
+                kl__dec_error(d, gn->pos, "not supported: a static pod needs metadata.name");
+                kl__dec_pop(d, saved);
+        }
+        /* A mirror pod's dump (`kubectl get pod -o yaml` of a static pod)
+         * carries this annotation: upstream kubelet takes such a pod for a
+         * mirror pod and never runs it. Say so instead of running it. */
+        const struct kl_yaml_node *ann = kl_yaml_map_get(v, "annotations");
+        for (size_t i = 0; ann && ann->type == KL_YAML_MAPPING && i < ann->map.n; i++)
+                if (streq(ann->map.items[i].key->scalar.value, "kubernetes.io/config.mirror")) {
+                        size_t saved = kl__dec_push(d, "annotations");
+                        kl__dec_error(d, ann->map.items[i].key->pos,
+                                      "\"kubernetes.io/config.mirror\" marks a mirror pod (a `kubectl get pod -o "
+                                      "yaml` dump of a static pod); upstream kubelet does not run such a pod: remove "
+                                      "the annotation to run it as a static pod");
+                        kl__dec_pop(d, saved);
+                }
 }
 
 /* ---- volumes -------------------------------------------------------------- */
@@ -90,7 +120,6 @@ static const char *const volume_sources[] = {"awsElasticBlockStore",
                                              "cinder",
                                              "configMap",
                                              "csi",
-                                             "downwardAPI",
                                              "ephemeral",
                                              "fc",
                                              "flexVolume",
@@ -98,7 +127,6 @@ static const char *const volume_sources[] = {"awsElasticBlockStore",
                                              "gcePersistentDisk",
                                              "gitRepo",
                                              "glusterfs",
-                                             "image",
                                              "iscsi",
                                              "nfs",
                                              "persistentVolumeClaim",
@@ -207,18 +235,28 @@ static void decode_volumes(struct kl__dec *d, const struct kl_yaml_node *v, stru
                         } else if (streq(f.name, "emptyDir")) {
                                 n_src++;
                                 decode_empty_dir(d, f.value, vol);
+                        } else if (streq(f.name, "downwardAPI")) {
+                                n_src++;
+                                kl__decode_downward_api(d, f.value, vol);
+                        } else if (streq(f.name, "image")) {
+                                /* added in 1.31: a v1.30 kubelet sees a volume without a source */
+                                n_src++;
+                                kl__dec_unsupported(d, f.key, true, "image volumes (Kubernetes 1.31+)");
                         } else if (in_list(f.name, volume_sources)) {
                                 n_src++;
-                                kl__dec_unsupported(d, f.key, true, "only hostPath and emptyDir volumes are supported");
+                                kl__dec_unsupported(d, f.key, true,
+                                                    "only hostPath, emptyDir and downwardAPI volumes are supported");
                         } else {
-                                static const char *const known[] = {"name", "hostPath", "emptyDir", NULL};
+                                static const char *const known[] = {"name", "hostPath", "emptyDir", "downwardAPI",
+                                                                    NULL};
                                 kl__dec_unknown(d, f.key, known);
                         }
                 }
                 if (!vol->name)
                         kl__dec_error(d, it.value->pos, "name is required");
                 if (n_src == 0)
-                        kl__dec_error(d, it.value->pos, "must specify a volume source (hostPath or emptyDir)");
+                        kl__dec_error(d, it.value->pos,
+                                      "must specify a volume source (hostPath, emptyDir or downwardAPI)");
                 else if (n_src > 1)
                         kl__dec_error(d, it.value->pos, "may not specify more than 1 volume source");
         }
@@ -351,11 +389,13 @@ static void decode_pod_security_context(struct kl__dec *d, const struct kl_yaml_
                                 if (!kv->value)
                                         kl__dec_error(d, it.value->pos, "value is required");
                         }
-                } else if (streq(f.name, "seLinuxOptions") || streq(f.name, "appArmorProfile") ||
-                           streq(f.name, "supplementalGroupsPolicy"))
+                } else if (streq(f.name, "seLinuxOptions") || streq(f.name, "appArmorProfile"))
                         kl__dec_unsupported(d, f.key, true, NULL);
-                else if (streq(f.name, "fsGroupChangePolicy") || streq(f.name, "seLinuxChangePolicy") ||
-                         streq(f.name, "windowsOptions"))
+                else if (streq(f.name, "supplementalGroupsPolicy"))
+                        kl__dec_newer(d, f.key, 31);
+                else if (streq(f.name, "seLinuxChangePolicy"))
+                        kl__dec_newer(d, f.key, 32);
+                else if (streq(f.name, "fsGroupChangePolicy") || streq(f.name, "windowsOptions"))
                         kl__dec_unsupported(d, f.key, false, NULL);
                 else
                         kl__dec_unknown(d, f.key, known);
@@ -428,6 +468,7 @@ static const char *const spec_known[] = {"containers",
                                          "resourceClaims",
                                          "resources",
                                          "hostUsers",
+                                         "hostnameOverride",
                                          NULL};
 
 /* Scheduling and API-server features: meaningless for a pod pinned to this node. */
@@ -435,8 +476,6 @@ static const char *const spec_ignored[] = {"nodeSelector",
                                            "affinity",
                                            "tolerations",
                                            "schedulerName",
-                                           "serviceAccountName",
-                                           "serviceAccount",
                                            "automountServiceAccountToken",
                                            "enableServiceLinks",
                                            "preemptionPolicy",
@@ -450,13 +489,7 @@ static const char *const spec_ignored[] = {"nodeSelector",
                                            NULL};
 
 /* Features that would change what runs. */
-static const char *const spec_fatal[] = {"ephemeralContainers",
-                                         "hostAliases",
-                                         "shareProcessNamespace",
-                                         "runtimeClassName",
-                                         "resourceClaims",
-                                         "resources",
-                                         "hostUsers",
+static const char *const spec_fatal[] = {"ephemeralContainers", "runtimeClassName", "resourceClaims", "hostUsers",
                                          NULL};
 
 static void decode_spec(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_pod *p) {
@@ -516,7 +549,22 @@ static void decode_spec(struct kl__dec *d, const struct kl_yaml_node *v, struct 
                                                 "always run on the node that reads them",
                                                 kl__dec_q(d, node), kl__dec_q(d, d->node_name));
                         free(node);
-                } else if (in_list(n, spec_ignored))
+                } else if (streq(n, "hostAliases"))
+                        kl__decode_host_aliases(d, f.value, p);
+                else if (streq(n, "shareProcessNamespace"))
+                        kl__dec_bool(d, f.value, &p->share_process_namespace);
+                else if (streq(n, "serviceAccountName"))
+                        kl__dec_str(d, f.value, &p->service_account_name);
+                else if (streq(n, "serviceAccount")) {
+                        /* deprecated alias, used when serviceAccountName is not set (v1 conversion) */
+                        const struct kl_yaml_node *san = kl_yaml_map_get(v, "serviceAccountName");
+                        if (!san || kl_yaml_is_null(san))
+                                kl__dec_str(d, f.value, &p->service_account_name);
+                } else if (streq(n, "resources"))
+                        kl__dec_newer(d, f.key, 32);
+                else if (streq(n, "hostnameOverride"))
+                        kl__dec_newer(d, f.key, 34);
+                else if (in_list(n, spec_ignored))
                         kl__dec_unsupported(d, f.key, false, "static pods are not scheduled");
                 else if (in_list(n, spec_fatal))
                         kl__dec_unsupported(d, f.key, true, NULL);

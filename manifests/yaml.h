@@ -21,7 +21,10 @@ enum kl_yaml_type {
 };
 
 /* How a scalar resolves under the YAML 1.2 core schema. Quoted and block
- * scalars are always strings; plain ones are typed by their text. */
+ * scalars are always strings; plain ones are typed by their text. The
+ * manifest decoder (decode.c) adds YAML 1.1's readings on top, as upstream's
+ * go-yaml v2 has them: plain yes/no/on/off/y/n (KL_YAML_STR here) are
+ * booleans, and a plain integer with a leading 0 is octal. */
 enum kl_yaml_kind {
         KL_YAML_STR = 1,
         KL_YAML_NULL,
