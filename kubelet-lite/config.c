@@ -80,6 +80,9 @@ void kl_config_done(struct kl_config *c) {
         for (char **p = c->manifest_suffixes; p && *p; p++)
                 free(*p);
         free(c->manifest_suffixes);
+        for (char **p = c->allowed_unsafe_sysctls; p && *p; p++)
+                free(*p);
+        free(c->allowed_unsafe_sysctls);
         *c = (struct kl_config){};
 }
 

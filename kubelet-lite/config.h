@@ -45,6 +45,7 @@ struct kl_config {
         uint64_t file_check_frequency_usec;
         bool strict_manifests;
         char **manifest_suffixes; /* manifestSuffixes, NULL: .yaml, .yml, .json */
+        char **allowed_unsafe_sysctls; /* allowedUnsafeSysctls: names or "prefix*"; NULL: none */
 
         /* runtime */
         char *container_runtime_endpoint;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "sysctl.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
 #include "manifests/quantity.h"
@@ -311,6 +312,31 @@ static int get_suffixes(struct ctx *x, const char *key, const struct kl_yaml_nod
         return 0;
 }
 
+/* allowedUnsafeSysctls: ["kernel.msg*", "net.core.somaxconn"], checked as
+ * upstream does at start-up (only namespaced sysctls may be allowed). */
+static int get_unsafe_sysctls(struct ctx *x, const char *key, const struct kl_yaml_node *v) {
+        char **n = NULL;
+        struct kl_error e = {};
+
+        if (!v || v->type != KL_YAML_SEQUENCE)
+                return fail(x, v, key, "must be a list of sysctl names or prefixes ending in '*'");
+        for (size_t i = 0; i < v->seq.n; i++) {
+                const char *s = scalar(v->seq.items[i]);
+                char *one[] = {(char *) s, NULL};
+                if (!s || !*s || kl_sysctl_check_config(one, &e) < 0) {
+                        kl__strv_free(n);
+                        return fail(x, v->seq.items[i], key, "%s", s && *s ? kl_error_str(&e) : "empty name");
+                }
+                if (kl__strv_push(&n, s) < 0) {
+                        kl__strv_free(n);
+                        return kl_error_set(x->err, ENOMEM, "out of memory");
+                }
+        }
+        kl__strv_free(x->cfg->allowed_unsafe_sysctls);
+        x->cfg->allowed_unsafe_sysctls = n;
+        return 0;
+}
+
 static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
         struct kl_config *c = x->cfg;
         int64_t i64;
@@ -466,6 +492,8 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                         r = get_logging(x, k, v);
                 else if (streq(k, "manifestSuffixes"))
                         r = get_suffixes(x, k, v);
+                else if (streq(k, "allowedUnsafeSysctls"))
+                        r = get_unsafe_sysctls(x, k, v);
                 else
                         unsupported(x, k);
         }

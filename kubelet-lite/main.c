@@ -27,6 +27,8 @@
 #include "notify.h"
 #include "podmanager.h"
 #include "recorder.h"
+#include "sysctl.h"
+#include "manifests/strv.h"
 #include "preload.h"
 #include "runtime/cri.h"
 #include "validate.h"
@@ -77,6 +79,7 @@ static void help(void) {
                "  --cgroup-root PATH                cgroup for kubepods (cgroupRoot) [/]\n"
                "  --strict-manifests                unknown manifest fields are errors, not warnings\n"
                "  --metrics-bind-address ADDR:PORT  also serve /metrics alone on this address\n"
+               "  --allowed-unsafe-sysctls LIST     unsafe sysctls (or 'prefix*') pods may set, comma-separated\n"
                "  -v, --v LEVEL                     log verbosity, as upstream's klog: 0-3 info, 4 and above\n"
                "                                    debug (-v 4, -v=4, --v=4 and --v 4 all work) [0]\n"
                "  --version                         print the version and exit\n"
@@ -124,6 +127,7 @@ enum {
         ARG_STRICT,
         ARG_VERSION,
         ARG_METRICS_BIND,
+        ARG_UNSAFE_SYSCTLS,
 };
 
 static const struct option options[] = {
@@ -141,6 +145,7 @@ static const struct option options[] = {
         {"strict-manifests", no_argument, NULL, ARG_STRICT},
         {"v", required_argument, NULL, 'v'},
         {"metrics-bind-address", required_argument, NULL, ARG_METRICS_BIND},
+        {"allowed-unsafe-sysctls", required_argument, NULL, ARG_UNSAFE_SYSCTLS},
         {"version", no_argument, NULL, ARG_VERSION},
         {"help", no_argument, NULL, 'h'},
         {},
@@ -210,6 +215,26 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg) {
                 case ARG_CGROUP_ROOT: r = set_opt_str(&cfg->cgroup_root, optarg); break;
                 case ARG_STRICT: cfg->strict_manifests = true; break;
                 case ARG_METRICS_BIND: r = set_opt_str(&metrics_bind_arg, optarg); break;
+                case ARG_UNSAFE_SYSCTLS: {
+                        /* comma-separated, as upstream's flag */
+                        struct kl_error err = {};
+                        char **v = NULL;
+                        for (const char *p = optarg; r >= 0 && *p;) {
+                                size_t n = strcspn(p, ",");
+                                _cleanup_free_ char *one = strndup(p, n);
+                                r = one ? (n > 0 ? kl__strv_push(&v, one) : 0) : -ENOMEM;
+                                p += n + (p[n] == ',');
+                        }
+                        if (r >= 0 && kl_sysctl_check_config(v, &err) < 0) {
+                                kl__strv_free(v);
+                                return log_error_errno(-EINVAL, "--allowed-unsafe-sysctls: %s", kl_error_str(&err));
+                        }
+                        if (r >= 0) {
+                                kl__strv_free(cfg->allowed_unsafe_sysctls);
+                                cfg->allowed_unsafe_sysctls = v;
+                        }
+                        break;
+                }
                 case ARG_HEALTHZ_PORT:
                         if (parse_port(optarg, &cfg->healthz_port) < 0)
                                 return log_error_errno(-EINVAL, "--healthz-port: invalid port '%s'", optarg);

@@ -21,6 +21,7 @@
 #include "logrotate.h"
 #include "podworker.h"
 #include "recorder.h"
+#include "sysctl.h"
 #include "prober.h"
 #include "cgroups/stats.h"
 #include "runtime/cri.h"
@@ -655,6 +656,13 @@ static void admit_pods(struct kl_pm *pm) {
                                        kl_pod_qos_class(w->pod) == KL_QOS_BEST_EFFORT, pmsg, sizeof(pmsg))) {
                         reason = strdup("Evicted");
                         message = strdup(pmsg);
+                }
+                char smsg[256];
+                if (!running && !reason &&
+                    !kl_sysctl_admit(w->pod, pm->cfg->allowed_unsafe_sysctls, smsg, sizeof(smsg))) {
+                        /* upstream's sysctl admit handler (pkg/kubelet/sysctl/allowlist.go) */
+                        reason = strdup(KL_SYSCTL_REASON);
+                        message = strdup(smsg);
                 }
                 if (!running &&
                     (reason ||
