@@ -44,7 +44,7 @@ struct kl_config {
         char *static_pod_path;
         uint64_t file_check_frequency_usec;
         bool strict_manifests;
-        char **manifest_suffixes; /* manifestSuffixes, NULL: .yaml, .yml, .json */
+        char **manifest_suffixes;      /* manifestSuffixes, NULL: .yaml, .yml, .json */
         char **allowed_unsafe_sysctls; /* allowedUnsafeSysctls: names or "prefix*"; NULL: none */
 
         /* runtime */

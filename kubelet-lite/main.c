@@ -43,6 +43,7 @@ struct daemon {
         struct kl_recorder *recorder;
         struct kl_preload *preload;
         struct kl_metrics *metrics;
+        struct kl_metrics *probe_metrics; /* /metrics/probes */
         struct kl_kubelet_metrics km;
         struct kl_metric *manifest_syncs, *manifest_skipped;
         struct kl_http_server *metrics_srv;
@@ -367,6 +368,18 @@ static void handle_readonly(const char *path, const char *query, struct kl_http_
                 resp->content_type = KL_METRICS_CONTENT_TYPE;
                 return;
         }
+        if (streq(path, "/metrics/probes")) {
+                if (kl_metrics_render(d->probe_metrics, &resp->body) < 0)
+                        resp->status = 500;
+                resp->content_type = KL_METRICS_CONTENT_TYPE;
+                return;
+        }
+        if (streq(path, "/metrics/resource")) {
+                status_ctx(d, &x);
+                kl_node_resource_metrics_render(&x, &resp->body);
+                resp->content_type = KL_METRICS_CONTENT_TYPE;
+                return;
+        }
         if (streq(path, "/events") || streq(path, "/events/")) {
                 /* ours: the pod events as a v1 EventList */
                 struct kl_json j = {};
@@ -503,6 +516,7 @@ static void daemon_done(struct daemon *d) {
         free(d->status_last);
         free(d->metrics_bind);
         kl_metrics_free(d->metrics);
+        kl_metrics_free(d->probe_metrics);
         kl_event_io_free(d->source_io);
         kl_event_io_free(d->signal_io);
         kl_event_timer_free(d->source_timer);
@@ -570,7 +584,8 @@ static int run(int argc, char **argv) {
                 goto out;
         }
         d.metrics = kl_metrics_new();
-        if (!d.metrics || (r = kl_metrics_register_kubelet(d.metrics, &d.km)) < 0 ||
+        d.probe_metrics = kl_metrics_new();
+        if (!d.metrics || !d.probe_metrics || (r = kl_metrics_register_kubelet(d.metrics, &d.km)) < 0 ||
             (r = kl_metrics_register_process(d.metrics)) < 0 ||
             !(d.manifest_syncs = kl_metrics_counter(d.metrics, "kubelet_lite_manifest_syncs_total",
                                                     "Scans of the manifest directory (debounced changes, "
@@ -597,6 +612,7 @@ static int run(int argc, char **argv) {
                 .metrics = d.metrics,
                 .km = &d.km,
                 .recorder = d.recorder,
+                .probe_metrics = d.probe_metrics,
         };
         if ((r = kl_pm_new(&pp, &d.pm)) < 0 ||
             (r = kl_event_add_io(d.loop, kl_source_fd(d.source), EPOLLIN, on_source_io, &d, &d.source_io)) < 0 ||

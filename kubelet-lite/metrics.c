@@ -610,12 +610,45 @@ int kl_metrics_register_kubelet(struct kl_metrics *m, struct kl_kubelet_metrics 
         k.container_memory_working_set = kl_metrics_gauge(
                 m, "container_memory_working_set_bytes", "[STABLE] Current working set of the container in bytes", ctr);
 
+        k.started_pods =
+                kl_metrics_counter(m, "kubelet_started_pods_total", "[ALPHA] Cumulative number of pods started", NULL);
+        k.started_pods_errors = kl_metrics_counter(m, "kubelet_started_pods_errors_total",
+                                                   "[ALPHA] Cumulative number of errors when starting pods", NULL);
+        k.restarted_pods = kl_metrics_counter(
+                m, "kubelet_restarted_pods_total",
+                "[ALPHA] Number of pods that have been restarted because they were deleted and recreated with the "
+                "same UID while the kubelet was watching them (common for static pods, extremely uncommon for API "
+                "pods)",
+                KL_LABELS("static"));
+        k.pleg_relist_duration = kl_metrics_histogram(
+                m, "kubelet_pleg_relist_duration_seconds", "[ALPHA] Duration in seconds for relisting pods in PLEG.",
+                kl_metrics_default_buckets, ELEMENTSOF(kl_metrics_default_buckets), NULL);
+        k.pleg_relist_interval = kl_metrics_histogram(
+                m, "kubelet_pleg_relist_interval_seconds", "[ALPHA] Interval in seconds between relisting in PLEG.",
+                kl_metrics_default_buckets, ELEMENTSOF(kl_metrics_default_buckets), NULL);
+        k.pleg_last_seen = kl_metrics_gauge(m, "kubelet_pleg_last_seen_seconds",
+                                            "[ALPHA] Timestamp in seconds when PLEG was last seen active.", NULL);
+        k.node_name = kl_metrics_gauge(m, "kubelet_node_name", "[ALPHA] The node's name. The count is always 1.",
+                                       KL_LABELS("node"));
+
         struct kl_metric *all[sizeof(k) / sizeof(struct kl_metric *)];
         memcpy(all, &k, sizeof(all));
         for (size_t i = 0; i < ELEMENTSOF(all); i++)
                 if (!all[i])
                         return negative_errno();
         *ret = k;
+        return 0;
+}
+
+int kl_metrics_register_probes(struct kl_metrics *m, struct kl_metric **ret) {
+        struct kl_metric *t =
+                kl_metrics_counter(m, "prober_probe_total",
+                                   "[BETA] Cumulative number of a liveness, readiness or startup probe for a "
+                                   "container by result.",
+                                   KL_LABELS("probe_type", "result", "container", "pod", "namespace", "pod_uid"));
+        if (!t)
+                return negative_errno();
+        *ret = t;
         return 0;
 }
 

@@ -32,7 +32,7 @@
 #include "lib/strbuf.h"
 
 #define KL_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define KL_METRIC_MAX_LABELS 4
+#define KL_METRIC_MAX_LABELS 6
 #define KL_METRIC_MAX_BUCKETS 32
 #define KL_METRIC_MAX_SERIES 1000
 #define KL_METRIC_LABEL_VALUE_MAX 1024
@@ -146,7 +146,18 @@ struct kl_kubelet_metrics {
         struct kl_metric *node_condition;               /* gauge: condition (ours) */
         struct kl_metric *container_cpu_usage;          /* counter (set): namespace, pod, container */
         struct kl_metric *container_memory_working_set; /* gauge: namespace, pod, container */
+        struct kl_metric *started_pods;                 /* counter */
+        struct kl_metric *started_pods_errors;          /* counter */
+        struct kl_metric *restarted_pods;               /* counter: static */
+        struct kl_metric *pleg_relist_duration;         /* histogram (seconds) */
+        struct kl_metric *pleg_relist_interval;         /* histogram (seconds) */
+        struct kl_metric *pleg_last_seen;               /* gauge: unix seconds */
+        struct kl_metric *node_name;                    /* gauge: node, always 1 */
 };
+
+/* prober_probe_total{probe_type,result,container,pod,namespace,pod_uid}, the
+ * counter upstream serves on /metrics/probes, registered in its own m. */
+int kl_metrics_register_probes(struct kl_metrics *m, struct kl_metric **ret);
 
 /* Register the metrics above into m and fill *ret. 0, or -errno. */
 int kl_metrics_register_kubelet(struct kl_metrics *m, struct kl_kubelet_metrics *ret);

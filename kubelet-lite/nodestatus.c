@@ -425,3 +425,120 @@ int kl_node_status_file_update(const struct kl_node_status_ctx *x, char **last, 
         *last = data;
         return 1;
 }
+
+/* ---- /metrics/resource ---------------------------------------------------- */
+
+static void label_value(struct kl_buf *b, const char *v) {
+        for (; v && *v; v++) {
+                if (*v == '\\' || *v == '"')
+                        kl_buf_printf(b, "\\%c", *v);
+                else if (*v == '\n')
+                        kl_buf_puts(b, "\\n");
+                else
+                        kl_buf_printf(b, "%c", *v);
+        }
+}
+
+static void sample(struct kl_buf *b, const char *name, const char *container, const char *ns, const char *pod, double v,
+                   int64_t ms) {
+        kl_buf_puts(b, name);
+        if (ns) {
+                kl_buf_puts(b, "{");
+                if (container) {
+                        kl_buf_puts(b, "container=\"");
+                        label_value(b, container);
+                        kl_buf_puts(b, "\",");
+                }
+                kl_buf_puts(b, "namespace=\"");
+                label_value(b, ns);
+                kl_buf_puts(b, "\",pod=\"");
+                label_value(b, pod);
+                kl_buf_puts(b, "\"}");
+        }
+        kl_buf_printf(b, " %.9g %lld\n", v, (long long) ms);
+}
+
+/* upstream's resource metrics endpoint (pkg/kubelet/metrics/collectors/
+ * resource_metrics.go): node, pod and container CPU and working set, with
+ * the time of the reading. Values that cannot be read (no cgroup stats, a
+ * cgroup v1 host without per-pod cgroups) are left out. */
+void kl_node_resource_metrics_render(const struct kl_node_status_ctx *x, struct kl_buf *b) {
+        int64_t ms = kl_realtime_nsec() / 1000000;
+        struct kl_eviction_observation obs = {};
+        struct kl_eviction_sources src = {.root_dir = x->cfg->root_dir, .psi_memory = ""};
+        static const struct {
+                const char *name, *type, *help;
+        } m[] = {
+                {"container_cpu_usage_seconds_total", "counter",
+                 "[STABLE] Cumulative cpu time consumed by the container in core-seconds"},
+                {"container_memory_working_set_bytes", "gauge",
+                 "[STABLE] Current working set of the container in bytes"},
+                {"container_start_time_seconds", "gauge",
+                 "[STABLE] Start time of the container since unix epoch in seconds"},
+                {"node_cpu_usage_seconds_total", "counter",
+                 "[STABLE] Cumulative cpu time consumed by the node in core-seconds"},
+                {"node_memory_working_set_bytes", "gauge", "[STABLE] Current working set of the node in bytes"},
+                {"pod_cpu_usage_seconds_total", "counter",
+                 "[STABLE] Cumulative cpu time consumed by the pod in core-seconds"},
+                {"pod_memory_working_set_bytes", "gauge", "[STABLE] Current working set of the pod in bytes"},
+        };
+        enum {
+                C_CPU,
+                C_MEM,
+                C_START,
+                N_CPU,
+                N_MEM,
+                P_CPU,
+                P_MEM
+        };
+        struct kl_buf part[ELEMENTSOF(m)] = {};
+        bool errors = false;
+
+        for (const struct kl__worker *w = x->pm->workers; w; w = w->next) {
+                struct kl_cg_stats st = {};
+                if (!w->pod || w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY)
+                        continue;
+                if (kl_node_stats(x->node, w->uid, NULL, &st) >= 0) {
+                        if (st.have & KL_CG_STATS_CPU)
+                                sample(&part[P_CPU], m[P_CPU].name, NULL, w->namespace, w->full_name,
+                                       (double) st.cpu_usage_usec / 1e6, ms);
+                        if (st.have & KL_CG_STATS_MEMORY)
+                                sample(&part[P_MEM], m[P_MEM].name, NULL, w->namespace, w->full_name,
+                                       (double) st.memory_working_set, ms);
+                }
+                for (size_t i = 0; i < w->n_cs; i++) {
+                        const struct kl__cstat *cs = &w->cs[i];
+                        if (!cs->id || !kl__cs_running(cs))
+                                continue;
+                        if (cs->started_at > 0)
+                                sample(&part[C_START], m[C_START].name, cs->spec->name, w->namespace, w->full_name,
+                                       (double) cs->started_at / 1e9, ms);
+                        st = (struct kl_cg_stats){};
+                        if (kl_node_stats(x->node, w->uid, cs->id, &st) < 0) {
+                                errors = true;
+                                continue;
+                        }
+                        if (st.have & KL_CG_STATS_CPU)
+                                sample(&part[C_CPU], m[C_CPU].name, cs->spec->name, w->namespace, w->full_name,
+                                       (double) st.cpu_usage_usec / 1e6, ms);
+                        if (st.have & KL_CG_STATS_MEMORY)
+                                sample(&part[C_MEM], m[C_MEM].name, cs->spec->name, w->namespace, w->full_name,
+                                       (double) st.memory_working_set, ms);
+                }
+        }
+        int64_t cpu = node_cpu_nsec();
+        if (cpu >= 0)
+                sample(&part[N_CPU], m[N_CPU].name, NULL, NULL, NULL, (double) cpu / 1e9, ms);
+        if (kl_eviction_read_signals(&src, &obs) >= 0 && obs.memory_working_set >= 0)
+                sample(&part[N_MEM], m[N_MEM].name, NULL, NULL, NULL, (double) obs.memory_working_set, ms);
+        for (size_t k = 0; k < ELEMENTSOF(m); k++) {
+                kl_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name, m[k].type);
+                if (part[k].len)
+                        kl_buf_printf(b, "%.*s", (int) part[k].len, part[k].data);
+                free(part[k].data);
+        }
+        kl_buf_printf(b,
+                      "# HELP resource_scrape_error [STABLE] 1 if there was an error while getting container "
+                      "metrics, 0 otherwise\n# TYPE resource_scrape_error gauge\nresource_scrape_error %d\n",
+                      errors ? 1 : 0);
+}

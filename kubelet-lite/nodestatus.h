@@ -23,6 +23,8 @@ struct kl_node_status_ctx {
 
 void kl_node_status_render(const struct kl_node_status_ctx *x, struct kl_json *j);
 void kl_node_stats_render(const struct kl_node_status_ctx *x, struct kl_json *j);
+/* /metrics/resource in Prometheus' text format. */
+void kl_node_resource_metrics_render(const struct kl_node_status_ctx *x, struct kl_buf *b);
 
 /* Write the status file when its content changed since *last (which it
  * updates). 1 written, 0 unchanged, <0 error. */

@@ -318,8 +318,10 @@ static void apply_desired(struct kl_pm *pm) {
                         w->seen_nsec = kl_realtime_nsec();
                         log_info("pod '%s' uid=%s: adopted running pod", pod->full_name, pod->uid);
                 }
-                if (w->terminating && !w->evicted)
+                if (w->terminating && !w->evicted) {
+                        w->wanted_again = true;
                         continue; /* wanted again: it comes back once it has stopped */
+                }
                 w->desired = true;
                 w->order = order++;
                 kl__set_str(&w->file, e->file);
@@ -397,6 +399,11 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                 return cs->started;
         }
         if (cs->state < 0) {
+                /* A start that failed (CreateContainer or StartContainer
+                 * error, the container then removed) waits out its back-off
+                 * too, as upstream's RunContainerError does. */
+                if (cs->backoff_until > kl_now_usec())
+                        return false;
                 kl__start_container(pm, w, cs, 0);
                 return false;
         }
@@ -770,6 +777,8 @@ void kl__reconcile(struct kl_pm *pm, bool fresh) {
                         continue;
                 }
                 if (kl__terminate_pod(pm, w)) {
+                        if (w->wanted_again && pm->km)
+                                kl_metric_inc(pm->km->restarted_pods, "true");
                         unlink_worker(pm, w);
                         worker_free(w);
                 }
@@ -901,6 +910,16 @@ static void on_log_timer(struct kl_event_timer *t, uint64_t now, void *userdata)
         kl_event_timer_set(t, more > 0 ? now + LOG_STEP_PERIOD_USEC : pm->log_next_check);
 }
 
+/* prober_probe_total, as upstream's prober (pkg/kubelet/prober/worker.go). */
+static void on_probe_run(void *userdata, const char *pod_uid, const char *container_name, enum kl_probe_kind kind,
+                         const char *result) {
+        struct kl_pm *pm = userdata;
+        const struct kl__worker *w = kl__find_worker(pm, pod_uid);
+        if (w)
+                kl_metric_inc(pm->probe_total, kl_probe_kind_to_string(kind), result, container_name, w->full_name,
+                              w->namespace, w->uid);
+}
+
 /* Every CRI call, as upstream's instrumentedRuntimeService: count, errors
  * and duration by operation type. */
 static void on_cri_op(const char *op, int r, uint64_t usec, void *userdata) {
@@ -924,6 +943,7 @@ static void collect_metrics(struct kl_metrics *m, void *userdata) {
         unsigned running = 0, exited = 0, created = 0, unknown = 0;
 
         kl_metric_set(km->running_pods, kl_pm_running_pods(pm));
+        kl_metric_set(km->node_condition, pm->runtime_ok ? 1 : 0, "Ready");
         kl_metric_reset(km->container_cpu_usage);
         kl_metric_reset(km->container_memory_working_set);
         for (struct kl__worker *w = pm->workers; w; w = w->next)
@@ -974,7 +994,10 @@ int kl_pm_new(const struct kl_pm_params *p, struct kl_pm **ret) {
         if (p->metrics && p->km) {
                 (void) kl_metrics_add_collector(p->metrics, collect_metrics, pm);
                 kl_cri_set_observer(pm->cri, on_cri_op, pm);
+                kl_metric_set(pm->km->node_name, 1, pm->cfg->node_name);
         }
+        if (p->probe_metrics && kl_metrics_register_probes(p->probe_metrics, &pm->probe_total) >= 0)
+                kl_prober_set_run_observer(pm->prober, on_probe_run);
         pm->net_ready = -1;
         struct kl_logrotate_options lo = {
                 .max_size = p->cfg->container_log_max_size,

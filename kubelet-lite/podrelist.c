@@ -18,6 +18,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "metrics.h"
 #include "podworker.h"
 #include "runtime/cri.h"
 
@@ -74,6 +75,12 @@ static void relist_end(struct kl_pm *pm, int r, const struct kl_error *err,
                 pm->sandboxes = sb;
                 pm->containers = containers;
                 pm->snapshot_seq = pm->relist_seq;
+                if (pm->km) {
+                        /* upstream's PLEG metrics (pkg/kubelet/pleg/generic.go) */
+                        uint64_t now = kl_now_usec();
+                        kl_metric_observe(pm->km->pleg_relist_duration, (double) (now - pm->relist_started) / 1e6);
+                        kl_metric_set(pm->km->pleg_last_seen, (double) kl_realtime_nsec() / 1e9);
+                }
                 if (!pm->runtime_version && !pm->version_pending &&
                     kl_cri_version_async(pm->cri, version_done, pm) >= 0)
                         pm->version_pending = true;
@@ -112,6 +119,10 @@ static void relist_start(struct kl_pm *pm) {
         pm->relist_seq++;
         pm->relisting = true;
         pm->relist_started = kl_now_usec();
+        if (pm->km && pm->last_relist_start > 0)
+                kl_metric_observe(pm->km->pleg_relist_interval,
+                                  (double) (pm->relist_started - pm->last_relist_start) / 1e6);
+        pm->last_relist_start = pm->relist_started;
         int r = kl_cri_list_pod_sandbox_async(pm->cri, relist_timeout_ms(pm), sandboxes_done, pm);
         if (r < 0) {
                 kl_error_set(&e, r, "ListPodSandbox: %s", strerror(-r));

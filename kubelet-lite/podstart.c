@@ -125,9 +125,13 @@ static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *re
                 if (kl__set_str(&w->sandbox_error, msg) > 0)
                         log_error("pod '%s': creating sandbox failed: %s", w->full_name, msg);
                 kl__event(pm, w, NULL, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", msg);
+                if (pm->km)
+                        kl_metric_inc(pm->km->started_pods_errors);
         } else {
                 log_info("pod '%s': sandbox %.12s started in %llu ms", w->full_name, resp->pod_sandbox_id,
                          (unsigned long long) ((kl_now_usec() - op->t0) / 1000));
+                if (pm->km)
+                        kl_metric_inc(pm->km->started_pods);
                 kl__set_str(&w->sandbox_id, resp->pod_sandbox_id);
                 w->sandbox_state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
                 w->sandbox_attempt = op->attempt;

@@ -123,6 +123,7 @@ struct kl__worker {
         size_t n_cs;
 
         bool terminating;
+        bool wanted_again;           /* its manifest came back while it was stopping */
         uint64_t terminate_deadline; /* monotonic usec */
         int64_t grace_seconds;       /* for orphans: from CRI annotations */
         unsigned stops_pending;
@@ -173,10 +174,12 @@ struct kl_pm {
         bool version_pending;
         int net_ready; /* NetworkReady from CRI Status: -1 unknown, 0, 1 */
         bool net_pending;
-        uint64_t net_checked;         /* monotonic usec */
-        unsigned teardown_calls;      /* sandbox stop/remove calls in flight, all pods */
-        struct kl__req *reqs;         /* small async requests in flight */
-        struct kl_recorder *recorder; /* events; NULL: none */
+        uint64_t net_checked;          /* monotonic usec */
+        unsigned teardown_calls;       /* sandbox stop/remove calls in flight, all pods */
+        struct kl__req *reqs;          /* small async requests in flight */
+        struct kl_recorder *recorder;  /* events; NULL: none */
+        struct kl_metric *probe_total; /* prober_probe_total; NULL: none */
+        uint64_t last_relist_start;    /* for kubelet_pleg_relist_interval_seconds */
         uint64_t last_sync;
         bool orphans_cleaned;
         bool images_pending;           /* imagePreloadDir imports still running */

@@ -64,6 +64,7 @@ struct kl_prober {
         struct kl_event *loop;
         struct kl_cri *cri;
         kl_probe_result_fn fn;
+        kl_probe_run_fn run_fn;
         void *userdata;
         struct ctr *ctrs;
         struct ctr *graveyard; /* removed during a callback, freed after it */
@@ -220,6 +221,8 @@ static void on_done(enum kl_handler_result result, const char *message, void *us
                         worker_run(w);
                         return;
                 }
+                if (c->pr->run_fn)
+                        c->pr->run_fn(c->pr->userdata, c->uid, c->name, w->kind, "unknown");
                 /* Thrown away, as upstream: an error is neither success nor failure. */
                 if (!streq_ptr(w->last_error, message)) {
                         log_info("%s probe errored for container '%s' in pod %s: %s, ignoring",
@@ -231,6 +234,9 @@ static void on_done(enum kl_handler_result result, const char *message, void *us
         }
         w->attempts = 0;
         w->last_error = mfree(w->last_error);
+        if (c->pr->run_fn)
+                c->pr->run_fn(c->pr->userdata, c->uid, c->name, w->kind,
+                              result == KL_HANDLER_SUCCESS ? "successful" : "failed");
         if (result == KL_HANDLER_FAILURE)
                 log_debug("prober: %s probe failed for container '%s' in pod %s: %s", kl_probe_kind_to_string(w->kind),
                           c->name, c->uid, message);
@@ -401,6 +407,10 @@ static int worker_new(struct ctr *c, enum kl_probe_kind kind, const struct kl_pr
 }
 
 /* ---- public API ------------------------------------------------------------------- */
+
+void kl_prober_set_run_observer(struct kl_prober *pr, kl_probe_run_fn fn) {
+        pr->run_fn = fn;
+}
 
 int kl_prober_new(struct kl_event *loop, struct kl_cri *cri, kl_probe_result_fn fn, void *userdata,
                   struct kl_prober **ret) {

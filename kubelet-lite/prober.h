@@ -65,6 +65,13 @@ typedef void (*kl_probe_result_fn)(void *userdata, const char *pod_uid, const ch
                                    const char *message);
 
 /* cri is used for exec probes; NULL makes them ERROR. */
+/* Told of every probe run that gave an answer: result "successful",
+ * "failed" or "unknown" (an error, after retries), as upstream's
+ * prober_probe_total labels them. Same userdata as the result callback. */
+typedef void (*kl_probe_run_fn)(void *userdata, const char *pod_uid, const char *container_name,
+                                enum kl_probe_kind kind, const char *result);
+void kl_prober_set_run_observer(struct kl_prober *pr, kl_probe_run_fn fn);
+
 int kl_prober_new(struct kl_event *loop, struct kl_cri *cri, kl_probe_result_fn fn, void *userdata,
                   struct kl_prober **ret);
 /* Cancels every probe; no callback runs afterwards. NULL-safe, returns NULL. */

@@ -131,7 +131,7 @@ TEST(registration_errors) {
         ASSERT_NULL(kl_metrics_gauge(m, "g", "", KL_LABELS("__reserved")));
         ASSERT_NULL(kl_metrics_gauge(m, "g", "", KL_LABELS("a:b")));
         ASSERT_NULL(kl_metrics_gauge(m, "g", "", KL_LABELS("a", "a")));
-        ASSERT_NULL(kl_metrics_gauge(m, "g", "", KL_LABELS("a", "b", "c", "d", "e")));
+        ASSERT_NULL(kl_metrics_gauge(m, "g", "", KL_LABELS("a", "b", "c", "d", "e", "f", "g")));
         ASSERT_NULL(kl_metrics_histogram(m, "h", "", bad, 2, NULL));
         ASSERT_NULL(kl_metrics_histogram(m, "h", "", nan_b, 1, NULL));
         ASSERT_NULL(kl_metrics_histogram(m, "h", "", NULL, 1, NULL));
