@@ -25,6 +25,7 @@ void kl_config_init(struct kl_config *c) {
         c->runtime_request_timeout_usec = 2 * 60 * 1000000ULL;
         c->root_dir = strdup(KL_DEFAULT_ROOT_DIR);
         c->pod_logs_dir = strdup(KL_DEFAULT_POD_LOGS_DIR);
+        c->container_log_links_dir = strdup(KL_DEFAULT_CONTAINER_LOG_LINKS_DIR);
         c->healthz_bind_address = strdup("127.0.0.1");
         c->healthz_port = 10248;
         c->address = strdup("127.0.0.1");
@@ -69,6 +70,7 @@ void kl_config_done(struct kl_config *c) {
         free(c->container_runtime_endpoint);
         free(c->root_dir);
         free(c->pod_logs_dir);
+        free(c->container_log_links_dir);
         free(c->hostname_override);
         free(c->node_name);
         free(c->healthz_bind_address);

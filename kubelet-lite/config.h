@@ -14,6 +14,7 @@
 #define KL_DEFAULT_ENDPOINT "unix:///run/containerd/containerd.sock"
 #define KL_DEFAULT_ROOT_DIR "/var/lib/kubelet-lite"
 #define KL_DEFAULT_POD_LOGS_DIR "/var/log/pods"
+#define KL_DEFAULT_CONTAINER_LOG_LINKS_DIR "/var/log/containers"
 
 /* A resource list such as systemReserved: {cpu: 500m, memory: 256Mi, pid: 100}. -1 unset. */
 struct kl_config_resources {
@@ -52,6 +53,7 @@ struct kl_config {
         uint64_t runtime_request_timeout_usec;
         char *root_dir;
         char *pod_logs_dir;
+        char *container_log_links_dir; /* containerLogLinksDir (ours): upstream's /var/log/containers; "": none */
         char *hostname_override;
         char *node_name; /* resolved: hostname_override or gethostname(), lowercased */
 

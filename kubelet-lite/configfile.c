@@ -368,6 +368,8 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                         r = get_duration_or_default(x, k, v, &c->runtime_request_timeout_usec);
                 else if (streq(k, "podLogsDir"))
                         r = get_string_or_default(x, k, v, &c->pod_logs_dir);
+                else if (streq(k, "containerLogLinksDir"))
+                        r = get_string(x, k, v, &c->container_log_links_dir);
                 else if (streq(k, "healthzBindAddress"))
                         r = get_string_or_default(x, k, v, &c->healthz_bind_address);
                 else if (streq(k, "healthzPort")) {

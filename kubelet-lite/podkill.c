@@ -17,6 +17,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "loglinks.h"
 #include "node.h"
 #include "podworker.h"
 #include "prober.h"
@@ -369,6 +370,9 @@ static void container_removed(int r, const struct kl_error *err, ProtobufCMessag
                 (void) unlink(path);
                 if (req->path)
                         (void) unlink(req->path);
+                if (req->pm->cfg->container_log_links_dir && req->pm->cfg->container_log_links_dir[0])
+                        (void) kl_loglinks_remove(req->pm->cfg->container_log_links_dir, w->full_name, w->namespace,
+                                                  w->cs[req->index].spec->name, req->id);
                 log_debug("pod '%s': removed old container '%s' attempt %u", w->full_name, w->cs[req->index].spec->name,
                           req->attempt);
         }
@@ -482,6 +486,8 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
         (void) kl_rm_rf_at(AT_FDCWD, path);
         snprintf(path, sizeof(path), "%s/%s_%s_%s", pm->cfg->pod_logs_dir, w->namespace, w->full_name, w->uid);
         (void) kl_rm_rf_at(AT_FDCWD, path);
+        if (pm->cfg->container_log_links_dir && pm->cfg->container_log_links_dir[0])
+                (void) kl_loglinks_gc(pm->cfg->container_log_links_dir, pm->cfg->pod_logs_dir);
         log_info("pod '%s' uid=%s: removed", w->full_name, w->uid);
         return true;
 }

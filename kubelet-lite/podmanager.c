@@ -19,6 +19,7 @@
 #include "node.h"
 #include "eviction.h"
 #include "logrotate.h"
+#include "loglinks.h"
 #include "podworker.h"
 #include "recorder.h"
 #include "sysctl.h"
@@ -878,6 +879,9 @@ static void on_log_timer(struct kl_event_timer *t, uint64_t now, void *userdata)
         struct kl_error err = {};
         if (now >= pm->log_next_check) {
                 pm->log_next_check = now + pm->cfg->container_log_monitor_interval_usec;
+                /* links whose log files are gone, as upstream's container GC */
+                if (pm->cfg->container_log_links_dir && pm->cfg->container_log_links_dir[0])
+                        (void) kl_loglinks_gc(pm->cfg->container_log_links_dir, pm->cfg->pod_logs_dir);
                 for (struct kl__worker *w = pm->workers; w; w = w->next)
                         for (size_t i = 0; i < w->n_cs; i++) {
                                 struct kl__cstat *cs = &w->cs[i];

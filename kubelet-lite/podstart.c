@@ -18,6 +18,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "loglinks.h"
 #include "metrics.h"
 #include "node.h"
 #include "podvolumes.h"
@@ -304,6 +305,22 @@ static void start_done(int r, const struct kl_error *err, ProtobufCMessage *repl
         kl_pm_kick(pm);
 }
 
+/* upstream's legacy /var/log/containers link, made once the container exists
+ * (kubeGenericRuntimeManager.startContainer). */
+static void add_log_link(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, uint32_t attempt,
+                         const char *id) {
+        const char *dir = pm->cfg->container_log_links_dir;
+        char target[4096];
+        if (!dir || !dir[0] || !id)
+                return;
+        snprintf(target, sizeof(target), "%s/%s_%s_%s/%s/%u.log", pm->cfg->pod_logs_dir, w->namespace, w->full_name,
+                 w->uid, cs->spec->name, attempt);
+        int r = kl_loglinks_add(dir, w->full_name, w->namespace, cs->spec->name, id, target);
+        if (r < 0)
+                log_warning("pod '%s': container '%s': log link in '%s': %s, ignoring", w->full_name, cs->spec->name,
+                            dir, strerror(-r));
+}
+
 static void create_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__op *op = userdata;
         struct kl_pm *pm = op->pm;
@@ -328,6 +345,7 @@ static void create_done(int r, const struct kl_error *err, ProtobufCMessage *rep
         }
         op->container_id = strdup(resp->container_id);
         kl__event(pm, w, cs, "Normal", "Created", "Created container %s", cs->spec->name);
+        add_log_link(pm, w, cs, op->attempt, op->container_id);
         int k = op->container_id ? kl_cri_start_container_async(pm->cri, op->container_id, start_done, op) : -ENOMEM;
         if (k < 0) {
                 struct kl_error e = {};

@@ -73,6 +73,7 @@ kl_config() {
                 echo "apiVersion: kubelet.config.k8s.io/v1beta1"
                 echo "kind: KubeletConfiguration"
                 echo "podLogsDir: $KL_LOGS"
+                echo "containerLogLinksDir: $KL_TMP/containers"
                 echo "cgroupsPerQOS: false"
                 echo "fileCheckFrequency: 2s"
                 cat

@@ -21,9 +21,9 @@ check "...naming file:line:col, the key and the fix" matches "$out" "kubeadm-kub
 # kubepods cgroups on the shared host): starts and idles
 KL_CONFIG=$KL_TMP/config.yaml
 sed 's/^cgroupDriver: systemd$/cgroupDriver: cgroupfs/' "$KUBEADM" >"$KL_CONFIG"
-printf 'podLogsDir: %s\ncgroupsPerQOS: false\n' "$KL_LOGS" >>"$KL_CONFIG"
-check "the test's copy differs from kubeadm's in cgroupDriver only (and 2 test lines)" \
-        test "$(diff "$KUBEADM" "$KL_CONFIG" | grep -c '^[<>]')" = 4
+printf 'podLogsDir: %s\ncontainerLogLinksDir: %s\ncgroupsPerQOS: false\n' "$KL_LOGS" "$KL_TMP/containers" >>"$KL_CONFIG"
+check "the test's copy differs from kubeadm's in cgroupDriver only (and 3 test lines)" \
+        test "$(diff "$KUBEADM" "$KL_CONFIG" | grep -c '^[<>]')" = 5
 kl_start -v=0 || { not_ok "kubelet-lite starts with the kubeadm config"; kl_finish; }
 ok "kubelet-lite starts with the kubeadm config"
 check "exactly one warning line about the config" test "$(grep -c 'config:' "$KL_TMP/kubelet-lite.log")" = 1

@@ -34,6 +34,14 @@ gz=$(ls "$dir" | grep -E '\.gz$' | head -1)
 check "a rotated file decompresses to CRI log lines" bash -c "zcat '$dir/$gz' | head -1 | grep -qE '^[0-9T:.Z-]+ stdout F line [0-9]+ '"
 size=$(stat -c %s "$dir/0.log")
 check "the live log was reopened by the runtime and keeps growing ($size bytes)" bash -c "sleep 1; [ \$(stat -c %s '$dir/0.log') -gt 0 ]"
+# upstream's /var/log/containers links (here containerLogLinksDir), which log
+# shippers tail with a glob such as Fluent Bit's "/var/log/containers/*.log"
+cid=$(pod_field chatty-testnode '.status.containerStatuses[0].containerID' | sed 's|^containerd://||')
+links=( "$KL_TMP"/containers/*.log )
+check "the shipper's glob finds chatty-testnode_default_talk-<id>.log" test "${links[*]}" = "$KL_TMP/containers/chatty-testnode_default_talk-$cid.log"
+check "...a symlink to the CRI log file" test "$(readlink "${links[0]}")" = "$dir/0.log"
+check "...reading through it gives CRI log lines" bash -c "head -1 '${links[0]}' | grep -qE '^[0-9T:.Z-]+ stdout [FP] line [0-9]+ '"
 rm "$KL_MANIFESTS/chatty.yaml"
 wait_for 20 "the removed pod's log directory is deleted" test ! -d "$KL_LOGS/default_chatty-testnode_$uid"
+check "...and its link is gone with it" bash -c "! ls '$KL_TMP'/containers/*.log 2>/dev/null | grep -q ."
 kl_finish
