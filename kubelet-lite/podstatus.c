@@ -92,6 +92,28 @@ static void json_resources(struct kl_json *j, const struct kl_resources *r) {
         kl_json_end_object(j);
 }
 
+static void json_field_ref(struct kl_json *j, const char *path) {
+        kl_json_key(j, "fieldRef");
+        kl_json_begin_object(j);
+        kl_json_kv_string(j, "apiVersion", "v1");
+        kl_json_kv_string(j, "fieldPath", path);
+        kl_json_end_object(j);
+}
+
+static void json_resource_ref(struct kl_json *j, const struct kl_resource_ref *r) {
+        kl_json_key(j, "resourceFieldRef");
+        kl_json_begin_object(j);
+        if (r->container_name)
+                kl_json_kv_string(j, "containerName", r->container_name);
+        kl_json_kv_string(j, "resource", r->resource);
+        bool cpu = strstr(r->resource, "cpu") != NULL;
+        if (cpu)
+                json_quantity_cpu(j, "divisor", r->divisor > 0 ? r->divisor : 1000);
+        else
+                json_quantity_bytes(j, "divisor", r->divisor > 0 ? r->divisor : 1);
+        kl_json_end_object(j);
+}
+
 static void json_handler(struct kl_json *j, const struct kl_handler *h) {
         switch (h->kind) {
         case KL_HANDLER_EXEC:
@@ -122,6 +144,14 @@ static void json_handler(struct kl_json *j, const struct kl_handler *h) {
                         kl_json_string(j, h->port_name);
                 else
                         kl_json_int(j, h->port);
+                kl_json_end_object(j);
+                break;
+        case KL_HANDLER_GRPC:
+                kl_json_key(j, "grpc");
+                kl_json_begin_object(j);
+                kl_json_kv_int(j, "port", h->port);
+                if (h->path && h->path[0]) /* the service name lives in path */
+                        kl_json_kv_string(j, "service", h->path);
                 kl_json_end_object(j);
                 break;
         case KL_HANDLER_SLEEP:
@@ -178,14 +208,13 @@ static void json_container(struct kl_json *j, const struct kl_container *c) {
                 for (size_t i = 0; i < c->n_env; i++) {
                         kl_json_begin_object(j);
                         kl_json_kv_string(j, "name", c->env[i].name);
-                        if (c->env[i].field_ref) {
+                        if (c->env[i].field_ref || c->env[i].resource_ref.resource) {
                                 kl_json_key(j, "valueFrom");
                                 kl_json_begin_object(j);
-                                kl_json_key(j, "fieldRef");
-                                kl_json_begin_object(j);
-                                kl_json_kv_string(j, "apiVersion", "v1");
-                                kl_json_kv_string(j, "fieldPath", c->env[i].field_ref);
-                                kl_json_end_object(j);
+                                if (c->env[i].field_ref)
+                                        json_field_ref(j, c->env[i].field_ref);
+                                else
+                                        json_resource_ref(j, &c->env[i].resource_ref);
                                 kl_json_end_object(j);
                         } else
                                 kl_json_kv_string(j, "value", c->env[i].value);
@@ -205,6 +234,11 @@ static void json_container(struct kl_json *j, const struct kl_container *c) {
                                 kl_json_kv_bool(j, "readOnly", true);
                         if (c->volume_mounts[i].sub_path)
                                 kl_json_kv_string(j, "subPath", c->volume_mounts[i].sub_path);
+                        if (c->volume_mounts[i].propagation != KL_PROPAGATION_NONE)
+                                kl_json_kv_string(j, "mountPropagation",
+                                                  c->volume_mounts[i].propagation == KL_PROPAGATION_BIDIRECTIONAL
+                                                          ? "Bidirectional"
+                                                          : "HostToContainer");
                         kl_json_end_object(j);
                 }
                 kl_json_end_array(j);
@@ -258,6 +292,26 @@ static void pod_spec_json(struct kl_json *j, const struct kl_pod *pod, const cha
                                 kl_json_begin_object(j);
                                 kl_json_kv_string(j, "path", v->host_path);
                                 kl_json_end_object(j);
+                        } else if (v->kind == KL_VOLUME_DOWNWARD_API) {
+                                kl_json_key(j, "downwardAPI");
+                                kl_json_begin_object(j);
+                                kl_json_key(j, "items");
+                                kl_json_begin_array(j);
+                                for (size_t k = 0; k < v->n_items; k++) {
+                                        const struct kl_downward_item *it = &v->items[k];
+                                        kl_json_begin_object(j);
+                                        kl_json_kv_string(j, "path", it->path);
+                                        if (it->field_ref)
+                                                json_field_ref(j, it->field_ref);
+                                        else if (it->resource_ref.resource)
+                                                json_resource_ref(j, &it->resource_ref);
+                                        if (it->mode >= 0)
+                                                kl_json_kv_int(j, "mode", it->mode);
+                                        kl_json_end_object(j);
+                                }
+                                kl_json_end_array(j);
+                                kl_json_kv_int(j, "defaultMode", v->default_mode);
+                                kl_json_end_object(j);
                         } else {
                                 kl_json_key(j, "emptyDir");
                                 kl_json_begin_object(j);
@@ -294,8 +348,21 @@ static void pod_spec_json(struct kl_json *j, const struct kl_pod *pod, const cha
                 kl_json_kv_bool(j, "hostPID", true);
         if (pod->host_ipc)
                 kl_json_kv_bool(j, "hostIPC", true);
+        if (pod->share_process_namespace)
+                kl_json_kv_bool(j, "shareProcessNamespace", true);
         if (pod->hostname)
                 kl_json_kv_string(j, "hostname", pod->hostname);
+        if (pod->n_host_aliases > 0) {
+                kl_json_key(j, "hostAliases");
+                kl_json_begin_array(j);
+                for (size_t i = 0; i < pod->n_host_aliases; i++) {
+                        kl_json_begin_object(j);
+                        kl_json_kv_string(j, "ip", pod->host_aliases[i].ip);
+                        json_strv(j, "hostnames", pod->host_aliases[i].hostnames);
+                        kl_json_end_object(j);
+                }
+                kl_json_end_array(j);
+        }
         kl_json_key(j, "securityContext");
         kl_json_begin_object(j);
         kl_json_end_object(j);

@@ -62,5 +62,7 @@ wait_for 20 "the new container runs and passes again" bash -c "curl -fs http://1
 
 wait_for 30 "no server on the probed port: liveness fails, the container is restarted" bash -c "[ \$(curl -fs http://127.0.0.1:$KL_RO_PORT/pods | jq '.items[] | select(.metadata.name==\"noserver-testnode\") | .status.containerStatuses[0].restartCount') -ge 1 ]"
 check "...with upstream's timeout message" grep -q "container 'c' failed Liveness probe, will be restarted: timeout: health rpc did not complete within 1s" "$KL_TMP/kubelet-lite.log"
+check "/pods shows the grpc probe with its port and service" pod_is ready-testnode \
+        '.spec.containers[0].readinessProbe.grpc | "\(.port) \(.service)"' "$rport kltest.Ready"
 check "kubelet-lite never exited" kill -0 "$KL_PID"
 kl_finish

@@ -191,5 +191,13 @@ wait_for 10 "the Localhost seccomp profile from <root-dir>/seccomp applies (mkdi
         logs_have hardened c "mkdir-denied"
 check "drop: [all] in lower case drops every capability" logs_have hardened c "$(printf 'CapEff:\t0000000000000000')"
 
+# /pods shows the new fields as upstream serializes them
+check "/pods: spec.hostAliases" pod_is vip-testnode '.spec.hostAliases[0].hostnames | length > 0' true
+check "/pods: spec.shareProcessNamespace" pod_is sharepid-testnode .spec.shareProcessNamespace true
+check "/pods: a resourceFieldRef env keeps its divisor" pod_is downward-testnode \
+        '.spec.containers[0].env[] | select(.name=="MEM") | .valueFrom.resourceFieldRef.resource + " " + .valueFrom.resourceFieldRef.divisor' "limits.memory 1Mi"
+check "/pods: a downwardAPI volume with its items" pod_is downward-testnode \
+        '.spec.volumes[] | select(.name=="info") | .downwardAPI.items[0].fieldRef.fieldPath' metadata.labels
+
 check "kubelet-lite is still running" kill -0 "$KL_PID"
 kl_finish
