@@ -28,7 +28,13 @@
 /* ---- starting things ------------------------------------------------------ */
 
 void kl__fill_ctx(struct kl_pm *pm, struct kl__worker *w, struct kl_spec_ctx *ctx) {
+        struct kl_node_info ni = {};
+        /* resourceFieldRef of an unset limit: node allocatable, as upstream's
+         * MergeContainerResourceLimits */
+        kl_node_get_info(pm->node, &ni);
         *ctx = (struct kl_spec_ctx){
+                .alloc_cpu_milli = ni.cpu_allocatable_milli,
+                .alloc_memory = ni.memory_allocatable,
                 .root_dir = pm->cfg->root_dir,
                 .pod_logs_dir = pm->cfg->pod_logs_dir,
                 .cgroup_parent = w->cgroup_parent ? w->cgroup_parent : "",
