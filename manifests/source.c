@@ -75,8 +75,9 @@ struct kl_source {
         bool pending; /* a debounced change waits */
         uint64_t pending_at;
         uint64_t next_rescan;
-        uint64_t write_wait; /* a deferred file is read at this time anyway */
-        bool full_rescan;    /* events were lost: reparse everything */
+        uint64_t next_listing; /* when the directory is read whole again */
+        uint64_t write_wait;   /* a deferred file is read at this time anyway */
+        bool full_rescan;      /* events were lost: reparse everything */
 
         struct file **files; /* sorted by name */
         size_t n_files;
@@ -316,9 +317,9 @@ static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, ui
         }
         f->dirty = true;
         /* A file that arrives complete (renamed in, closed after writing, a
-         * hard link or symlink made) is read at once; only files still being
-         * written, attribute changes and removals (often the first half of a
-         * replace) wait for the quiet time. */
+         * hard link or symlink made) or is deleted is read at once; only
+         * files still being written, attribute changes and files renamed away
+         * (often the first half of a replace) wait for the quiet time. */
         bool complete = false;
         if (ev->mask & IN_MODIFY) {
                 f->writing = true;
@@ -338,7 +339,13 @@ static void on_dir_event(struct kl_source *s, const struct inotify_event *ev, ui
         } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
                 f->writing = false;
                 complete = true;
-        } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+        } else if (ev->mask & IN_DELETE) {
+                /* unlinked: a removal, acted on at once (an editor's save
+                 * renames the old file away instead, IN_MOVED_FROM, and that
+                 * waits for the quiet time in case it comes back) */
+                f->writing = false;
+                complete = true;
+        } else if (ev->mask & IN_MOVED_FROM)
                 f->writing = false;
         f->early = complete;
         if (complete)
@@ -522,7 +529,11 @@ static void log_ignored(struct kl_source *s, const char *name, const char *why, 
         (void) names_push(seen, name);
 }
 
-static int scan(struct kl_source *s, uint64_t now, bool force) {
+/* listing: read the directory whole (at start, periodically, after lost
+ * events); otherwise inotify has told us every name that changed and only
+ * the known files are looked at, however many ignored names the directory
+ * holds. */
+static int scan(struct kl_source *s, uint64_t now, bool force, bool listing) {
         _cleanup_(names_done) struct names ignored = {}, present = {}, fresh = {};
         size_t more = 0;
         _cleanup_free_ bool *keep = NULL;
@@ -533,6 +544,8 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
         dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
+        if (!listing)
+                goto changed;
         int dfd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
         if (dfd2 < 0)
                 return -errno;
@@ -596,6 +609,7 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
                         return -ENOMEM;
 
         /* Pass 2: parse what changed, drop what is gone. */
+changed:
         keep = calloc(s->n_files + 1, sizeof(bool));
         if (!keep)
                 return -ENOMEM;
@@ -604,7 +618,7 @@ static int scan(struct kl_source *s, uint64_t now, bool force) {
                 struct file *f = s->files[i];
                 struct stat st;
 
-                if (!sorted_contains(present.v, present.n, f->name))
+                if (listing && !sorted_contains(present.v, present.n, f->name))
                         continue; /* an event named it, but it is not (or no longer) there */
                 if (fstatat(dfd, f->name, &st, 0) < 0 || !S_ISREG(st.st_mode))
                         continue;
@@ -772,6 +786,7 @@ int kl_source_sync(struct kl_source *s, uint64_t now_usec, bool force, bool *ret
 
         s->pending = false;
         s->next_rescan = now_usec + s->opts.rescan_usec;
+        bool watched = s->wd >= 0; /* a watch made now may have missed changes */
         if (!ensure_watch(s)) {
                 if (s->dir_present)
                         log_debug("manifest directory '%s' is gone, dropping its pods", s->dir);
@@ -779,7 +794,10 @@ int kl_source_sync(struct kl_source *s, uint64_t now_usec, bool force, bool *ret
                 s->write_wait = 0;
                 drop_files(s, NULL);
         } else {
-                r = scan(s, now_usec, force);
+                bool listing = force || s->full_rescan || !s->dir_present || !watched || now_usec >= s->next_listing;
+                r = scan(s, now_usec, force, listing);
+                if (listing && r >= 0)
+                        s->next_listing = now_usec + s->opts.rescan_usec;
                 if (r == -ENOENT || r == -ENOTDIR) {
                         /* removed between the watch and the scan: the watch reports it */
                         drop_files(s, NULL);

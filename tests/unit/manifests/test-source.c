@@ -311,19 +311,33 @@ TEST(complete_files_are_read_at_once) {
         ASSERT_TRUE(sync_at(s, now, false));
         ASSERT_EQ(entry(s, "three.yaml")->n_pods, 1);
 
-        /* a removal still waits for the quiet time: it is often the first
-         * half of a replace */
+        /* an unlink is a removal: acted on at once */
         now += 1000 * MS;
         ASSERT_OK(unlink(b));
         ASSERT_EQ(kl_source_handle_events(s, now), 1);
-        ASSERT_EQ(kl_source_next_deadline(s), now + 100 * MS);
-        /* a complete file arriving meanwhile is not held back by it */
-        write_file("four.yaml", pod_yaml("four", "busybox:1"), 0);
-        ASSERT_EQ(kl_source_handle_events(s, now + 10 * MS), 1);
-        ASSERT_EQ(kl_source_next_deadline(s), now + 10 * MS);
-        ASSERT_TRUE(sync_at(s, now + 10 * MS, false));
-        ASSERT_EQ(entry(s, "four.yaml")->n_pods, 1);
+        ASSERT_EQ(kl_source_next_deadline(s), now);
+        ASSERT_TRUE(sync_at(s, now, false));
         ASSERT_NULL(entry(s, "three.yaml"));
+
+        /* a file renamed away waits for the quiet time: an editor's save
+         * moves the old file aside and writes the new one */
+        now += 1000 * MS;
+        pathf(a, sizeof(a), "two.yaml");
+        pathf(b, sizeof(b), "two.yaml~");
+        ASSERT_OK(rename(a, b));
+        ASSERT_EQ(kl_source_handle_events(s, now), 1);
+        ASSERT_EQ(kl_source_next_deadline(s), now + 100 * MS);
+        /* ...and the new version written meanwhile is read, the pod kept */
+        write_file("two.yaml", pod_yaml("two", "busybox:1"), 0);
+        ASSERT_EQ(kl_source_handle_events(s, now + 10 * MS), 1);
+        ASSERT_FALSE(sync_at(s, now + 10 * MS, false)); /* the same pod: nothing changed */
+        ASSERT_EQ(entry(s, "two.yaml")->n_pods, 1);
+        /* a complete file arriving meanwhile is not held back */
+        write_file("four.yaml", pod_yaml("four", "busybox:1"), 0);
+        ASSERT_EQ(kl_source_handle_events(s, now + 20 * MS), 1);
+        ASSERT_EQ(kl_source_next_deadline(s), now + 20 * MS);
+        ASSERT_TRUE(sync_at(s, now + 20 * MS, false));
+        ASSERT_EQ(entry(s, "four.yaml")->n_pods, 1);
 
         /* complete but invalid, as the first of several appends: the error
          * waits for the quiet time, and the rest arriving makes it valid */
