@@ -188,14 +188,20 @@ static struct pod_entry *find_entry(struct kl_node *n, const char *uid) {
 }
 
 static void update_qos(struct kl_node *n) {
-        const struct kl_pod *pods[512];
-        size_t k = 0;
+        size_t k = 0, total = 0;
         struct kl_cg_qos_totals t;
         struct kl_error err = {};
 
         if (!n->cfg->cgroups_per_qos)
                 return;
-        for (struct pod_entry *e = n->pods; e && k < ELEMENTSOF(pods); e = e->next)
+        for (struct pod_entry *e = n->pods; e; e = e->next)
+                total++;
+        _cleanup_free_ const struct kl_pod **pods = calloc(total + 1, sizeof(*pods));
+        if (!pods) {
+                log_warning("updating QoS cgroups: out of memory, ignoring");
+                return;
+        }
+        for (struct pod_entry *e = n->pods; e; e = e->next)
                 pods[k++] = e->pod;
         kl_admission_qos_totals(pods, k, &t);
         if (kl_cg_qos_update(n->cg, &t, &err) < 0)

@@ -61,12 +61,32 @@ static void pod_usage(struct kl_pm *pm, struct kl__worker *w, enum kl_eviction_r
         p->have_stats = true;
 }
 
-static void evict_one(struct kl_pm *pm, const struct kl_eviction_decision *d) {
-        struct kl__worker *cand[256];
-        struct kl_eviction_pod pods[256];
-        size_t order[256], n = 0;
+/* Stop a pod for good and show it Failed with reason and message: eviction
+ * (for: the condition; it is admitted again once that is gone) and
+ * activeDeadlineSeconds (for: -1). */
+void kl__stop_failed(struct kl_pm *pm, struct kl__worker *w, int evicted_for, const char *reason, const char *msg) {
+        w->evicted = true;
+        w->evicted_for = evicted_for;
+        w->evict_done = false;
+        w->phase = KL_PHASE_FAILED;
+        kl__set_str(&w->phase_reason, reason);
+        kl__set_str(&w->phase_message, msg);
+        kl_pm_kick(pm);
+}
 
-        for (struct kl__worker *w = pm->workers; w && n < ELEMENTSOF(cand); w = w->next) {
+static void evict_one(struct kl_pm *pm, const struct kl_eviction_decision *d) {
+        size_t n = 0, cap = 0;
+
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                cap++;
+        _cleanup_free_ struct kl__worker **cand = calloc(cap + 1, sizeof(*cand));
+        _cleanup_free_ struct kl_eviction_pod *pods = calloc(cap + 1, sizeof(*pods));
+        _cleanup_free_ size_t *order = calloc(cap + 1, sizeof(*order));
+        if (!cand || !pods || !order) {
+                log_error("eviction: out of memory ranking pods, will retry");
+                return;
+        }
+        for (struct kl__worker *w = pm->workers; w; w = w->next) {
                 if (!w->pod || !w->desired || !w->admitted || w->evicted || w->terminating ||
                     w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY)
                         continue;
@@ -91,17 +111,11 @@ static void evict_one(struct kl_pm *pm, const struct kl_eviction_decision *d) {
         kl_eviction_message(d, &c, 1, msg, sizeof(msg));
         log_warning("pod '%s': evicted: %s", w->full_name, msg);
         kl__event(pm, w, NULL, "Warning", "Evicted", "%s", msg);
-        w->evicted = true;
-        w->evicted_for = kl_eviction_signal_condition(d->signal);
-        w->evict_done = false;
-        w->phase = KL_PHASE_FAILED;
-        kl__set_str(&w->phase_reason, KL_EVICTION_REASON);
-        kl__set_str(&w->phase_message, msg);
         w->grace_seconds = kl_eviction_grace_period(pm->ev, d, w->pod->termination_grace_period_seconds);
         if (pm->km)
                 kl_metric_inc(pm->km->evictions, kl_eviction_signal_to_string(d->signal));
         pm->evicting = true;
-        kl_pm_kick(pm);
+        kl__stop_failed(pm, w, kl_eviction_signal_condition(d->signal), KL_EVICTION_REASON, msg);
 }
 
 /* Called from the sync loop for an evicted worker: stop it, keep its status. */

@@ -277,7 +277,7 @@ static int64_t orphan_grace(struct kl_pm *pm, struct kl__worker *w) {
                 if (g && streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid))
                         return atoll(g);
         }
-        return 30;
+        return KL_DEFAULT_TERMINATION_GRACE_SECONDS;
 }
 
 /* ---- removing sandboxes and containers, asynchronously ---------------------------- */

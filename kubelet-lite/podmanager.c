@@ -206,7 +206,7 @@ static struct kl__worker *worker_new(struct kl_pm *pm, const char *uid, const ch
         w->full_name = strdup(full_name ? full_name : "");
         w->namespace = strdup(ns ? ns : "");
         w->sandbox_state = -1;
-        w->grace_seconds = 30;
+        w->grace_seconds = KL_DEFAULT_TERMINATION_GRACE_SECONDS;
         w->created_usec = kl_now_usec();
         if (!w->uid || !w->full_name || !w->namespace)
                 return worker_free(w);
@@ -521,13 +521,8 @@ static bool deadline_exceeded(struct kl_pm *pm, struct kl__worker *w) {
         char msg[128];
         snprintf(msg, sizeof(msg), "Pod was active on the node longer than the specified deadline");
         log_warning("pod '%s': %s (%llds), stopping it", w->full_name, msg, (long long) d);
-        w->evicted = true;
-        w->evicted_for = -1;
-        w->evict_done = false;
-        w->phase = KL_PHASE_FAILED;
-        kl__set_str(&w->phase_reason, "DeadlineExceeded");
-        kl__set_str(&w->phase_message, msg);
-        kl_pm_kick(pm);
+        kl__event(pm, w, NULL, "Normal", "DeadlineExceeded", "%s", msg);
+        kl__stop_failed(pm, w, -1, "DeadlineExceeded", msg);
         return true;
 }
 

@@ -279,6 +279,7 @@ void kl__probe_result(void *userdata, const char *pod_uid, const char *container
 int kl__eviction_setup(struct kl_pm *pm);
 void kl__eviction_free(struct kl_pm *pm);
 void kl__evicted_sync(struct kl_pm *pm, struct kl__worker *w);
+void kl__stop_failed(struct kl_pm *pm, struct kl__worker *w, int evicted_for, const char *reason, const char *msg);
 
 /* podstatus.c */
 const char *kl__phase_to_string(enum kl_phase p);

@@ -245,6 +245,10 @@ struct kl_dns_config {
         size_t n_options;
 };
 
+/* terminationGracePeriodSeconds when the manifest gives none (upstream's
+ * DefaultTerminationGracePeriodSeconds) */
+#define KL_DEFAULT_TERMINATION_GRACE_SECONDS 30
+
 struct kl_pod {
         /* metadata */
         char *name;      /* as written in the manifest */

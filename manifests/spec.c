@@ -610,7 +610,7 @@ struct kl_pod *kl__decode_pod(struct kl__dec *d, const struct kl_yaml_node *root
         if (!p->namespace)
                 p->namespace = kl__dec_strdup(d, "default");
         if (p->termination_grace_period_seconds < 0)
-                p->termination_grace_period_seconds = 30;
+                p->termination_grace_period_seconds = KL_DEFAULT_TERMINATION_GRACE_SECONDS;
         kl__check_pod(d, p);
         return p;
 }
