@@ -54,23 +54,26 @@ TEST_SUPPORT := tests/lib/tests.c
 all: $(BUILD)/kubelet-lite
 
 include lib/module.mk
--include manifests/module.mk
--include cgroups/module.mk
--include runtime/module.mk
--include kubelet-lite/module.mk
--include busybox-image/module.mk
--include board/module.mk
--include board/cross/module.mk
--include kubelet-lite/extra.mk
--include kubelet-lite/probe.mk
--include kubelet-lite/eviction.mk
--include tests/module.mk
+include manifests/module.mk
+include cgroups/module.mk
+include runtime/module.mk
+include kubelet-lite/module.mk
+include kubelet-lite/pod/module.mk
+include kubelet-lite/cm/module.mk
+include kubelet-lite/eviction/module.mk
+include kubelet-lite/prober/module.mk
+include kubelet-lite/server/module.mk
+include kubelet-lite/logs/module.mk
+include kubelet-lite/images/module.mk
+include busybox-image/module.mk
+include board/module.mk
+include board/cross/module.mk
 
 KL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(KL_SRCS)) \
 	$(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/gen/%.o,$(KL_GEN))
 DAEMON_MAIN ?= kubelet-lite/main.c
 
-UNIT_SRCS := $(sort $(wildcard tests/unit/*/test-*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/test-*.c tests/unit/*/*/test-*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 INTEG_SRCS := $(sort $(wildcard tests/integration/*/test-*.c))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRCS))

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "config.h"
+#include "kubelet-lite/config.h"
 
 #include <ctype.h>
 #include <errno.h>

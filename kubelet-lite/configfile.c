@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "sysctl.h"
+#include "kubelet-lite/config.h"
+#include "kubelet-lite/cm/sysctl.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
 #include "manifests/quantity.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "event.h"
+#include "kubelet-lite/event.h"
 
 #include <errno.h>
 #include <stdlib.h>

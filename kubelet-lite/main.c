@@ -13,25 +13,25 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "event.h"
-#include "http.h"
+#include "kubelet-lite/config.h"
+#include "kubelet-lite/event.h"
+#include "kubelet-lite/server/http.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "lib/strbuf.h"
-#include "metrics.h"
+#include "kubelet-lite/server/metrics.h"
 #include "manifests/source.h"
-#include "node.h"
-#include "nodestatus.h"
-#include "notify.h"
-#include "podmanager.h"
-#include "recorder.h"
-#include "sysctl.h"
+#include "kubelet-lite/cm/node.h"
+#include "kubelet-lite/server/nodestatus.h"
+#include "kubelet-lite/notify.h"
+#include "kubelet-lite/pod/manager.h"
+#include "kubelet-lite/recorder.h"
+#include "kubelet-lite/cm/sysctl.h"
 #include "manifests/strv.h"
-#include "preload.h"
+#include "kubelet-lite/images/preload.h"
 #include "runtime/cri.h"
-#include "validate.h"
+#include "kubelet-lite/validate.h"
 
 struct daemon {
         struct kl_config cfg;

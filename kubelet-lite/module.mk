@@ -1,3 +1,3 @@
-KL_SRCS += kubelet-lite/config.c kubelet-lite/configfile.c kubelet-lite/event.c kubelet-lite/http.c \
-	kubelet-lite/notify.c kubelet-lite/crispec.c kubelet-lite/podmanager.c kubelet-lite/podstatus.c kubelet-lite/podimage.c kubelet-lite/podkill.c kubelet-lite/podstart.c kubelet-lite/podrelist.c kubelet-lite/podvolumes.c kubelet-lite/podevict.c kubelet-lite/nodestatus.c \
-	kubelet-lite/node.c kubelet-lite/preload.c kubelet-lite/recorder.c kubelet-lite/sysctl.c kubelet-lite/loglinks.c
+# The daemon's own wiring: configuration, the event loop, events, sd_notify.
+KL_SRCS += kubelet-lite/config.c kubelet-lite/configfile.c kubelet-lite/event.c kubelet-lite/notify.c \
+	kubelet-lite/recorder.c kubelet-lite/validate.c

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "recorder.h"
+#include "kubelet-lite/recorder.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
+#include "kubelet-lite/event.h"
 #include "lib/macros.h"
 
 struct rec {

@@ -47,10 +47,10 @@ now_ms() { date +%s%3N; }
 log_ms() { # the ISO time at the start of a log line -> ms
         date -d "$(echo "$1" | cut -d' ' -f1)" +%s%3N
 }
-# wait_log REGEX N: until N lines match; prints the latest matching time (ms)
+# wait_log REGEX N: until N lines match (at most 5 minutes); prints the latest matching time (ms)
 wait_log() {
-        local i last
-        for i in $(seq 1 3000); do
+        local end=$((SECONDS + 300)) last
+        while [ $SECONDS -lt $end ]; do
                 [ "$(grep -cE "$1" "$KL_TMP/kubelet-lite.log")" -ge "$2" ] && break
                 sleep 0.02
         done
@@ -87,7 +87,9 @@ fval() { echo "$floor" | awk -v k="$1" '$1 == k {printf "%.0f", $2}'; }
 floor_p50=$(fval p50) floor_p95=$(fval p95) floor_stop_p50=$(fval stop_p50) floor_stop_p95=$(fval stop_p95)
 floor_batch_start=$(fval batch_start) floor_batch_stop=$(fval batch_stop)
 
-kl_config </dev/null
+kl_config <<'YAML'
+maxPods: 250
+YAML
 kl_start --v 0 || { echo "kubelet-lite did not start"; exit 1; }
 sleep 3
 read -r rss0 pss0 priv0 anon0 <<<"$(smaps "$KL_PID")"
@@ -149,7 +151,7 @@ dev10=$(device_private "$KL_PID")
 HP="$BUILD/tests/bench/healthz-probe"
 hz_idle=$("$HP" "$KL_HEALTHZ_PORT" 5)
 
-for i in $(seq 1 "$CHURN"); do pod_manifest "c$i" >"$KL_TMP/stage/c$i.yaml"; done
+for i in $(seq 1 "$CHURN"); do pod_manifest "c$i" | grep -v 'resources:' >"$KL_TMP/stage/c$i.yaml"; done
 "$HP" "$KL_HEALTHZ_PORT" 600 >"$KL_TMP/hz-churn" &
 hp=$!
 mv "$KL_TMP"/stage/*.yaml "$KL_MANIFESTS/"

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kubelet-lite/crispec.h"
+#include "kubelet-lite/pod/spec.h"
 #include "kubelet-lite/event.h"
 #include "lib/fileio.h"
 #include "manifests/manifest.h"

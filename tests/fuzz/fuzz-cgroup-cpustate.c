@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet-lite/cpumanager.h"
+#include "kubelet-lite/cm/cpumanager.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

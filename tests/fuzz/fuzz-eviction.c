@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet-lite/eviction.h"
+#include "kubelet-lite/eviction/eviction.h"
+#include "kubelet-lite/eviction/signals.h"
+#include "kubelet-lite/eviction/watch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

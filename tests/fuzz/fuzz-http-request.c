@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet-lite/http.h"
+#include "kubelet-lite/server/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 
 #include "kubelet-lite/event.h"
-#include "kubelet-lite/handler.h"
-#include "kubelet-lite/prober.h"
+#include "kubelet-lite/prober/handler.h"
+#include "kubelet-lite/prober/prober.h"
 #include "tests/integration/runtime/cri-util.h"
 
 #define CTR_NAME "probe-box"

@@ -1,0 +1,2 @@
+# The node: capacity, admission, CPU manager, sysctls (upstream: pkg/kubelet/cm, lifecycle, sysctl).
+KL_SRCS += kubelet-lite/cm/node.c kubelet-lite/cm/admission.c kubelet-lite/cm/cpumanager.c kubelet-lite/cm/sysctl.c

@@ -1,1 +1,0 @@
-KL_SRCS += kubelet-lite/eviction.c

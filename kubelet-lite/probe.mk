@@ -1,1 +1,0 @@
-KL_SRCS += kubelet-lite/handler.c kubelet-lite/prober.c
