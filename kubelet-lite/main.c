@@ -540,10 +540,7 @@ static int run(int argc, char **argv) {
                 kl_config_done(&d.cfg);
                 return r > 0 ? 0 : 1;
         }
-        /* klog's levels: 0-1 what an operator needs, 2 steady-state detail, 3
-         * extended, 4 debug. We have info and debug, so debug starts at 4.
-         * kl_log_set_verbosity() turns debug on from its 2. */
-        kl_log_set_verbosity(d.cfg.verbosity >= 4 ? 2 : 0);
+        kl_log_set_verbosity(d.cfg.verbosity);
         r = kl_config_finalize(&d.cfg, &err);
         if (r < 0) {
                 log_error("invalid configuration: %s", kl_error_str(&err));

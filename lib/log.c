@@ -17,7 +17,7 @@ int kl_log_get_max_level(void) {
 }
 
 void kl_log_set_verbosity(int v) {
-        max_level = v >= 2 ? KL_LOG_DEBUG : KL_LOG_INFO;
+        max_level = v >= 4 ? KL_LOG_DEBUG : KL_LOG_INFO;
 }
 
 static const char *level_name(int level) {

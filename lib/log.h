@@ -16,7 +16,9 @@ enum kl_log_level {
 
 void kl_log_set_max_level(int level);
 int kl_log_get_max_level(void);
-/* Map kubelet's --v verbosity (0..10) to a level: 0-1 info, >=2 debug. */
+/* Map klog's -v verbosity to a level: 0-1 what an operator needs, 2 steady
+ * state detail, 3 extended, 4 and above debug. We have info and debug, so
+ * 0-3 are info and debug starts at 4. */
 void kl_log_set_verbosity(int v);
 
 /* Returns -|error| when error != 0, else 0, so callers can
