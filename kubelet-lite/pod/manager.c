@@ -30,6 +30,7 @@
 #include "runtime/cri.h"
 
 #define RELIST_PERIOD_USEC (1 * KL_USEC_PER_SEC)
+#define CLEANUPS_PER_RECONCILE 8
 
 /* ---- workers ----------------------------------------------------------- */
 
@@ -408,6 +409,7 @@ static void reconcile(struct kl_pm *pm, bool fresh) {
         }
 
         /* Undesired pods terminate; finished ones are freed. */
+        pm->cleanups_left = CLEANUPS_PER_RECONCILE;
         for (struct kl__worker *w = pm->workers, *next; w; w = next) {
                 next = w->next;
                 if (kl__fresh(pm, w))

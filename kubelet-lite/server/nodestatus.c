@@ -21,6 +21,7 @@
 #include "kubelet-lite/cm/node.h"
 #include "kubelet-lite/event.h"
 #include "kubelet-lite/pod/manager.h"
+#include "kubelet-lite/server/dirstats.h"
 
 #define STATUS_FILE "node-status.json"
 
@@ -249,11 +250,13 @@ static void stats_json(struct kl_json *j, const struct kl_cg_stats *st, int64_t 
         }
 }
 
-static int64_t dir_bytes(const char *path) {
-        struct kl_eviction_du du = {};
-        if (kl_eviction_dir_usage(AT_FDCWD, path, 100000, 100000, &du) < 0)
-                return 0;
-        return (int64_t) du.bytes;
+/* From the cache that a timer fills (dirstats.c): a request never walks a
+ * directory. -1: not measured yet. */
+static int64_t dir_bytes(const struct kl_node_status_ctx *x, const char *path) {
+        int64_t b = -1;
+        if (x->dirstats && kl_dirstats_get(x->dirstats, path, &b))
+                return b;
+        return -1;
 }
 
 void kl_node_stats_render(const struct kl_node_status_ctx *x, struct kl_json *j) {
@@ -330,25 +333,30 @@ void kl_node_stats_render(const struct kl_node_status_ctx *x, struct kl_json *j)
                                 stats_json(j, &st, now);
                         snprintf(dir, sizeof(dir), "%s/%s_%s_%s/%s", x->cfg->pod_logs_dir, w.namespace, w.name, w.uid,
                                  cs.name);
-                        kl_json_key(j, "logs");
-                        kl_json_begin_object(j);
-                        kl_json_kv_time(j, "time", now);
-                        kl_json_kv_int(j, "usedBytes", dir_bytes(dir));
-                        kl_json_end_object(j);
+                        int64_t used = dir_bytes(x, dir);
+                        if (used >= 0) {
+                                kl_json_key(j, "logs");
+                                kl_json_begin_object(j);
+                                kl_json_kv_time(j, "time", now);
+                                kl_json_kv_int(j, "usedBytes", used);
+                                kl_json_end_object(j);
+                        }
                         kl_json_end_object(j);
                 }
                 kl_json_end_array(j);
                 if (kl_node_stats(x->node, w.uid, NULL, &pst) >= 0)
                         stats_json(j, &pst, now);
                 snprintf(dir, sizeof(dir), "%s/%s_%s_%s", x->cfg->pod_logs_dir, w.namespace, w.name, w.uid);
-                int64_t logs = dir_bytes(dir);
+                int64_t logs = dir_bytes(x, dir);
                 snprintf(dir, sizeof(dir), "%s/pods/%s/volumes", x->cfg->root_dir, w.uid);
-                int64_t vols = dir_bytes(dir);
-                kl_json_key(j, "ephemeral-storage");
-                kl_json_begin_object(j);
-                kl_json_kv_time(j, "time", now);
-                kl_json_kv_int(j, "usedBytes", logs + vols);
-                kl_json_end_object(j);
+                int64_t vols = dir_bytes(x, dir);
+                if (logs >= 0 && vols >= 0) {
+                        kl_json_key(j, "ephemeral-storage");
+                        kl_json_begin_object(j);
+                        kl_json_kv_time(j, "time", now);
+                        kl_json_kv_int(j, "usedBytes", logs + vols);
+                        kl_json_end_object(j);
+                }
                 kl_json_end_object(j);
         }
         kl_json_end_array(j);

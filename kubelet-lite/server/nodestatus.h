@@ -12,13 +12,16 @@
 struct kl_node;
 struct kl_pm;
 
+struct kl_dirstats;
+
 struct kl_node_status_ctx {
         const struct kl_config *cfg;
         struct kl_node *node;
         struct kl_pm *pm;
         const char *host_ip;
-        const char *runtime_version; /* "containerd://1.6.20", or NULL */
-        int64_t start_nsec;          /* when kubelet-lite started */
+        const char *runtime_version;  /* "containerd://1.6.20", or NULL */
+        int64_t start_nsec;           /* when kubelet-lite started */
+        struct kl_dirstats *dirstats; /* disk usage of pod directories, measured on a timer; may be NULL */
 };
 
 void kl_node_status_render(const struct kl_node_status_ctx *x, struct kl_json *j);

@@ -33,7 +33,9 @@ sum=$(curl -fs "http://127.0.0.1:$KL_RO_PORT/stats/summary")
 check "/stats/summary: node name and fs" test "$(jq -r '.node.nodeName + " " + (.node.fs.capacityBytes > 0 | tostring)' <<<"$sum")" = "testnode true"
 check "/stats/summary: node cpu usageCoreNanoSeconds" test "$(jq '.node.cpu.usageCoreNanoSeconds > 0' <<<"$sum")" = true
 check "/stats/summary: node memory availableBytes" test "$(jq '.node.memory.availableBytes > 0' <<<"$sum")" = true
-check "/stats/summary: the pod with its container and log usage" test "$(jq -r '.pods[0].podRef.name + " " + .pods[0].containers[0].name + " " + (.pods[0].containers[0].logs.usedBytes > 0 | tostring)' <<<"$sum")" = "web-testnode c true"
+check "/stats/summary: the pod with its container" test "$(jq -r '.pods[0].podRef.name + " " + .pods[0].containers[0].name' <<<"$sum")" = "web-testnode c"
+# disk usage is measured on a timer, never in the request: it shows up soon after it is first asked for
+wait_for 10 "/stats/summary: log usage, measured in the background" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/stats/summary | jq -e '.pods[0].containers[0].logs.usedBytes > 0 and .pods[0][\"ephemeral-storage\"].usedBytes > 0' >/dev/null"
 wait_for 10 "status file written under root-dir" test -s "$KL_ROOT/node-status.json"
 check "status file: the pod, Running" test "$(jq -r '.pods[0].name + " " + .pods[0].phase' "$KL_ROOT/node-status.json")" = "web-testnode Running"
 m1=$(stat -c %Y.%N "$KL_ROOT/node-status.json" | cut -d' ' -f1; stat -c %i "$KL_ROOT/node-status.json")
