@@ -17,26 +17,28 @@ set -eu
 
 # The daemon and the native images (busybox-image/module.mk: musl-gcc and
 # Debian's static busybox), containerd and runc, and what scripts/demo runs
-# (curl and jq read /pods, column from bsdextrautils prints the table).
+# (curl and jq read /pods, column from bsdextrautils prints the table,
+# pgrep from procps finds the shims to stop).
 DEMO="
-build-essential pkg-config
+gcc make libc6-dev pkg-config
 libyaml-dev libprotobuf-c-dev protobuf-c-compiler libgrpc-dev zlib1g-dev
 containerd runc
 busybox-static musl-tools
-curl jq bsdextrautils
+curl jq bsdextrautils procps
 "
 
 # The tests: CNI pods, the board VMs (qemu, cpio, the kernel's modules), the
 # arm64/armhf images (cross gcc with its C library, qemu-user to list
-# busybox's applets), the sanitizers, analysers and formatter, kubectl.
+# busybox's applets), the sanitizers, analysers and formatter (git lists the
+# files to check), kubectl.
 CHECK="$DEMO
 containernetworking-plugins iproute2
-rsync cpio xz-utils zstd util-linux procps psmisc kmod
+rsync cpio xz-utils zstd util-linux psmisc kmod
 qemu-system-x86 qemu-system-arm qemu-user-static
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
 clang llvm libclang-rt-14-dev
-shellcheck python3-kconfiglib cppcheck clang-format
+shellcheck python3-kconfiglib cppcheck clang-format git
 kubernetes-client
 "
 
