@@ -3,13 +3,15 @@
 # manifests; it prints the pods as a table and, when stopped, leaves nothing
 # behind (no containers, processes, mounts or directories).
 #
-# Three rounds, each started and stopped a different way, each with its own
+# Four rounds, each started and stopped a different way, each with its own
 # work dir (KL_DEMO_DIR), which is how its processes are told from other
 # containerd instances on the machine:
 #   script   scripts/demo directly, stopped with SIGTERM to it
 #   make     `make demo`, stopped with SIGTERM to make's pid only
 #   timeout  `timeout 600 make demo`, stopped by timeout(1), which sends SIGTERM
 #            to make and then to make's whole process group
+#   sigkill  `make demo`, make killed with SIGKILL: the demo notices that its
+#            parent is gone and cleans up by itself within a few seconds
 # Ctrl-C itself cannot be tested here: a background job of a non-interactive
 # shell starts with SIGINT ignored, which no shell can trap. The demo treats
 # INT, TERM and HUP alike.
@@ -22,7 +24,7 @@ top=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$top" || exit 1
 BUILD=${BUILD:-build}
 export BUILD
-rounds=${KL_DEMO_ROUNDS:-script make timeout}
+rounds=${KL_DEMO_ROUNDS:-script make timeout sigkill}
 passed=0 failed=0
 check() { local w=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok - $w"; else failed=$((failed + 1)); echo "FAIL - $w"; fi; }
 
@@ -77,7 +79,7 @@ round() { # script|make|timeout
         export KL_DEMO_DIR=$dir KL_DEMO_PORT=$port KL_DEMO_HEALTHZ_PORT=$hport
         case $how in
         script) scripts/demo >"$out" 2>&1 & ;;
-        make) make --no-print-directory BUILD="$BUILD" demo >"$out" 2>&1 & ;;
+        make | sigkill) make --no-print-directory BUILD="$BUILD" demo >"$out" 2>&1 & ;;
         timeout) timeout 600 make --no-print-directory BUILD="$BUILD" demo >"$out" 2>&1 & ;;
         esac
         pid=$!
@@ -99,13 +101,25 @@ round() { # script|make|timeout
         check "$how: containerd runs the pods' containers (${#pids[@]} tasks)" test "${#pids[@]}" -ge 4
         check "$how: containerd and kubelet-lite run in sessions of their own" own_sessions "$dir"
 
-        kill -TERM "$pid"
+        if [ "$how" = sigkill ]; then
+                kill -KILL "$pid"
+        else
+                kill -TERM "$pid"
+        fi
         # make waits for the demo's cleanup before it dies of the signal.
         rc=0
         wait "$pid" || rc=$?
         case $how in
         script) check "$how: SIGTERM stops it cleanly (exit $rc)" test "$rc" = 0 ;;
-        *) check "$how: make returned ($rc) once the demo had stopped" grep -q "^Done:" "$out" ;;
+        make | timeout) check "$how: make returned ($rc) once the demo had stopped" grep -q "^Done:" "$out" ;;
+        sigkill)
+                for _ in $(seq 1 100); do
+                        grep -q "^Done:" "$out" && break
+                        sleep 0.2
+                done
+                check "$how: the demo saw its parent go and stopped by itself" \
+                        grep -q "parent (pid $pid) is gone" "$out"
+                ;;
         esac
         check "$how: it says everything is gone" grep -q "^Done:" "$out"
         # Nothing may be left, not even a while later.
