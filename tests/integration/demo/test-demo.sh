@@ -17,8 +17,11 @@
 # INT, TERM and HUP alike.
 #
 # "Running" means what kubelet-lite's /pods says of the containers: every
-# container of both sample pods has state.running and ready true. The pod
-# phase is not enough: a crash-looping pod stays in phase Running.
+# container of both sample pods has state.running, ready true and no restart,
+# still so a few seconds later. The pod phase is not enough: a crash-looping
+# pod stays in phase Running (and testbox-http, a hostNetwork server on port
+# 8080, crash-loops when something else holds that port, yet its readiness
+# probe may then reach the other server).
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$top" || exit 1
@@ -37,7 +40,8 @@ all_ready() { # PORT
           (.items | length) == 2 and all(.items[];
             (.status.containerStatuses // []) as $c
             | ($c | length) == (.spec.containers | length)
-            and all($c[]; .state.running != null and .ready == true))' <<<"$pods" >/dev/null 2>&1
+            and all($c[]; .state.running != null and .ready == true and .restartCount == 0))' \
+                        <<<"$pods" >/dev/null 2>&1
 }
 
 # The pids of the demo's containers (pause and workload), from its containerd.
@@ -92,6 +96,9 @@ round() { # script|make|timeout
                 sleep 0.5
         done
         check "$how: both sample pods have every container running and ready (/pods)" all_ready "$port"
+        # Past a readiness period (5 s) and a relist: a crash loop shows by then.
+        sleep 6
+        check "$how: ...still so 6 s later, and none restarted" all_ready "$port"
         check "$how: the demo says kubelet-lite runs and how to add and remove a manifest" \
                 grep -q "Add a pod:" "$out"
         check "$how: the table has its header" grep -q "^NAME *PHASE *READY *RESTARTS" "$out"
@@ -136,6 +143,10 @@ round() { # script|make|timeout
         rm -f "$out"
 }
 
+if command -v ss >/dev/null && [ -n "$(ss -Hltn 'sport = :8080' 2>/dev/null)" ]; then
+        echo "# note: port 8080 is already taken ($(ss -Hltnp 'sport = :8080' | grep -o 'users:.*')):"
+        echo "# the sample pod testbox-http (hostNetwork, port 8080) cannot run beside it"
+fi
 for how in $rounds; do
         round "$how"
 done
