@@ -125,20 +125,27 @@ tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_BINS) $(BENCH_BINS)
 
 # --- the two README commands ---------------------------------------------
 # Both first install what they need (quiet when everything is there), then
-# re-enter make so pkg-config sees the freshly installed libraries.
-deps:
-	$(Q)scripts/install-deps.sh
+# re-enter make so pkg-config sees the freshly installed libraries. The demo
+# installs only its own set (scripts/install-deps.sh demo), the tests all.
+deps deps-check:
+	$(Q)scripts/install-deps.sh check
 
-check: deps
+deps-demo:
+	$(Q)scripts/install-deps.sh demo
+
+check: deps-check
 	$(Q)$(MAKE) --no-print-directory all tests images
 	$(Q)BUILD=$(BUILD) tests/run
 
-demo: deps
+# `exec`: make's SIGTERM (make forwards it to the recipe's process, and
+# timeout(1) sends it) then reaches scripts/demo itself, which stops
+# everything as on Ctrl-C; a shell in between would die and orphan it.
+demo: deps-demo
 	$(Q)$(MAKE) --no-print-directory all images
-	$(Q)BUILD=$(BUILD) scripts/demo
+	$(Q)BUILD=$(BUILD) exec scripts/demo
 
 # Figures for docs/PERFORMANCE.md (never pass/fail).
-bench: deps
+bench: deps-check
 	$(Q)$(MAKE) --no-print-directory all tests images
 	$(Q)BUILD=$(BUILD) tests/bench/bench.sh
 
@@ -167,7 +174,7 @@ endif
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests deps check demo bench unit install clean images
+.PHONY: all tests deps deps-check deps-demo check demo bench unit install clean images
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -25,6 +25,12 @@ IMG_DEBARCH := $(patsubst arm,armhf,$(IMG_ARCH))
 img_cross_cc = $(or $(word 2,$(subst =, ,$(filter $(IMG_ARCH)=%,$(1)))),$(error IMAGE_ARCH=$(IMAGE_ARCH): unknown architecture, use amd64, arm64 or arm))
 IMG_CC ?= $(call img_cross_cc,amd64=x86_64-linux-gnu-gcc arm64=aarch64-linux-gnu-gcc arm=arm-linux-gnueabihf-gcc)
 IMG_RUNNER := $(call img_cross_cc,amd64=qemu-x86_64-static arm64=qemu-aarch64-static arm=qemu-arm-static)
+# The cross compiler only recommends its C library; without it, it falls back
+# to the host's /usr/include and fails on bits/wordsize.h. Say which package
+# is missing instead (scripts/install-deps.sh check installs it).
+IMG_LIBC_PKG := libc6-dev-$(IMG_DEBARCH)-cross
+IMG_LIBC_CHECK = $(Q)case "$$($(IMG_CC) -print-file-name=libc.a)" in /*) ;; \
+	*) echo "$(IMG_CC) has no C library: install $(IMG_LIBC_PKG) (scripts/install-deps.sh check)" >&2; exit 1 ;; esac
 # Debian's busybox-static of that architecture, fetched and unpacked, never installed.
 IMG_BBROOT := $(BUILD)/debs/$(IMG_DEBARCH)/busybox-static
 IMG_BUSYBOX ?= $(IMG_BBROOT)/bin/busybox
@@ -45,11 +51,13 @@ IMG_DEPS := $(IMG_MKIMAGE) busybox-image/module.mk
 # temp name and renames, so concurrent `make images` runs never see halves.
 $(IMG_OBJ)/pause: busybox-image/pause.c busybox-image/module.mk
 	@mkdir -p $(@D)
+	$(IMG_LIBC_CHECK)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(IMG_CC) -static -s $(IMG_CFLAGS) -std=gnu11 -Wall -Wextra -o $@.$$$$ $< && mv -f $@.$$$$ $@
 
 $(IMG_OBJ)/kltest: busybox-image/testbox.c busybox-image/module.mk
 	@mkdir -p $(@D)
+	$(IMG_LIBC_CHECK)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(IMG_CC) -static -s $(IMG_CFLAGS) -std=gnu11 -Wall -Wextra -o $@.$$$$ $< && mv -f $@.$$$$ $@
 

@@ -1,25 +1,84 @@
 #!/bin/sh
-# Install the Debian packages that building, the demo and the tests need.
-# Idempotent and quiet when everything is already installed.
+# Install the Debian packages that one of the README's commands needs.
+#
+#   scripts/install-deps.sh demo     what `make demo` needs: build the daemon
+#                                    and the native images, run containerd
+#   scripts/install-deps.sh check    what `make check` needs: the demo's set,
+#                                    the board VMs, the cross builds, the
+#                                    analysers and kubectl (the default)
+#   scripts/install-deps.sh --list SET   print the set, one package a line
+#
+# Idempotent and quiet when everything is already installed. Recommends are
+# never installed, so every package a build or test uses is named here, even
+# when another package merely recommends it (gcc-aarch64-linux-gnu only
+# recommends libc6-dev-arm64-cross, the C library the arm64 images link).
+# Sizes of each set on a fresh Debian 12: docs/PACKAGING.md.
 set -eu
 
-PKGS="
-build-essential pkg-config
+# The daemon and the native images (busybox-image/module.mk: musl-gcc and
+# Debian's static busybox), containerd and runc, and what scripts/demo runs
+# (curl and jq read /pods, column from bsdextrautils prints the table,
+# pgrep from procps finds the shims to stop).
+DEMO="
+gcc make libc6-dev pkg-config
 libyaml-dev libprotobuf-c-dev protobuf-c-compiler libgrpc-dev zlib1g-dev
-containerd runc containernetworking-plugins iproute2
+containerd runc
 busybox-static musl-tools
-jq curl rsync cpio xz-utils zstd util-linux procps psmisc kmod
-qemu-system-x86 qemu-system-arm qemu-user-static
-gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
-clang llvm
-shellcheck python3-kconfiglib cppcheck clang-format libclang-rt-14-dev
+curl jq bsdextrautils procps
 "
+
+# The tests: CNI pods, the board VMs (qemu, cpio, the kernel's modules), the
+# arm64/armhf images (cross gcc with its C library, qemu-user to list
+# busybox's applets), the sanitizers, analysers and formatter (git lists the
+# files to check), kubectl.
+CHECK="$DEMO
+containernetworking-plugins iproute2
+rsync cpio xz-utils zstd util-linux psmisc kmod
+qemu-system-x86 qemu-system-arm qemu-user-static
+gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+clang llvm libclang-rt-14-dev
+shellcheck python3-kconfiglib cppcheck clang-format git
+kubernetes-client
+"
+
+list=0
+if [ "${1:-}" = --list ]; then
+        list=1
+        shift
+fi
+case ${1:-check} in
+demo) PKGS=$DEMO ;;
+check) PKGS=$CHECK ;;
+*)
+        sed -n '2,9s/^# \{0,1\}//p' "$0" >&2
+        exit 2
+        ;;
+esac
+if [ $list = 1 ]; then
+        # shellcheck disable=SC2086
+        printf '%s\n' $PKGS
+        exit 0
+fi
+
+installed() {
+        dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 
 missing=""
 for p in $PKGS; do
-        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-                missing="$missing $p"
+        installed "$p" && continue
+        # kubernetes-client ships /usr/bin/kubectl; a kubectl installed by some
+        # other package (Google's, say) would make dpkg refuse the whole
+        # install. Keep that one rather than overwrite it.
+        if [ "$p" = kubernetes-client ]; then
+                owner=$(dpkg-query -S /usr/bin/kubectl 2>/dev/null | cut -d: -f1 || true)
+                if [ -n "$owner" ]; then
+                        echo "install-deps: /usr/bin/kubectl comes from package '$owner', not kubernetes-client: keeping it" >&2
+                        continue
+                fi
         fi
+        missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 
