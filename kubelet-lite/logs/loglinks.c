@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,9 +51,12 @@ int kl_loglinks_remove(const char *dir, const char *pod, const char *ns, const c
         return 0;
 }
 
-int kl_loglinks_gc(const char *dir, const char *logs_dir) {
+/* The links in dir whose target is under prefix_dir (and, when name_prefix
+ * is given, whose name starts with it); only dangling ones when
+ * only_dangling. */
+static int remove_links(const char *dir, const char *name_prefix, const char *prefix_dir, bool only_dangling) {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        size_t ll = strlen(logs_dir);
+        size_t ll = strlen(prefix_dir), nl = name_prefix ? strlen(name_prefix) : 0;
         int removed = 0;
 
         if (dfd < 0)
@@ -66,20 +70,33 @@ int kl_loglinks_gc(const char *dir, const char *logs_dir) {
         for (struct dirent *de; (de = readdir(d));) {
                 char target[PATH_MAX];
                 struct stat st;
-                if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+                if ((de->d_type != DT_LNK && de->d_type != DT_UNKNOWN) ||
+                    (name_prefix && strncmp(de->d_name, name_prefix, nl) != 0))
                         continue;
                 ssize_t n = readlinkat(dfd, de->d_name, target, sizeof(target) - 1);
                 if (n < 0)
                         continue;
                 target[n] = 0;
                 /* only ours: links into podLogsDir */
-                if (strncmp(target, logs_dir, ll) != 0 || target[ll] != '/')
+                if (strncmp(target, prefix_dir, ll) != 0 || target[ll] != '/')
                         continue;
-                if (stat(target, &st) == 0 || errno != ENOENT)
+                if (only_dangling && (stat(target, &st) == 0 || errno != ENOENT))
                         continue;
                 if (unlinkat(dfd, de->d_name, 0) == 0)
                         removed++;
         }
         closedir(d);
         return removed;
+}
+
+int kl_loglinks_remove_pod(const char *dir, const char *pod, const char *ns, const char *pod_log_dir) {
+        char prefix[NAME_MAX + 1];
+        int k = snprintf(prefix, sizeof(prefix), "%s_%s_", pod, ns);
+        if (k < 0 || (size_t) k >= sizeof(prefix))
+                return -ENAMETOOLONG;
+        return remove_links(dir, prefix, pod_log_dir, false);
+}
+
+int kl_loglinks_gc(const char *dir, const char *logs_dir) {
+        return remove_links(dir, NULL, logs_dir, true);
 }

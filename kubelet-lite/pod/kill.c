@@ -507,18 +507,8 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
         (void) kl_rm_rf_at(AT_FDCWD, path);
         snprintf(path, sizeof(path), "%s/%s_%s_%s", pm->cfg->pod_logs_dir, w->namespace, w->full_name, w->uid);
         (void) kl_rm_rf_at(AT_FDCWD, path);
-        /* its /var/log/containers links: those of the containers we know;
-         * any other dangling one goes at the next log check */
-        for (size_t i = 0; pm->cfg->container_log_links_dir && pm->cfg->container_log_links_dir[0] && i < w->n_cs;
-             i++) {
-                const struct kl__cstat *cs = &w->cs[i];
-                if (cs->id)
-                        (void) kl_loglinks_remove(pm->cfg->container_log_links_dir, w->full_name, w->namespace,
-                                                  cs->spec->name, cs->id);
-                if (cs->last_id)
-                        (void) kl_loglinks_remove(pm->cfg->container_log_links_dir, w->full_name, w->namespace,
-                                                  cs->spec->name, cs->last_id);
-        }
+        if (pm->cfg->container_log_links_dir && pm->cfg->container_log_links_dir[0])
+                (void) kl_loglinks_remove_pod(pm->cfg->container_log_links_dir, w->full_name, w->namespace, path);
         log_info("pod '%s' uid=%s: removed", w->full_name, w->uid);
         return true;
 }
