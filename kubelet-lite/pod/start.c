@@ -263,6 +263,7 @@ static void container_failed(struct kl_pm *pm, struct kl__worker *w, struct kl__
                 kl_metric_inc(pm->km->started_containers_errors, cs->init ? "init_container" : "container",
                               err == ENOENT ? "NotFound" : "Unknown");
         log_error("pod '%s': container '%s': %s", w->full_name, cs->spec->name, msg);
+        cs->restart_granted = false;
         /* Treat a failed start like a crash for backoff purposes. */
         cs->backoff_usec = cs->backoff_usec ? MIN(cs->backoff_usec * 2, pm->cfg->crashloop_max_usec)
                                             : pm->cfg->crashloop_initial_usec;
@@ -304,6 +305,7 @@ static void start_done(int r, const struct kl_error *err, ProtobufCMessage *repl
                 cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
                 cs->status_state = -1; /* fetch details on the next relist */
                 cs->attempt = op->attempt;
+                cs->restart_granted = false;
                 kl__set_waiting(cs, NULL, NULL);
                 kl__post_start(pm, w, cs);
         }

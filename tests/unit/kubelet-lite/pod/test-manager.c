@@ -273,7 +273,8 @@ TEST(restarts_back_off) {
         ASSERT_CONTAINS(st, "\"restartCount\":1");
         ASSERT_STREQ(h_phase("crash-node1"), "Running");
         fake_loop_run_for(2 * SEC);
-        ASSERT_STREQ(fake_cri_actions(), "CreateContainer c a2; StartContainer c a2");
+        /* and the attempt before the previous one goes */
+        ASSERT_STREQ(fake_cri_actions(), "CreateContainer c a2; StartContainer c a2; RemoveContainer c a0");
 
         /* Third crash: 20 s. */
         fake_loop_run_for(1 * SEC);
@@ -284,7 +285,7 @@ TEST(restarts_back_off) {
         ASSERT_CONTAINS(h_cstatus("c"), "back-off 20s restarting");
         ASSERT_CONTAINS(h_cstatus("c"), "\"lastState\":{\"terminated\":{\"exitCode\":3,");
         fake_loop_run_for(2 * SEC);
-        ASSERT_STREQ(fake_cri_actions(), "CreateContainer c a3; StartContainer c a3");
+        ASSERT_STREQ(fake_cri_actions(), "CreateContainer c a3; StartContainer c a3; RemoveContainer c a1");
 
         /* Running again: lastState is the attempt before (a2, exit 3). */
         fake_loop_run_for(2 * SEC);
