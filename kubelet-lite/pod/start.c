@@ -117,6 +117,8 @@ static struct kl__worker *op_worker(struct kl__op *op) {
         return w;
 }
 
+#define SANDBOX_RETRY_USEC (10 * KL_USEC_PER_SEC)
+
 static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__op *op = userdata;
         struct kl_pm *pm = op->pm;
@@ -132,6 +134,9 @@ static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *re
                 if (kl__set_str(&w->sandbox_error, msg) > 0)
                         log_error("pod '%s': creating sandbox failed: %s", w->full_name, msg);
                 kl__event(pm, w, NULL, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", msg);
+                /* upstream's pod worker retries a failed sync after backOffPeriod
+                 * (10 s, pkg/kubelet/kubelet.go), not at once */
+                w->sandbox_retry_at = kl_now_usec() + SANDBOX_RETRY_USEC;
                 if (pm->km)
                         kl_metric_inc(pm->km->started_pods_errors);
         } else {

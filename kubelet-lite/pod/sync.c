@@ -206,6 +206,10 @@ void kl__sync_pod(struct kl_pm *pm, struct kl__worker *w) {
                 compute_phase(w);
                 return;
         }
+        if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY && w->sandbox_retry_at > kl_now_usec()) {
+                compute_phase(w); /* the last RunPodSandbox failed: wait before the next */
+                return;
+        }
         if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
                 /* The sandbox died: start over like upstream; gc_pod stops and
                  * removes the old one. */

@@ -113,7 +113,8 @@ struct kl__worker {
         uint32_t sandbox_attempt;
         char *pod_ip;
         char *cgroup_parent;
-        char *sandbox_error; /* why the sandbox could not be created */
+        char *sandbox_error;       /* why the sandbox could not be created */
+        uint64_t sandbox_retry_at; /* monotonic usec: no RunPodSandbox before, after one failed */
 
         uint64_t local_seq;                    /* pm->relist_seq when we last changed it ourselves */
         bool ip_pending;                       /* PodSandboxStatus in flight */
