@@ -102,9 +102,11 @@ static struct {
         unsigned n_calls[_FAKE_METHOD_MAX], in_flight[_FAKE_METHOD_MAX], max_in_flight[_FAKE_METHOD_MAX];
         bool hold[_FAKE_METHOD_MAX];
         int fail_err[_FAKE_METHOD_MAX];
+        unsigned fail_n[_FAKE_METHOD_MAX];
         char *fail_msg[_FAKE_METHOD_MAX];
         char actions[16384];
         unsigned next_id;
+        bool images_absent; /* ImageStatus answers "absent" until a pull succeeds */
         ProtobufCMessage *running_reply;
         bool reply_taken;
         kl_cri_observer_t observer;
@@ -269,11 +271,10 @@ static struct fcall *call_new(struct kl_cri *c, enum fake_method m, const char *
         call->cb = cb;
         call->userdata = userdata;
         call->held = F.hold[m];
-        if (F.fail_err[m]) {
+        if (F.fail_n[m] > 0) {
                 call->fail_err = F.fail_err[m];
-                call->fail_msg = F.fail_msg[m];
-                F.fail_err[m] = 0;
-                F.fail_msg[m] = NULL;
+                call->fail_msg = F.fail_msg[m] ? xstrdup(F.fail_msg[m]) : NULL;
+                F.fail_n[m]--;
         }
         F.n_calls[m]++;
         F.in_flight[m]++;
@@ -573,13 +574,12 @@ static int apply(struct fcall *call, struct scratch *s, ProtobufCMessage **ret, 
                 *ret = NULL;
                 return 0;
         case FAKE_IMAGE_STATUS: {
-                /* Every image is present (tests that pull use fail_next). */
                 Runtime__V1__ImageStatusResponse *r = sc_alloc(s, sizeof(*r));
                 Runtime__V1__Image *img = sc_alloc(s, sizeof(*img));
                 runtime__v1__image_status_response__init(r);
                 runtime__v1__image__init(img);
                 img->id = "sha256:0123";
-                r->image = img;
+                r->image = F.images_absent ? NULL : img; /* absent: a success without image */
                 *ret = &r->base;
                 return 0;
         }
@@ -587,6 +587,7 @@ static int apply(struct fcall *call, struct scratch *s, ProtobufCMessage **ret, 
                 Runtime__V1__PullImageResponse *r = sc_alloc(s, sizeof(*r));
                 runtime__v1__pull_image_response__init(r);
                 r->image_ref = "sha256:0123";
+                F.images_absent = false;
                 *ret = &r->base;
                 return 0;
         }
@@ -681,9 +682,18 @@ unsigned fake_cri_n_ready(void) {
 /* ---- knobs and inspection ------------------------------------------------ */
 
 void fake_cri_fail_next(enum fake_method m, int err, const char *message) {
+        fake_cri_fail_next_n(m, 1, err, message);
+}
+
+void fake_cri_fail_next_n(enum fake_method m, unsigned n, int err, const char *message) {
+        F.fail_n[m] = n;
         F.fail_err[m] = err;
         free(F.fail_msg[m]);
         F.fail_msg[m] = message ? xstrdup(message) : NULL;
+}
+
+void fake_cri_set_images_present(bool present) {
+        F.images_absent = !present;
 }
 
 void fake_cri_hold(enum fake_method m) {

@@ -71,6 +71,10 @@ bool fake_cri_complete_one(void);
 
 /* Knobs. The next call of m (made after this) fails with -err and message. */
 void fake_cri_fail_next(enum fake_method m, int err, const char *message);
+/* The same for the next n calls (0: none any more). */
+void fake_cri_fail_next_n(enum fake_method m, unsigned n, int err, const char *message);
+/* Whether ImageStatus finds images (default yes); a successful pull makes them present. */
+void fake_cri_set_images_present(bool present);
 /* Calls of m made while held stay in flight (a hung runtime) until released. */
 void fake_cri_hold(enum fake_method m);
 void fake_cri_release(enum fake_method m);

@@ -299,6 +299,113 @@ TEST(restarts_back_off) {
         h_done();
 }
 
+/* A CreateContainer that fails: CreateContainerError, retried after the
+ * back-off like a crash (upstream's RunContainerError goes through
+ * doBackOff too); the retry is the same attempt, no restart counted. */
+TEST(create_failure_backs_off) {
+        struct kl_container_view v;
+
+        h_setup();
+        fake_cri_fail_next(FAKE_CREATE, ENOSPC, "no space left on device");
+        h_desire1(crash_yaml);
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox crash-node1 a0; CreateContainer c a0");
+        const char *st = h_cstatus("c");
+        ASSERT_CONTAINS(st, "\"waiting\":{\"reason\":\"CreateContainerError\"");
+        ASSERT_CONTAINS(st, "no space left on device");
+        ASSERT_STREQ(h_phase("crash-node1"), "Pending");
+        fake_loop_run_for(9 * SEC);
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox crash-node1 a0; CreateContainer c a0");
+        fake_loop_run_for(2 * SEC);
+        ASSERT_STREQ(fake_cri_actions(),
+                     "RunPodSandbox crash-node1 a0; CreateContainer c a0; CreateContainer c a0; StartContainer c a0");
+        ASSERT_STREQ(h_phase("crash-node1"), "Running");
+        ASSERT_TRUE(h_container("crash-node1", "c", &v));
+        ASSERT_EQ(v.restarts, 0);
+        h_done();
+}
+
+/* A StartContainer that fails: the created container is removed (it would
+ * otherwise be resumed as "left created"), and the start retried after the
+ * back-off. */
+TEST(start_failure_removes_and_backs_off) {
+        h_setup();
+        fake_cri_fail_next(FAKE_START, EIO, "failed to create shim task");
+        h_desire1(crash_yaml);
+        fake_loop_run_for(1 * SEC);
+        ASSERT_STREQ(fake_cri_actions(),
+                     "RunPodSandbox crash-node1 a0; CreateContainer c a0; StartContainer c a0; RemoveContainer c a0");
+        ASSERT_EQ(fake_cri_n_containers(), 0);
+        ASSERT_CONTAINS(h_cstatus("c"), "failed to create shim task");
+        fake_loop_run_for(8 * SEC);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_CREATE), 1);
+        fake_loop_run_for(2 * SEC);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_CREATE), 2);
+        ASSERT_EQ(fake_cri_container_state("c", 0), RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING);
+        ASSERT_STREQ(h_phase("crash-node1"), "Running");
+        h_done();
+}
+
+/* A RunPodSandbox that fails creates nothing else, and is tried again after
+ * upstream's pod worker back-off (backOffPeriod, 10 s), not in a loop as
+ * fast as the runtime answers. */
+TEST(sandbox_failure_is_retried_after_back_off) {
+        h_setup();
+        fake_cri_fail_next_n(FAKE_RUN_SANDBOX, 2, EIO, "failed to setup network for sandbox");
+        h_desire1(crash_yaml);
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox crash-node1 a0");
+        ASSERT_EQ(fake_cri_n_sandboxes(), 0);
+        ASSERT_STREQ(h_phase("crash-node1"), "Pending");
+        fake_loop_run_for(9 * SEC);
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox crash-node1 a0");
+        fake_loop_run_for(2 * SEC);
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox crash-node1 a0; RunPodSandbox crash-node1 a0");
+        fake_loop_run_for(11 * SEC);
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox crash-node1 a0; RunPodSandbox crash-node1 a0; "
+                                         "RunPodSandbox crash-node1 a0; CreateContainer c a0; StartContainer c a0");
+        ASSERT_EQ(fake_cri_n_sandboxes(), 1);
+        ASSERT_STREQ(h_phase("crash-node1"), "Running");
+        h_done();
+}
+
+/* A pull that fails: ErrImagePull, then ImagePullBackOff until the retry
+ * 10 s later (upstream's image back-off). */
+TEST(pull_failure_backs_off) {
+        h_setup();
+        fake_cri_set_images_present(false);
+        fake_cri_fail_next(FAKE_PULL, ENOENT, "busybox:latest: not found");
+        fake_cri_hold(FAKE_PULL);
+        h_desire1(web_yaml);
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox web-node1 a0; PullImage busybox");
+        /* the failure is shown as ErrImagePull until the next sync looks again */
+        fake_cri_hold(FAKE_IMAGE_STATUS);
+        fake_cri_release(FAKE_PULL);
+        ASSERT_TRUE(fake_loop_settle() >= 0);
+        ASSERT_CONTAINS(h_cstatus("c1"), "\"waiting\":{\"reason\":\"ErrImagePull\",\"message\":\"PullImage: rpc "
+                                         "error: busybox:latest: not found\"}");
+        fake_cri_release(FAKE_IMAGE_STATUS);
+        fake_loop_run_for(2 * SEC);
+        ASSERT_CONTAINS(h_cstatus("c1"), "\"waiting\":{\"reason\":\"ImagePullBackOff\"");
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox web-node1 a0; PullImage busybox");
+        fake_loop_run_for(7 * SEC);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_PULL), 1);
+        fake_loop_run_for(2 * SEC);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_PULL), 2);
+        ASSERT_STREQ(h_phase("web-node1"), "Running");
+        h_done();
+}
+
+/* imagePullFallbackToLocal (ours, on by default): an offline box whose pull
+ * fails runs the image it already has. */
+TEST(pull_failure_falls_back_to_local_image) {
+        h_setup();
+        fake_cri_fail_next(FAKE_PULL, EIO, "dial tcp: lookup registry-1.docker.io: no such host");
+        h_desire1(web_yaml);
+        ASSERT_STREQ(fake_cri_actions(), "RunPodSandbox web-node1 a0; PullImage busybox; CreateContainer c1 a0; "
+                                         "StartContainer c1 a0; CreateContainer c2 a0; StartContainer c2 a0");
+        ASSERT_STREQ(h_phase("web-node1"), "Running");
+        h_done();
+}
+
 /* Upstream's killPod: containers stopped with the pod's grace period, then
  * the sandbox stopped and removed; the pod is listed, with a
  * deletionTimestamp, until then. */
@@ -388,6 +495,7 @@ TEST(crash_journal_replay) {
         ASSERT_CONTAINS(a, "RemoveContainer c1 a0");
         ASSERT_CONTAINS(a, "CreateContainer c1 a0; StartContainer c1 a0");
         ASSERT_CONTAINS(a, "StartContainer c2 a0");
+        ASSERT_TRUE(strstr(a, "RemoveContainer c1 a0") < strstr(a, "CreateContainer c1 a0"));
         ASSERT_TRUE(strstr(a, "CreateContainer c2") == NULL);
         ASSERT_TRUE(strstr(a, "c1 a1") == NULL);
         ASSERT_TRUE(strstr(a, "RunPodSandbox") == NULL);
