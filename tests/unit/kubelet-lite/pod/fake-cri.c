@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* An in-memory CRI runtime in place of runtime/cri.o (see fake-cri.h). It
- * follows containerd's observable behaviour where the pod code depends on it:
- * StopPodSandbox stops the sandbox's containers, RemovePodSandbox removes
- * them, a removed id answers NOT_FOUND (-ENOENT), StartContainer of a
- * container that is not CREATED fails. */
-#include "tests/unit/kubelet-lite/pod/fake-cri.h"
+/* The kl_cri API in place of runtime/cri.o (see fake-cri.h): every call is
+ * recorded and queued, and completed when the test drains the queue, by
+ * applying it to the in-memory runtime (fake-runtime.c). */
+#include "tests/unit/kubelet-lite/pod/fake-runtime.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,54 +15,14 @@
 #include "kubelet-lite/event.h"
 #include "lib/macros.h"
 
-#define MAX_OBJS 256
-#define MAX_KV 32
-
-struct kv {
-        char *k, *v;
-};
-
-struct kvs {
-        struct kv e[MAX_KV];
-        size_t n;
-};
-
-struct fsandbox {
-        char id[32];
-        char *name, *ns, *uid;
-        uint32_t attempt;
-        int state;
-        int64_t created_at;
-        struct kvs labels, annotations;
-        bool removed;
-};
-
-struct fcontainer {
-        char id[32];
-        char sandbox_id[32];
-        char *name, *image;
-        uint32_t attempt;
-        int state;
-        int64_t created_at, started_at, finished_at;
-        int32_t exit_code;
-        char *reason;
-        struct kvs labels, annotations;
-        bool removed;
-};
-
 struct fcall {
-        enum fake_method m;
-        char *id;
+        struct fake_request req;
         int64_t timeout;
         kl_cri_callback_t cb;
         void *userdata;
         bool held;
         int fail_err; /* > 0: fail with it */
         char *fail_msg;
-        /* RunPodSandbox and CreateContainer: what the config asked for */
-        char *name, *ns, *uid, *image;
-        uint32_t attempt;
-        struct kvs labels, annotations;
         struct fcall *next;
 };
 
@@ -72,32 +30,7 @@ struct kl_cri {
         int efd;
 };
 
-static const char *const method_names[_FAKE_METHOD_MAX] = {
-        [FAKE_VERSION] = "Version",
-        [FAKE_STATUS] = "Status",
-        [FAKE_RUN_SANDBOX] = "RunPodSandbox",
-        [FAKE_STOP_SANDBOX] = "StopPodSandbox",
-        [FAKE_REMOVE_SANDBOX] = "RemovePodSandbox",
-        [FAKE_SANDBOX_STATUS] = "PodSandboxStatus",
-        [FAKE_LIST_SANDBOX] = "ListPodSandbox",
-        [FAKE_CREATE] = "CreateContainer",
-        [FAKE_START] = "StartContainer",
-        [FAKE_STOP] = "StopContainer",
-        [FAKE_REMOVE] = "RemoveContainer",
-        [FAKE_LIST_CONTAINERS] = "ListContainers",
-        [FAKE_CONTAINER_STATUS] = "ContainerStatus",
-        [FAKE_EXEC] = "ExecSync",
-        [FAKE_REOPEN_LOG] = "ReopenContainerLog",
-        [FAKE_UPDATE_RESOURCES] = "UpdateContainerResources",
-        [FAKE_IMAGE_STATUS] = "ImageStatus",
-        [FAKE_PULL] = "PullImage",
-};
-
 static struct {
-        struct fsandbox sb[MAX_OBJS];
-        size_t n_sb;
-        struct fcontainer ct[MAX_OBJS];
-        size_t n_ct;
         struct fcall *queue; /* FIFO */
         unsigned n_calls[_FAKE_METHOD_MAX], in_flight[_FAKE_METHOD_MAX], max_in_flight[_FAKE_METHOD_MAX];
         bool hold[_FAKE_METHOD_MAX];
@@ -105,8 +38,6 @@ static struct {
         unsigned fail_n[_FAKE_METHOD_MAX];
         char *fail_msg[_FAKE_METHOD_MAX];
         char actions[16384];
-        unsigned next_id;
-        bool images_absent; /* ImageStatus answers "absent" until a pull succeeds */
         ProtobufCMessage *running_reply;
         bool reply_taken;
         kl_cri_observer_t observer;
@@ -116,121 +47,7 @@ static struct {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *xstrdup(const char *s) {
-        char *r = strdup(s ? s : "");
-        if (!r)
-                abort();
-        return r;
-}
-
-static void kvs_add(struct kvs *k, const char *key, const char *value) {
-        if (k->n >= MAX_KV)
-                abort();
-        k->e[k->n].k = xstrdup(key);
-        k->e[k->n].v = xstrdup(value);
-        k->n++;
-}
-
-static void kvs_done(struct kvs *k) {
-        for (size_t i = 0; i < k->n; i++) {
-                free(k->e[i].k);
-                free(k->e[i].v);
-        }
-        k->n = 0;
-}
-
-static void kvs_copy(struct kvs *dst, const struct kvs *src) {
-        for (size_t i = 0; i < src->n; i++)
-                kvs_add(dst, src->e[i].k, src->e[i].v);
-}
-
-/* Map fields of every protobuf-c map type share this layout. */
-struct map_entry {
-        ProtobufCMessage base;
-        char *key;
-        char *value;
-};
-
-static void kvs_from_map(struct kvs *dst, void *const *entries, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                const struct map_entry *e = entries[i];
-                kvs_add(dst, e->key, e->value);
-        }
-}
-
-/* Scratch memory of one reply, freed once it has been packed. */
-struct scratch {
-        void *p[4096];
-        size_t n;
-};
-
-static void *sc_alloc(struct scratch *s, size_t size) {
-        void *p = calloc(1, size);
-        if (!p || s->n >= ELEMENTSOF(s->p))
-                abort();
-        s->p[s->n++] = p;
-        return p;
-}
-
-static void sc_free(struct scratch *s) {
-        for (size_t i = 0; i < s->n; i++)
-                free(s->p[i]);
-        s->n = 0;
-}
-
-static void *map_of(struct scratch *s, const ProtobufCMessageDescriptor *d, const struct kvs *k, size_t *ret_n) {
-        struct map_entry **v = sc_alloc(s, sizeof(*v) * (k->n + 1));
-        for (size_t i = 0; i < k->n; i++) {
-                v[i] = sc_alloc(s, d->sizeof_message);
-                protobuf_c_message_init(d, v[i]);
-                v[i]->key = k->e[i].k;
-                v[i]->value = k->e[i].v;
-        }
-        *ret_n = k->n;
-        return v;
-}
-
 /* A heap copy through the wire format, as the real client hands out. */
-static ProtobufCMessage *wire_copy(const ProtobufCMessage *m) {
-        size_t n = protobuf_c_message_get_packed_size(m);
-        uint8_t *buf = malloc(n ? n : 1);
-        if (!buf)
-                abort();
-        protobuf_c_message_pack(m, buf);
-        ProtobufCMessage *r = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-        free(buf);
-        if (!r)
-                abort();
-        return r;
-}
-
-static struct fsandbox *find_sb(const char *id) {
-        for (size_t i = 0; i < F.n_sb; i++)
-                if (!F.sb[i].removed && streq_ptr(F.sb[i].id, id))
-                        return &F.sb[i];
-        return NULL;
-}
-
-static struct fcontainer *find_ct(const char *id) {
-        for (size_t i = 0; i < F.n_ct; i++)
-                if (!F.ct[i].removed && streq_ptr(F.ct[i].id, id))
-                        return &F.ct[i];
-        return NULL;
-}
-
-static struct fcontainer *find_ct_any(const char *id) {
-        for (size_t i = 0; i < F.n_ct; i++)
-                if (streq_ptr(F.ct[i].id, id))
-                        return &F.ct[i];
-        return NULL;
-}
-
-static struct fsandbox *find_sb_any(const char *id) {
-        for (size_t i = 0; i < F.n_sb; i++)
-                if (streq_ptr(F.sb[i].id, id))
-                        return &F.sb[i];
-        return NULL;
-}
 
 static void action(const char *fmt, ...) _printf_(1, 2);
 static void action(const char *fmt, ...) {
@@ -243,14 +60,6 @@ static void action(const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(F.actions + len, sizeof(F.actions) - len, fmt, ap);
         va_end(ap);
-}
-
-static void ct_exit(struct fcontainer *c, int32_t code, const char *reason) {
-        c->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
-        c->exit_code = code;
-        c->finished_at = kl_realtime_nsec();
-        free(c->reason);
-        c->reason = xstrdup(reason);
 }
 
 /* ---- recording calls ---------------------------------------------------- */
@@ -266,14 +75,14 @@ static struct fcall *call_new(struct kl_cri *c, enum fake_method m, const char *
         struct fcall *call = calloc(1, sizeof(*call));
         if (!call)
                 abort();
-        call->m = m;
-        call->id = id ? xstrdup(id) : NULL;
+        call->req.m = m;
+        call->req.id = id ? fake_strdup(id) : NULL;
         call->cb = cb;
         call->userdata = userdata;
         call->held = F.hold[m];
         if (F.fail_n[m] > 0) {
                 call->fail_err = F.fail_err[m];
-                call->fail_msg = F.fail_msg[m] ? xstrdup(F.fail_msg[m]) : NULL;
+                call->fail_msg = F.fail_msg[m] ? fake_strdup(F.fail_msg[m]) : NULL;
                 F.fail_n[m]--;
         }
         F.n_calls[m]++;
@@ -288,14 +97,14 @@ static struct fcall *call_new(struct kl_cri *c, enum fake_method m, const char *
 }
 
 static void call_free(struct fcall *call) {
-        free(call->id);
+        free(call->req.id);
         free(call->fail_msg);
-        free(call->name);
-        free(call->ns);
-        free(call->uid);
-        free(call->image);
-        kvs_done(&call->labels);
-        kvs_done(&call->annotations);
+        free(call->req.name);
+        free(call->req.ns);
+        free(call->req.uid);
+        free(call->req.image);
+        fake_kvs_done(&call->req.labels);
+        fake_kvs_done(&call->req.annotations);
         free(call);
 }
 
@@ -309,340 +118,24 @@ static int check(struct kl_cri *c, const char *id, kl_cri_callback_t cb) {
 
 /* ---- completing calls: the runtime's behaviour --------------------------- */
 
-#define NOT_FOUND(what, id)                                                                                \
-        (kl_error_set(err, ENOENT,                                                                         \
-                      "%s: rpc error NotFound: an error occurred when try to find " what " %s: not found", \
-                      method_names[call->m], id),                                                          \
-         -ENOENT)
-
-static const char *ct_desc(const struct fcontainer *c, char *buf, size_t n) {
-        snprintf(buf, n, "%s a%u", c->name, c->attempt);
-        return buf;
-}
-
-static void sb_stop(struct fsandbox *s) {
-        s->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
-        for (size_t i = 0; i < F.n_ct; i++) {
-                struct fcontainer *c = &F.ct[i];
-                if (!c->removed && streq(c->sandbox_id, s->id) &&
-                    c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
-                        ct_exit(c, 137, "Error");
-        }
-}
-
-static int apply(struct fcall *call, struct scratch *s, ProtobufCMessage **ret, struct kl_error *err) {
-        struct fsandbox *sb;
-        struct fcontainer *ct;
-
-        switch (call->m) {
-        case FAKE_VERSION: {
-                Runtime__V1__VersionResponse *r = sc_alloc(s, sizeof(*r));
-                runtime__v1__version_response__init(r);
-                r->version = "0.1.0";
-                r->runtime_name = "fake";
-                r->runtime_version = "1.0";
-                r->runtime_api_version = "v1";
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_STATUS: {
-                Runtime__V1__StatusResponse *r = sc_alloc(s, sizeof(*r));
-                Runtime__V1__RuntimeStatus *st = sc_alloc(s, sizeof(*st));
-                Runtime__V1__RuntimeCondition *c[2];
-                runtime__v1__status_response__init(r);
-                runtime__v1__runtime_status__init(st);
-                for (int i = 0; i < 2; i++) {
-                        c[i] = sc_alloc(s, sizeof(*c[i]));
-                        runtime__v1__runtime_condition__init(c[i]);
-                        c[i]->type = i == 0 ? "RuntimeReady" : "NetworkReady";
-                        c[i]->status = true;
-                }
-                st->conditions = c;
-                st->n_conditions = 2;
-                r->status = st;
-                *ret = wire_copy(&r->base);
-                return 1;
-        }
-        case FAKE_RUN_SANDBOX: {
-                if (F.n_sb >= MAX_OBJS)
-                        abort();
-                sb = &F.sb[F.n_sb++];
-                snprintf(sb->id, sizeof(sb->id), "sb%03u", ++F.next_id);
-                sb->name = xstrdup(call->name);
-                sb->ns = xstrdup(call->ns);
-                sb->uid = xstrdup(call->uid);
-                sb->attempt = call->attempt;
-                sb->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
-                sb->created_at = kl_realtime_nsec();
-                kvs_copy(&sb->labels, &call->labels);
-                kvs_copy(&sb->annotations, &call->annotations);
-                Runtime__V1__RunPodSandboxResponse *r = sc_alloc(s, sizeof(*r));
-                runtime__v1__run_pod_sandbox_response__init(r);
-                r->pod_sandbox_id = sb->id;
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_STOP_SANDBOX:
-        case FAKE_REMOVE_SANDBOX:
-                sb = find_sb(call->id);
-                if (!sb)
-                        return call->m == FAKE_STOP_SANDBOX ? NOT_FOUND("sandbox", call->id) : 0;
-                sb_stop(sb);
-                if (call->m == FAKE_REMOVE_SANDBOX) {
-                        sb->removed = true;
-                        for (size_t i = 0; i < F.n_ct; i++)
-                                if (streq(F.ct[i].sandbox_id, sb->id))
-                                        F.ct[i].removed = true;
-                }
-                *ret = NULL;
-                return 0;
-        case FAKE_SANDBOX_STATUS: {
-                sb = find_sb(call->id);
-                if (!sb)
-                        return NOT_FOUND("sandbox", call->id);
-                Runtime__V1__PodSandboxStatusResponse *r = sc_alloc(s, sizeof(*r));
-                Runtime__V1__PodSandboxStatus *st = sc_alloc(s, sizeof(*st));
-                Runtime__V1__PodSandboxNetworkStatus *net = sc_alloc(s, sizeof(*net));
-                runtime__v1__pod_sandbox_status_response__init(r);
-                runtime__v1__pod_sandbox_status__init(st);
-                runtime__v1__pod_sandbox_network_status__init(net);
-                char *ip = sc_alloc(s, 32);
-                snprintf(ip, 32, "10.88.0.%u", (unsigned) (sb - F.sb) + 2);
-                net->ip = ip;
-                st->id = sb->id;
-                st->state = sb->state;
-                st->created_at = sb->created_at;
-                st->network = net;
-                r->status = st;
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_LIST_SANDBOX: {
-                Runtime__V1__ListPodSandboxResponse *r = sc_alloc(s, sizeof(*r));
-                runtime__v1__list_pod_sandbox_response__init(r);
-                r->items = sc_alloc(s, sizeof(*r->items) * (F.n_sb + 1));
-                for (size_t i = 0; i < F.n_sb; i++) {
-                        if (F.sb[i].removed)
-                                continue;
-                        Runtime__V1__PodSandbox *p = sc_alloc(s, sizeof(*p));
-                        Runtime__V1__PodSandboxMetadata *md = sc_alloc(s, sizeof(*md));
-                        runtime__v1__pod_sandbox__init(p);
-                        runtime__v1__pod_sandbox_metadata__init(md);
-                        md->name = F.sb[i].name;
-                        md->namespace_ = F.sb[i].ns;
-                        md->uid = F.sb[i].uid;
-                        md->attempt = F.sb[i].attempt;
-                        p->id = F.sb[i].id;
-                        p->metadata = md;
-                        p->state = F.sb[i].state;
-                        p->created_at = F.sb[i].created_at;
-                        p->labels = map_of(s, &runtime__v1__pod_sandbox__labels_entry__descriptor, &F.sb[i].labels,
-                                           &p->n_labels);
-                        p->annotations = map_of(s, &runtime__v1__pod_sandbox__annotations_entry__descriptor,
-                                                &F.sb[i].annotations, &p->n_annotations);
-                        r->items[r->n_items++] = p;
-                }
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_CREATE: {
-                sb = find_sb(call->id);
-                if (!sb)
-                        return NOT_FOUND("sandbox", call->id);
-                if (F.n_ct >= MAX_OBJS)
-                        abort();
-                ct = &F.ct[F.n_ct++];
-                snprintf(ct->id, sizeof(ct->id), "ct%03u", ++F.next_id);
-                snprintf(ct->sandbox_id, sizeof(ct->sandbox_id), "%s", sb->id);
-                ct->name = xstrdup(call->name);
-                ct->image = xstrdup(call->image);
-                ct->attempt = call->attempt;
-                ct->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED;
-                ct->created_at = kl_realtime_nsec();
-                kvs_copy(&ct->labels, &call->labels);
-                kvs_copy(&ct->annotations, &call->annotations);
-                Runtime__V1__CreateContainerResponse *r = sc_alloc(s, sizeof(*r));
-                runtime__v1__create_container_response__init(r);
-                r->container_id = ct->id;
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_START:
-                ct = find_ct(call->id);
-                if (!ct)
-                        return NOT_FOUND("container", call->id);
-                if (ct->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED)
-                        return kl_error_set(err, EIO,
-                                            "StartContainer: rpc error Unknown: container %s is not in created state",
-                                            ct->id),
-                               -EIO;
-                ct->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
-                ct->started_at = kl_realtime_nsec();
-                *ret = NULL;
-                return 0;
-        case FAKE_STOP:
-                ct = find_ct(call->id);
-                if (!ct)
-                        return NOT_FOUND("container", call->id);
-                if (ct->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
-                        ct_exit(ct, 137, "Error");
-                *ret = NULL;
-                return 0;
-        case FAKE_REMOVE:
-                ct = find_ct(call->id);
-                if (ct)
-                        ct->removed = true;
-                *ret = NULL;
-                return 0;
-        case FAKE_LIST_CONTAINERS: {
-                Runtime__V1__ListContainersResponse *r = sc_alloc(s, sizeof(*r));
-                runtime__v1__list_containers_response__init(r);
-                r->containers = sc_alloc(s, sizeof(*r->containers) * (F.n_ct + 1));
-                for (size_t i = 0; i < F.n_ct; i++) {
-                        const struct fcontainer *c = &F.ct[i];
-                        if (c->removed)
-                                continue;
-                        Runtime__V1__Container *p = sc_alloc(s, sizeof(*p));
-                        Runtime__V1__ContainerMetadata *md = sc_alloc(s, sizeof(*md));
-                        Runtime__V1__ImageSpec *img = sc_alloc(s, sizeof(*img));
-                        runtime__v1__container__init(p);
-                        runtime__v1__container_metadata__init(md);
-                        runtime__v1__image_spec__init(img);
-                        md->name = c->name;
-                        md->attempt = c->attempt;
-                        img->image = c->image;
-                        p->id = (char *) c->id;
-                        p->pod_sandbox_id = (char *) c->sandbox_id;
-                        p->metadata = md;
-                        p->image = img;
-                        p->state = c->state;
-                        p->created_at = c->created_at;
-                        p->labels =
-                                map_of(s, &runtime__v1__container__labels_entry__descriptor, &c->labels, &p->n_labels);
-                        p->annotations = map_of(s, &runtime__v1__container__annotations_entry__descriptor,
-                                                &c->annotations, &p->n_annotations);
-                        r->containers[r->n_containers++] = p;
-                }
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_CONTAINER_STATUS: {
-                ct = find_ct(call->id);
-                if (!ct)
-                        return NOT_FOUND("container", call->id);
-                Runtime__V1__ContainerStatusResponse *r = sc_alloc(s, sizeof(*r));
-                Runtime__V1__ContainerStatus *st = sc_alloc(s, sizeof(*st));
-                Runtime__V1__ContainerMetadata *md = sc_alloc(s, sizeof(*md));
-                Runtime__V1__ImageSpec *img = sc_alloc(s, sizeof(*img));
-                runtime__v1__container_status_response__init(r);
-                runtime__v1__container_status__init(st);
-                runtime__v1__container_metadata__init(md);
-                runtime__v1__image_spec__init(img);
-                md->name = ct->name;
-                md->attempt = ct->attempt;
-                img->image = ct->image;
-                st->id = ct->id;
-                st->metadata = md;
-                st->state = ct->state;
-                st->created_at = ct->created_at;
-                st->started_at = ct->started_at;
-                st->finished_at = ct->finished_at;
-                st->exit_code = ct->exit_code;
-                st->image = img;
-                st->image_ref = ct->image;
-                st->reason = ct->reason ? ct->reason : "";
-                st->labels =
-                        map_of(s, &runtime__v1__container_status__labels_entry__descriptor, &ct->labels, &st->n_labels);
-                st->annotations = map_of(s, &runtime__v1__container_status__annotations_entry__descriptor,
-                                         &ct->annotations, &st->n_annotations);
-                r->status = st;
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_EXEC: {
-                if (!find_ct(call->id))
-                        return NOT_FOUND("container", call->id);
-                Runtime__V1__ExecSyncResponse *r = sc_alloc(s, sizeof(*r));
-                runtime__v1__exec_sync_response__init(r);
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_REOPEN_LOG:
-        case FAKE_UPDATE_RESOURCES:
-                if (!find_ct(call->id))
-                        return NOT_FOUND("container", call->id);
-                *ret = NULL;
-                return 0;
-        case FAKE_IMAGE_STATUS: {
-                Runtime__V1__ImageStatusResponse *r = sc_alloc(s, sizeof(*r));
-                Runtime__V1__Image *img = sc_alloc(s, sizeof(*img));
-                runtime__v1__image_status_response__init(r);
-                runtime__v1__image__init(img);
-                img->id = "sha256:0123";
-                r->image = F.images_absent ? NULL : img; /* absent: a success without image */
-                *ret = &r->base;
-                return 0;
-        }
-        case FAKE_PULL: {
-                Runtime__V1__PullImageResponse *r = sc_alloc(s, sizeof(*r));
-                runtime__v1__pull_image_response__init(r);
-                r->image_ref = "sha256:0123";
-                F.images_absent = false;
-                *ret = &r->base;
-                return 0;
-        }
-        default: break;
-        }
-        return kl_error_set(err, EOPNOTSUPP, "rpc error Unimplemented: method %d", (int) call->m), -EOPNOTSUPP;
-}
-
 /* An empty reply of the method's type for calls whose reply has no fields. */
-static const ProtobufCMessageDescriptor *reply_descriptor(enum fake_method m) {
-        switch (m) {
-        case FAKE_STOP_SANDBOX: return &runtime__v1__stop_pod_sandbox_response__descriptor;
-        case FAKE_REMOVE_SANDBOX: return &runtime__v1__remove_pod_sandbox_response__descriptor;
-        case FAKE_START: return &runtime__v1__start_container_response__descriptor;
-        case FAKE_STOP: return &runtime__v1__stop_container_response__descriptor;
-        case FAKE_REMOVE: return &runtime__v1__remove_container_response__descriptor;
-        case FAKE_REOPEN_LOG: return &runtime__v1__reopen_container_log_response__descriptor;
-        case FAKE_UPDATE_RESOURCES: return &runtime__v1__update_container_resources_response__descriptor;
-        default: return NULL;
-        }
-}
 
 static void complete(struct fcall *call) {
-        struct scratch *s = calloc(1, sizeof(*s));
         struct kl_error err = {};
         ProtobufCMessage *reply = NULL;
         int r;
 
-        if (!s)
-                abort();
-        F.in_flight[call->m]--;
+        F.in_flight[call->req.m]--;
         if (call->fail_err > 0) {
                 r = -call->fail_err;
-                kl_error_set(&err, call->fail_err, "%s: rpc error: %s", method_names[call->m],
+                kl_error_set(&err, call->fail_err, "%s: rpc error: %s", fake_method_name(call->req.m),
                              call->fail_msg ? call->fail_msg : strerror(call->fail_err));
-        } else {
-                r = apply(call, s, &reply, &err);
-                if (r >= 0) {
-                        if (!reply) {
-                                const ProtobufCMessageDescriptor *d = reply_descriptor(call->m);
-                                ProtobufCMessage *m = sc_alloc(s, d->sizeof_message);
-                                protobuf_c_message_init(d, m);
-                                reply = m;
-                        }
-                        /* r == 1: already a heap copy */
-                        reply = r == 1 ? reply : wire_copy(reply);
-                        r = 0;
-                }
-        }
-        sc_free(s);
-        free(s);
+        } else
+                r = fake_runtime_apply(&call->req, &reply, &err);
         F.running_reply = reply;
         F.reply_taken = false;
         if (F.observer)
-                F.observer(method_names[call->m], r, 0, F.observer_data);
+                F.observer(fake_method_name(call->req.m), r, 0, F.observer_data);
         call->cb(r, r < 0 ? &err : NULL, r < 0 ? NULL : reply, call->userdata);
         if (!F.reply_taken && reply)
                 protobuf_c_message_free_unpacked(reply, NULL);
@@ -689,11 +182,7 @@ void fake_cri_fail_next_n(enum fake_method m, unsigned n, int err, const char *m
         F.fail_n[m] = n;
         F.fail_err[m] = err;
         free(F.fail_msg[m]);
-        F.fail_msg[m] = message ? xstrdup(message) : NULL;
-}
-
-void fake_cri_set_images_present(bool present) {
-        F.images_absent = !present;
+        F.fail_msg[m] = message ? fake_strdup(message) : NULL;
 }
 
 void fake_cri_hold(enum fake_method m) {
@@ -703,65 +192,9 @@ void fake_cri_hold(enum fake_method m) {
 void fake_cri_release(enum fake_method m) {
         F.hold[m] = false;
         for (struct fcall *c = F.queue; c; c = c->next)
-                if (c->m == m)
+                if (c->req.m == m)
                         c->held = false;
         signal_ready();
-}
-
-static struct fcontainer *latest(const char *name) {
-        struct fcontainer *best = NULL;
-        for (size_t i = 0; i < F.n_ct; i++)
-                if (!F.ct[i].removed && streq(F.ct[i].name, name) && (!best || F.ct[i].attempt >= best->attempt))
-                        best = &F.ct[i];
-        return best;
-}
-
-void fake_cri_exit(const char *name, int32_t exit_code) {
-        struct fcontainer *c = latest(name);
-        if (c && c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
-                ct_exit(c, exit_code, exit_code == 0 ? "Completed" : "Error");
-}
-
-const char *fake_cri_add_sandbox(const char *name, const char *ns, const char *uid, uint32_t attempt,
-                                 Runtime__V1__PodSandboxState state) {
-        struct fsandbox *sb = &F.sb[F.n_sb++];
-        snprintf(sb->id, sizeof(sb->id), "sb%03u", ++F.next_id);
-        sb->name = xstrdup(name);
-        sb->ns = xstrdup(ns);
-        sb->uid = xstrdup(uid);
-        sb->attempt = attempt;
-        sb->state = state;
-        sb->created_at = kl_realtime_nsec();
-        kvs_add(&sb->labels, "io.kubernetes.pod.name", name);
-        kvs_add(&sb->labels, "io.kubernetes.pod.namespace", ns);
-        kvs_add(&sb->labels, "io.kubernetes.pod.uid", uid);
-        return sb->id;
-}
-
-const char *fake_cri_add_container(const char *sandbox_id, const char *name, uint32_t attempt,
-                                   Runtime__V1__ContainerState state, int64_t started_at, int32_t exit_code) {
-        struct fsandbox *sb = find_sb(sandbox_id);
-        if (!sb)
-                abort();
-        struct fcontainer *c = &F.ct[F.n_ct++];
-        snprintf(c->id, sizeof(c->id), "ct%03u", ++F.next_id);
-        snprintf(c->sandbox_id, sizeof(c->sandbox_id), "%s", sandbox_id);
-        c->name = xstrdup(name);
-        c->image = xstrdup("busybox");
-        c->attempt = attempt;
-        c->state = state;
-        c->created_at = kl_realtime_nsec();
-        c->started_at = started_at;
-        if (state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED) {
-                c->exit_code = exit_code;
-                c->finished_at = kl_realtime_nsec();
-                c->reason = xstrdup(exit_code == 0 ? "Completed" : "Error");
-        }
-        kvs_add(&c->labels, "io.kubernetes.pod.name", sb->name);
-        kvs_add(&c->labels, "io.kubernetes.pod.namespace", sb->ns);
-        kvs_add(&c->labels, "io.kubernetes.pod.uid", sb->uid);
-        kvs_add(&c->labels, "io.kubernetes.container.name", name);
-        return c->id;
 }
 
 unsigned fake_cri_n_calls(enum fake_method m) {
@@ -780,62 +213,13 @@ void fake_cri_clear_actions(void) {
         F.actions[0] = 0;
 }
 
-int fake_cri_container_state(const char *name, uint32_t attempt) {
-        for (size_t i = 0; i < F.n_ct; i++)
-                if (!F.ct[i].removed && streq(F.ct[i].name, name) && F.ct[i].attempt == attempt)
-                        return F.ct[i].state;
-        return -1;
-}
-
-const char *fake_cri_container_id(const char *name, uint32_t attempt) {
-        for (size_t i = 0; i < F.n_ct; i++)
-                if (!F.ct[i].removed && streq(F.ct[i].name, name) && F.ct[i].attempt == attempt)
-                        return F.ct[i].id;
-        return NULL;
-}
-
-int fake_cri_sandbox_state(const char *uid) {
-        int state = -1;
-        for (size_t i = 0; i < F.n_sb; i++)
-                if (!F.sb[i].removed && streq(F.sb[i].uid, uid))
-                        state = F.sb[i].state;
-        return state;
-}
-
-unsigned fake_cri_n_sandboxes(void) {
-        unsigned n = 0;
-        for (size_t i = 0; i < F.n_sb; i++)
-                n += !F.sb[i].removed;
-        return n;
-}
-
-unsigned fake_cri_n_containers(void) {
-        unsigned n = 0;
-        for (size_t i = 0; i < F.n_ct; i++)
-                n += !F.ct[i].removed;
-        return n;
-}
-
 void fake_cri_reset(void) {
         while (F.queue) {
                 struct fcall *c = F.queue;
                 F.queue = c->next;
                 call_free(c);
         }
-        for (size_t i = 0; i < F.n_sb; i++) {
-                free(F.sb[i].name);
-                free(F.sb[i].ns);
-                free(F.sb[i].uid);
-                kvs_done(&F.sb[i].labels);
-                kvs_done(&F.sb[i].annotations);
-        }
-        for (size_t i = 0; i < F.n_ct; i++) {
-                free(F.ct[i].name);
-                free(F.ct[i].image);
-                free(F.ct[i].reason);
-                kvs_done(&F.ct[i].labels);
-                kvs_done(&F.ct[i].annotations);
-        }
+        fake_runtime_reset();
         for (size_t m = 0; m < _FAKE_METHOD_MAX; m++)
                 free(F.fail_msg[m]);
         struct kl_cri *cri = F.cri;
@@ -894,7 +278,7 @@ void kl_cri_cancel_pending(struct kl_cri *c) {
         while (F.queue) {
                 struct fcall *call = F.queue;
                 F.queue = call->next;
-                F.in_flight[call->m]--;
+                F.in_flight[call->req.m]--;
                 call_free(call);
         }
 }
@@ -933,19 +317,13 @@ static int simple(struct kl_cri *c, enum fake_method m, const char *id, kl_cri_c
         return 0;
 }
 
-static const char *sb_name(const char *id) {
-        const struct fsandbox *s = find_sb_any(id);
-        return s ? s->name : "?";
-}
-
 int kl_cri_stop_container_async(struct kl_cri *c, const char *id, int64_t timeout_s, kl_cri_callback_t cb,
                                 void *userdata) {
         char d[128];
         int r = check(c, id, cb);
         if (r < 0)
                 return r;
-        const struct fcontainer *ct = find_ct_any(id);
-        action("StopContainer %s t%lld", ct ? ct_desc(ct, d, sizeof(d)) : "?", (long long) timeout_s);
+        action("StopContainer %s t%lld", fake_runtime_container_desc(id, d, sizeof(d)), (long long) timeout_s);
         call_new(c, FAKE_STOP, id, cb, userdata)->timeout = timeout_s;
         return 0;
 }
@@ -971,7 +349,7 @@ int kl_cri_stop_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_callb
         int r = check(c, id, cb);
         if (r < 0)
                 return r;
-        action("StopPodSandbox %s", sb_name(id));
+        action("StopPodSandbox %s", fake_runtime_sandbox_name(id));
         call_new(c, FAKE_STOP_SANDBOX, id, cb, userdata);
         return 0;
 }
@@ -983,12 +361,12 @@ int kl_cri_run_pod_sandbox_async(struct kl_cri *c, const Runtime__V1__PodSandbox
                 return r < 0 ? r : -EINVAL;
         action("RunPodSandbox %s a%u", cfg->metadata->name, cfg->metadata->attempt);
         struct fcall *call = call_new(c, FAKE_RUN_SANDBOX, NULL, cb, userdata);
-        call->name = xstrdup(cfg->metadata->name);
-        call->ns = xstrdup(cfg->metadata->namespace_);
-        call->uid = xstrdup(cfg->metadata->uid);
-        call->attempt = cfg->metadata->attempt;
-        kvs_from_map(&call->labels, (void *const *) cfg->labels, cfg->n_labels);
-        kvs_from_map(&call->annotations, (void *const *) cfg->annotations, cfg->n_annotations);
+        call->req.name = fake_strdup(cfg->metadata->name);
+        call->req.ns = fake_strdup(cfg->metadata->namespace_);
+        call->req.uid = fake_strdup(cfg->metadata->uid);
+        call->req.attempt = cfg->metadata->attempt;
+        fake_kvs_from_map(&call->req.labels, (void *const *) cfg->labels, cfg->n_labels);
+        fake_kvs_from_map(&call->req.annotations, (void *const *) cfg->annotations, cfg->n_annotations);
         return 0;
 }
 
@@ -1000,11 +378,11 @@ int kl_cri_create_container_async(struct kl_cri *c, const char *pod_id, const Ru
                 return r < 0 ? r : -EINVAL;
         action("CreateContainer %s a%u", cfg->metadata->name, cfg->metadata->attempt);
         struct fcall *call = call_new(c, FAKE_CREATE, pod_id, cb, userdata);
-        call->name = xstrdup(cfg->metadata->name);
-        call->image = xstrdup(cfg->image ? cfg->image->image : "");
-        call->attempt = cfg->metadata->attempt;
-        kvs_from_map(&call->labels, (void *const *) cfg->labels, cfg->n_labels);
-        kvs_from_map(&call->annotations, (void *const *) cfg->annotations, cfg->n_annotations);
+        call->req.name = fake_strdup(cfg->metadata->name);
+        call->req.image = fake_strdup(cfg->image ? cfg->image->image : "");
+        call->req.attempt = cfg->metadata->attempt;
+        fake_kvs_from_map(&call->req.labels, (void *const *) cfg->labels, cfg->n_labels);
+        fake_kvs_from_map(&call->req.annotations, (void *const *) cfg->annotations, cfg->n_annotations);
         return 0;
 }
 
@@ -1013,8 +391,7 @@ int kl_cri_start_container_async(struct kl_cri *c, const char *id, kl_cri_callba
         int r = check(c, id, cb);
         if (r < 0)
                 return r;
-        const struct fcontainer *ct = find_ct_any(id);
-        action("StartContainer %s", ct ? ct_desc(ct, d, sizeof(d)) : "?");
+        action("StartContainer %s", fake_runtime_container_desc(id, d, sizeof(d)));
         call_new(c, FAKE_START, id, cb, userdata);
         return 0;
 }
@@ -1048,8 +425,7 @@ int kl_cri_remove_container_async(struct kl_cri *c, const char *id, kl_cri_callb
         int r = check(c, id, cb);
         if (r < 0)
                 return r;
-        const struct fcontainer *ct = find_ct_any(id);
-        action("RemoveContainer %s", ct ? ct_desc(ct, d, sizeof(d)) : "?");
+        action("RemoveContainer %s", fake_runtime_container_desc(id, d, sizeof(d)));
         call_new(c, FAKE_REMOVE, id, cb, userdata);
         return 0;
 }
@@ -1058,7 +434,7 @@ int kl_cri_remove_pod_sandbox_async(struct kl_cri *c, const char *id, kl_cri_cal
         int r = check(c, id, cb);
         if (r < 0)
                 return r;
-        action("RemovePodSandbox %s", sb_name(id));
+        action("RemovePodSandbox %s", fake_runtime_sandbox_name(id));
         call_new(c, FAKE_REMOVE_SANDBOX, id, cb, userdata);
         return 0;
 }
@@ -1162,27 +538,3 @@ int kl_cri_image_fs_info(struct kl_cri *c, Runtime__V1__ImageFsInfoResponse **re
 }
 
 /* ---- helpers (own versions of runtime/cri.c's) ------------------------------- */
-
-static const char *enum_name(const ProtobufCEnumDescriptor *d, int v) {
-        const ProtobufCEnumValue *e = protobuf_c_enum_descriptor_get_value(d, v);
-        return e ? e->name : "UNKNOWN";
-}
-
-const char *kl_cri_container_state_to_string(Runtime__V1__ContainerState s) {
-        return enum_name(&runtime__v1__container_state__descriptor, s);
-}
-
-const char *kl_cri_sandbox_state_to_string(Runtime__V1__PodSandboxState s) {
-        return enum_name(&runtime__v1__pod_sandbox_state__descriptor, s);
-}
-
-const char *kl_cri_map_get(void *const *entries, size_t n_entries, const char *key) {
-        if (!entries || !key)
-                return NULL;
-        for (size_t i = 0; i < n_entries; i++) {
-                const struct map_entry *e = entries[i];
-                if (e && e->key && streq(e->key, key))
-                        return e->value;
-        }
-        return NULL;
-}
