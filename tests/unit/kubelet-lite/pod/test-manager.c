@@ -428,7 +428,17 @@ TEST(teardown_stops_then_removes) {
         ASSERT_CONTAINS(h_render(), "\"deletionGracePeriodSeconds\":7");
         ASSERT_EQ(fake_cri_sandbox_state(uid), RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
 
+        /* Containers stopped: the sandbox goes; the pod is listed, terminal, until it has. */
+        fake_cri_hold(FAKE_STOP_SANDBOX);
         fake_cri_release(FAKE_STOP);
+        fake_loop_run_for(3 * SEC);
+        ASSERT_STREQ(fake_cri_actions(), "StopContainer c1 a0 t7; StopContainer c2 a0 t7; StopPodSandbox web-node1");
+        ASSERT_EQ(fake_cri_n_calls(FAKE_STOP_SANDBOX), 1);
+        ASSERT_EQ(h_n_pods(), 1);
+        ASSERT_CONTAINS(h_render(), "\"deletionGracePeriodSeconds\":7");
+        ASSERT_CONTAINS(h_cstatus("c1"), "\"terminated\":{\"exitCode\":137");
+
+        fake_cri_release(FAKE_STOP_SANDBOX);
         fake_loop_run_for(3 * SEC);
         ASSERT_STREQ(fake_cri_actions(), "StopContainer c1 a0 t7; StopContainer c2 a0 t7; StopPodSandbox web-node1; "
                                          "RemovePodSandbox web-node1");
