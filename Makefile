@@ -103,10 +103,19 @@ $(BUILD)/kubelet-lite: $(BUILD)/obj/$(DAEMON_MAIN:.c=.o) $(BUILD)/libkl.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Support sources of a unit test directory (tests/unit/<dir>/*.c other than
+# test-*.c: fakes, helpers) are linked into that directory's tests, ahead of
+# libkl.a, so that a fake defining every symbol of a libkl.a object replaces it.
+UNIT_SUPPORT_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*/*.c tests/unit/*/*/*.c))
+in_dir = $(foreach f,$(2),$(if $(filter $(1),$(dir $(f))),$(f)))
+$(foreach d,$(sort $(dir $(UNIT_SUPPORT_SRCS))),$(eval \
+	$(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(call in_dir,$(d),$(UNIT_SRCS))): \
+	$(patsubst %.c,$(BUILD)/obj/%.o,$(call in_dir,$(d),$(UNIT_SUPPORT_SRCS)))))
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_OBJS) $(BUILD)/libkl.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.a,$^) $(filter %.a,$^) $(LDLIBS)
 
 # Fuzz targets: linked with the replay driver for `make check`; FUZZ=libfuzzer
 # with CC=clang builds real libFuzzer binaries (see docs/FUZZING.md).

@@ -117,6 +117,8 @@ static struct kl__worker *op_worker(struct kl__op *op) {
         return w;
 }
 
+#define SANDBOX_RETRY_USEC (10 * KL_USEC_PER_SEC)
+
 static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__op *op = userdata;
         struct kl_pm *pm = op->pm;
@@ -132,6 +134,9 @@ static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *re
                 if (kl__set_str(&w->sandbox_error, msg) > 0)
                         log_error("pod '%s': creating sandbox failed: %s", w->full_name, msg);
                 kl__event(pm, w, NULL, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", msg);
+                /* upstream's pod worker retries a failed sync after backOffPeriod
+                 * (10 s, pkg/kubelet/kubelet.go), not at once */
+                w->sandbox_retry_at = kl_now_usec() + SANDBOX_RETRY_USEC;
                 if (pm->km)
                         kl_metric_inc(pm->km->started_pods_errors);
         } else {
@@ -263,6 +268,7 @@ static void container_failed(struct kl_pm *pm, struct kl__worker *w, struct kl__
                 kl_metric_inc(pm->km->started_containers_errors, cs->init ? "init_container" : "container",
                               err == ENOENT ? "NotFound" : "Unknown");
         log_error("pod '%s': container '%s': %s", w->full_name, cs->spec->name, msg);
+        cs->restart_granted = false;
         /* Treat a failed start like a crash for backoff purposes. */
         cs->backoff_usec = cs->backoff_usec ? MIN(cs->backoff_usec * 2, pm->cfg->crashloop_max_usec)
                                             : pm->cfg->crashloop_initial_usec;
@@ -304,6 +310,7 @@ static void start_done(int r, const struct kl_error *err, ProtobufCMessage *repl
                 cs->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING;
                 cs->status_state = -1; /* fetch details on the next relist */
                 cs->attempt = op->attempt;
+                cs->restart_granted = false;
                 kl__set_waiting(cs, NULL, NULL);
                 kl__post_start(pm, w, cs);
         }

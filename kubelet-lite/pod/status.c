@@ -515,7 +515,11 @@ static void json_container_status(struct kl_json *j, const struct kl__cstat *cs)
         } else {
                 kl_json_key(j, "waiting");
                 kl_json_begin_object(j);
-                kl_json_kv_string(j, "reason", cs->state < 0 ? "ContainerCreating" : "PodInitializing");
+                /* upstream's convertToAPIContainerStatuses: the default waiting
+                 * reason is PodInitializing in a pod with init containers */
+                kl_json_kv_string(j, "reason",
+                                  cs->state < 0 && cs->w->pod->n_init_containers == 0 ? "ContainerCreating"
+                                                                                      : "PodInitializing");
                 kl_json_end_object(j);
         }
         kl_json_end_object(j);

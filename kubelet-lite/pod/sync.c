@@ -77,9 +77,15 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                 return true;
         if (!kl__should_restart(w, cs))
                 return false;
-        kl__note_exit(pm, cs);
-        if (!kl__backoff_allows(pm, w, cs))
-                return false;
+        /* Once per exit: the start may take several syncs (an ImageStatus
+         * answer, another start step of the pod), and asking the back-off
+         * again would arm and double its window for the same exit. */
+        if (!cs->restart_granted) {
+                kl__note_exit(pm, cs);
+                if (!kl__backoff_allows(pm, w, cs))
+                        return false;
+                cs->restart_granted = true;
+        }
         kl__start_container(pm, w, cs, cs->attempt + 1);
         return false;
 }
@@ -198,6 +204,10 @@ void kl__sync_pod(struct kl_pm *pm, struct kl__worker *w) {
         if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY && pm->images_pending) {
                 kl__set_str(&w->sandbox_error, "waiting for the images of imagePreloadDir to be imported");
                 compute_phase(w);
+                return;
+        }
+        if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY && w->sandbox_retry_at > kl_now_usec()) {
+                compute_phase(w); /* the last RunPodSandbox failed: wait before the next */
                 return;
         }
         if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {

@@ -68,6 +68,7 @@ struct kl__cstat {
         /* restart backoff (CrashLoopBackOff) */
         uint64_t backoff_usec;  /* current window, 0 before the first restart */
         uint64_t backoff_until; /* monotonic usec */
+        bool restart_granted;   /* the back-off let this exit restart; the start (async) is under way */
         /* image pulls */
         bool image_pending; /* ImageStatus in flight */
         bool image_known;   /* image_present answers for the next start */
@@ -112,7 +113,8 @@ struct kl__worker {
         uint32_t sandbox_attempt;
         char *pod_ip;
         char *cgroup_parent;
-        char *sandbox_error; /* why the sandbox could not be created */
+        char *sandbox_error;       /* why the sandbox could not be created */
+        uint64_t sandbox_retry_at; /* monotonic usec: no RunPodSandbox before, after one failed */
 
         uint64_t local_seq;                    /* pm->relist_seq when we last changed it ourselves */
         bool ip_pending;                       /* PodSandboxStatus in flight */
