@@ -345,7 +345,12 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                         r = get_duration(x, k, v, &c->syncloop_stuck_usec);
                 else if (streq(k, "strictManifests"))
                         r = get_bool(x, k, v, &c->strict_manifests);
-                else
+                else if (streq(k, "apiFacadeAddress")) /* ours: the API facade (apiserver.c) */
+                        r = get_string(x, k, v, &c->api_facade_address);
+                else if (streq(k, "apiFacadePort")) {
+                        if ((r = get_int(x, k, v, 0, 65535, &i64)) >= 0)
+                                c->api_facade_port = (int) i64;
+                } else
                         warn(x, root->map.items[i].key, "unknown or unsupported field \"%s\"", k);
         }
         return r;
