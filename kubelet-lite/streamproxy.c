@@ -36,6 +36,8 @@ struct session {
         char *buf[2]; /* read from side i, to be written to the other */
         size_t len[2], off[2];
         bool eof[2], shut[2], connecting;
+        bool upgraded;     /* the runtime answered 101: bytes pass through from now on */
+        int64_t body_left; /* a refusal's body still to pass on */
         struct kl_event_timer *idle;
         struct session *prev, *next;
 };
@@ -147,6 +149,46 @@ static void on_idle(struct kl_event_timer *t, uint64_t now, void *userdata) {
         session_free(userdata);
 }
 
+/* The runtime's answer to the replayed upgrade. A 101 switches to a plain
+ * byte copy; anything else (such as a 403 for a WebSocket subprotocol it
+ * does not speak) is passed on with its body and the session ends, so the
+ * client sees the refusal and falls back to SPDY, as upstream's
+ * UpgradeAwareHandler.tryUpgrade does. */
+static int check_response(struct session *s) {
+        if (s->body_left > 0) {
+                size_t fresh = s->len[1] - s->off[1];
+                if ((int64_t) fresh >= s->body_left) {
+                        s->len[1] = s->off[1] + (size_t) s->body_left;
+                        s->body_left = 0;
+                        s->eof[1] = true;
+                }
+                return 0;
+        }
+        char *b = s->buf[1] + s->off[1], *end = memmem(b, s->len[1] - s->off[1], "\r\n\r\n", 4);
+        if (!end)
+                return s->len[1] == KL_STREAMPROXY_BUF ? -E2BIG : 0;
+        size_t hl = (size_t) (end + 4 - b), have = s->len[1] - s->off[1] - hl;
+        if (hl > 12 && strncmp(b, "HTTP/1.", 7) == 0 && strncmp(b + 9, "101", 3) == 0) {
+                s->upgraded = true;
+                return 0;
+        }
+        int64_t cl = 0;
+        for (char *h = b; h && h < end; h = memchr(h, '\n', (size_t) (end - h))) {
+                h++;
+                if (strncasecmp(h, "content-length:", 15) == 0)
+                        cl = strtoll(h + 15, NULL, 10);
+        }
+        if (cl < 0)
+                cl = 0;
+        if ((int64_t) have >= cl) {
+                s->len[1] = s->off[1] + hl + (size_t) cl;
+                s->eof[1] = true;
+        } else
+                s->body_left = cl - (int64_t) have;
+        log_debug("facade: the runtime refused the upgrade: %.*s", (int) strcspn(b, "\r\n"), b);
+        return 0;
+}
+
 /* Copy what can move without blocking; arm each side for what it waits for. */
 static void pump(struct session *s) {
         bool progress = false;
@@ -195,6 +237,8 @@ static void pump(struct session *s) {
                         }
                         s->len[i] += (size_t) n;
                         progress = true;
+                        if (i == 1 && !s->upgraded && check_response(s) < 0)
+                                return session_free(s);
                 }
         }
         /* Done when both directions have ended and nothing is left to write. */
