@@ -8,7 +8,7 @@ build-essential pkg-config
 libyaml-dev libprotobuf-c-dev protobuf-c-compiler libgrpc-dev zlib1g-dev
 containerd runc containernetworking-plugins iproute2
 busybox-static musl-tools
-jq curl rsync cpio xz-utils zstd util-linux procps psmisc kmod
+jq curl rsync cpio xz-utils zstd util-linux procps psmisc kmod kubernetes-client
 qemu-system-x86 qemu-system-arm qemu-user-static
 gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
 clang llvm
