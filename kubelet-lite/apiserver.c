@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "apiconn.h"
+#include "apilogs.h"
 #include "apitable.h"
 #include "jsonq.h"
 #include "lib/error.h"
@@ -24,10 +25,7 @@
 
 #define MAX_JSON_NODES 200000
 #define WATCH_POLL_USEC (500 * KL_USEC_PER_MSEC)
-#define LOG_POLL_USEC (250 * KL_USEC_PER_MSEC)
-#define LOG_CHUNK (64 * 1024)
 #define MAX_WATCHES 32
-#define MAX_LOG_STREAMS 32
 
 struct prev_pod {
         char *key; /* namespace/name */
@@ -42,14 +40,6 @@ struct watch {
         struct watch *prev, *next;
 };
 
-struct logstream {
-        struct kl_apiserver *a;
-        struct kl_api_conn *c;
-        struct kl_podlogs *l;
-        struct kl_event_timer *timer;
-        struct logstream *prev, *next;
-};
-
 struct kl_apiserver {
         struct kl_apiserver_params p;
         char token[65];
@@ -59,8 +49,7 @@ struct kl_apiserver {
         size_t n_prev;
         struct watch *watches;
         unsigned n_watches;
-        struct logstream *logs;
-        unsigned n_logs;
+        struct kl_apilogs *logs;
         struct kl_event_timer *watch_timer;
         struct kl_streamproxy *proxy;
         struct kl_tls *tls;
@@ -517,147 +506,6 @@ out:
         snap_done(&s);
 }
 
-/* ---- logs --------------------------------------------------------------------------- */
-
-static void logstream_free(struct logstream *ls) {
-        if (ls->prev)
-                ls->prev->next = ls->next;
-        else
-                ls->a->logs = ls->next;
-        if (ls->next)
-                ls->next->prev = ls->prev;
-        ls->a->n_logs--;
-        kl_event_timer_free(ls->timer);
-        kl_podlogs_free(ls->l);
-        free(ls);
-}
-
-static void logstream_closed(struct kl_api_conn *c, void *userdata) {
-        logstream_free(userdata);
-}
-
-/* Emit what is there while the client keeps up; never more than a bounded
- * amount is buffered, so a slow reader only slows its own stream. */
-static void logstream_pump(struct logstream *ls) {
-        while (kl_api_conn_pending(ls->c) < 4 * LOG_CHUNK) {
-                struct kl_buf b = {};
-                int r = kl_podlogs_read(ls->l, &b, LOG_CHUNK);
-                if (b.len > 0 && (b.oom || kl_api_conn_write(ls->c, b.data, b.len) < 0))
-                        r = -ENOBUFS;
-                kl_buf_free_contents(&b);
-                if (r < 0 || r == 2) {
-                        struct kl_api_conn *c = ls->c;
-                        kl_api_conn_on_close(c, NULL, NULL);
-                        logstream_free(ls);
-                        kl_api_conn_end(c);
-                        return;
-                }
-                if (r == 0) {
-                        kl_event_timer_set(ls->timer, kl_now_usec() + LOG_POLL_USEC);
-                        return;
-                }
-        }
-        /* the drain callback resumes */
-}
-
-static void logstream_drained(struct kl_api_conn *c, void *userdata) {
-        struct logstream *ls = userdata;
-        if (kl_event_timer_deadline(ls->timer) == KL_USEC_INFINITY)
-                logstream_pump(ls);
-}
-
-static void logstream_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
-        struct logstream *ls = userdata;
-        kl_event_timer_set(t, KL_USEC_INFINITY);
-        logstream_pump(ls);
-}
-
-/* The pod's container named want, or its only container when want is "". */
-static int pick_container(const struct kl_jsonq *q, int pod, const char *want, char *ret, size_t size, char *names,
-                          size_t nsize) {
-        static const char *const lists[] = {"spec.containers", "spec.initContainers"};
-        char v[256];
-        int n = 0;
-        names[0] = '\0';
-        for (size_t l = 0; l < ELEMENTSOF(lists); l++) {
-                int arr = kl_jsonq_path(q, pod, lists[l]);
-                for (int c = arr >= 0 ? q->nodes[arr].child : -1; c >= 0; c = q->nodes[c].next) {
-                        kl_jsonq_path_str(q, c, "name", v, sizeof(v));
-                        if (want[0] && streq(v, want)) {
-                                snprintf(ret, size, "%s", v);
-                                return 0;
-                        }
-                        if (l == 0) {
-                                if (n++ == 0)
-                                        snprintf(ret, size, "%s", v);
-                                snprintf(names + strlen(names), nsize - strlen(names), "%s%s", n > 1 ? " " : "", v);
-                        }
-                }
-        }
-        if (want[0])
-                return -ENOENT;
-        return n == 1 ? 0 : -EINVAL;
-}
-
-static void serve_logs(struct kl_apiserver *a, struct kl_api_conn *c, const struct kl_api_req *req, const char *ns,
-                       const char *name, struct snap *s) {
-        struct kl_podlogs_opts o;
-        char want[256], container[256], names[1024], err[256], uid[128], dir[4096];
-        int r;
-
-        if (kl_podlogs_parse_query(req->query, &o, want, sizeof(want), err, sizeof(err)) < 0)
-                return respond_status(c, 400, NULL, NULL, "%s", err);
-        FOREACH_ITEM(s, it) {
-                char v[256];
-                if (!streq(kl_jsonq_path_str(&s->q, it, "metadata.name", v, sizeof(v)), name) ||
-                    !streq(kl_jsonq_path_str(&s->q, it, "metadata.namespace", v, sizeof(v)), ns))
-                        continue;
-                r = pick_container(&s->q, it, want, container, sizeof(container), names, sizeof(names));
-                if (r == -ENOENT)
-                        return respond_status(c, 400, NULL, NULL, "container %s is not valid for pod %s", want, name);
-                if (r < 0)
-                        return respond_status(c, 400, NULL, NULL,
-                                              "a container name must be specified for pod %s, choose one of: [%s]",
-                                              name, names);
-                kl_jsonq_path_str(&s->q, it, "metadata.uid", uid, sizeof(uid));
-                /* Every part comes from our own pod list, validated names, never from the request. */
-                snprintf(dir, sizeof(dir), "%s/%s_%s_%s/%s", a->p.cfg->pod_logs_dir, ns, name, uid, container);
-                if (a->n_logs >= MAX_LOG_STREAMS)
-                        return respond_status(c, 503, NULL, NULL, "too many log streams");
-                struct logstream *ls = calloc(1, sizeof(*ls));
-                if (!ls)
-                        return respond_status(c, 500, NULL, NULL, "out of memory");
-                r = kl_podlogs_open(dir, &o, &ls->l);
-                if (r < 0) {
-                        free(ls);
-                        if (o.previous)
-                                return respond_status(c, 400, NULL, NULL,
-                                                      "previous terminated container \"%s\" in pod \"%s\" not found",
-                                                      container, name);
-                        return respond_status(c, 400, NULL, NULL,
-                                              "container \"%s\" in pod \"%s\" is waiting to start: no log yet",
-                                              container, name);
-                }
-                if (kl_event_add_timer(a->p.loop, KL_USEC_INFINITY, logstream_timer, ls, &ls->timer) < 0) {
-                        kl_podlogs_free(ls->l);
-                        free(ls);
-                        return respond_status(c, 500, NULL, NULL, "out of memory");
-                }
-                ls->a = a;
-                ls->c = c;
-                ls->next = a->logs;
-                if (a->logs)
-                        a->logs->prev = ls;
-                a->logs = ls;
-                a->n_logs++;
-                kl_api_conn_stream_begin(c, 200, "text/plain", logstream_drained, ls);
-                kl_api_conn_on_close(c, logstream_closed, ls);
-                logstream_pump(ls);
-                return;
-        }
-        respond_status(c, 404, "pods", name, "pods \"%s\" not found", name);
-}
-
 /* ---- discovery ------------------------------------------------------------------------ */
 
 static const char api_resources[] =
@@ -783,7 +631,7 @@ static void handle(struct kl_api_conn *c, const struct kl_api_req *req, void *us
                 if (pods_snapshot(a, &s) < 0)
                         respond_status(c, 500, NULL, NULL, "rendering pods failed");
                 else
-                        serve_logs(a, c, req, ns, r[1], &s);
+                        kl_apilogs_serve(a->logs, c, req, ns, r[1], &s.q, s.items);
                 snap_done(&s);
                 return;
         }
@@ -870,7 +718,8 @@ int kl_apiserver_new(const struct kl_apiserver_params *p, struct kl_apiserver **
                 goto fail;
         }
         r = kl_event_add_timer(p->loop, KL_USEC_INFINITY, on_watch_timer, a, &a->watch_timer);
-        if (r < 0 || (r = kl_streamproxy_new(p->loop, p->cfg->container_runtime_endpoint, &a->proxy)) < 0) {
+        if (r < 0 || (r = kl_streamproxy_new(p->loop, p->cfg->container_runtime_endpoint, &a->proxy)) < 0 ||
+            (r = kl_apilogs_new(p->loop, p->cfg->pod_logs_dir, &a->logs)) < 0) {
                 kl_error_set(reterr, r, "setting up: %s", strerror(-r));
                 goto fail;
         }
@@ -899,6 +748,7 @@ struct kl_apiserver *kl_apiserver_free(struct kl_apiserver *a) {
                 return NULL;
         kl_api_server_free(a->srv); /* closes every connection: watches and log streams go with them */
         kl_streamproxy_free(a->proxy);
+        kl_apilogs_free(a->logs);
         kl_event_timer_free(a->watch_timer);
         kl_tls_free(a->tls);
         for (size_t k = 0; k < a->n_prev; k++) {

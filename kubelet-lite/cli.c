@@ -81,8 +81,10 @@ static void sink_stdout(const char *data, size_t len, void *userdata) {
         fflush(stdout);
 }
 
-/* GET path; the body (de-chunked) goes to sink. Returns the HTTP status or -errno. */
-static int http_get(const struct client *cl, const char *path, const char *accept, sink_fn sink, void *ud) {
+/* GET path; the body (de-chunked) of a 200 goes to sink, any other one to
+ * *errbody when given. Returns the HTTP status or -errno. */
+static int http_get(const struct client *cl, const char *path, const char *accept, sink_fn sink, void *ud,
+                    struct kl_buf *errbody) {
         struct sockaddr_storage ss = {};
         struct sockaddr_in *in4 = (struct sockaddr_in *) &ss;
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
@@ -144,7 +146,13 @@ static int http_get(const struct client *cl, const char *path, const char *accep
                         *end = '\0';
                         chunked = strcasestr(in.data, "\r\nTransfer-Encoding: chunked") != NULL;
                         pos = (size_t) (end - in.data) + 4;
+                        if (status != 200) {
+                                sink = sink_buf;
+                                ud = errbody;
+                        }
                 }
+                if (!ud && sink == sink_buf)
+                        break;
                 /* hand on what is complete */
                 for (;;) {
                         if (!chunked) {
@@ -328,7 +336,7 @@ static void describe_pod(const struct client *cl, const char *ns, const char *te
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events?fieldSelector=involvedObject.name%%3D%.253s", ns,
                  S(&q, 0, "metadata.name", v, sizeof(v)));
         struct kl_buf b = {};
-        if (http_get(cl, path, TABLE_ACCEPT, sink_buf, &b) == 200 && b.data)
+        if (http_get(cl, path, TABLE_ACCEPT, sink_buf, &b, &b) == 200 && b.data)
                 print_table(b.data, b.len, false, false);
         kl_buf_free_contents(&b);
         kl_jsonq_done(&q);
@@ -396,7 +404,7 @@ int kl_cli_main(int argc, char **argv) {
                         snprintf(path, sizeof(path), "/api/v1/events");
                 else
                         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns);
-                status = http_get(&cl, path, raw ? "application/json" : TABLE_ACCEPT, sink_buf, &b);
+                status = http_get(&cl, path, raw ? "application/json" : TABLE_ACCEPT, sink_buf, &b, &b);
                 if (status == 200)
                         raw ? (void) print_json_or_yaml(b.data, b.len, streq(out, "yaml"))
                             : print_table(b.data, b.len, streq(out, "wide"), false);
@@ -410,13 +418,13 @@ int kl_cli_main(int argc, char **argv) {
                         snprintf(path, sizeof(path), "/api/v1/pods");
                 else
                         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods%s%s", ns, a2 ? "/" : "", a2 ? a2 : "");
-                status = http_get(&cl, path, raw ? "application/json" : TABLE_ACCEPT, sink_buf, &b);
+                status = http_get(&cl, path, raw ? "application/json" : TABLE_ACCEPT, sink_buf, &b, &b);
                 if (status == 200)
                         raw ? (void) print_json_or_yaml(b.data, b.len, streq(out, "yaml"))
                             : print_table(b.data, b.len, streq(out, "wide"), false);
         } else if (streq(cmd, "describe") && a1 && a2 && (streq(a1, "pod") || streq(a1, "pods") || streq(a1, "po"))) {
                 snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", ns, a2);
-                status = http_get(&cl, path, "application/json", sink_buf, &b);
+                status = http_get(&cl, path, "application/json", sink_buf, &b, &b);
                 if (status == 200)
                         describe_pod(&cl, ns, b.data, b.len);
         } else if (streq(cmd, "logs") && a1) {
@@ -427,7 +435,7 @@ int kl_cli_main(int argc, char **argv) {
                 if (tail >= 0)
                         snprintf(path + n, sizeof(path) - (size_t) n, "&tailLines=%ld", tail);
                 /* the log goes straight out as it arrives; an error Status is collected */
-                status = http_get(&cl, path, "*/*", sink_stdout, NULL);
+                status = http_get(&cl, path, "*/*", sink_stdout, NULL, &b);
         } else {
                 usage();
                 return 2;

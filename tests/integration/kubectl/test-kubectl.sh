@@ -147,6 +147,32 @@ wait "$watch_pid" 2>/dev/null
 check "watch=true over the raw API: ADDED events as JSON lines" \
         bash -c "timeout 2 curl -sk -N -H 'Authorization: Bearer $KL_TOKEN' '$KL_FACADE/api/v1/namespaces/default/pods?watch=true' | head -1 | jq -e '.type == \"ADDED\" and .object.kind == \"Pod\"' >/dev/null"
 
+# --- the built-in client, for devices without kubectl
+KL=$KL_BIN
+out=$("$KL" get pods -o wide 2>&1)
+check "kubelet-lite get pods -o wide: upstream's columns" matches "$out" "NAME +READY +STATUS +RESTARTS +AGE +IP +NODE"
+check "kubelet-lite get pods: web-testnode Running" matches "$out" "web-testnode +1/1 +Running"
+check "kubelet-lite get pods -o json" test "$("$KL" get pods -o json | jq -r '.items | map(.metadata.name) | index("web-testnode") != null')" = true
+check "kubelet-lite get pod -o yaml" matches "$("$KL" get pod web-testnode -o yaml 2>&1)" "^kind: \"Pod\"|^kind: Pod"
+out=$("$KL" describe pod crash-testnode 2>&1)
+check "kubelet-lite describe pod: state, restarts and events" \
+        bash -c 'grep -q "^Name: *crash-testnode" <<<"$1" && grep -q "Restart Count: *[1-9]" <<<"$1" && grep -q "BackOff" <<<"$1"' _ "$out"
+check "kubelet-lite logs --tail 2" test "$("$KL" logs web-testnode --tail 2 | wc -l)" = 2
+check "kubelet-lite logs --previous" matches "$("$KL" logs crash-testnode --previous 2>&1)" "kltest: crash-after"
+check "kubelet-lite logs -c for a container the pod lacks: an error, exit 1" \
+        bash -c '! "$0" logs web-testnode -c nope >/dev/null 2>&1' "$KL"
+"$KL" logs -f web-testnode >"$KL_TMP/cli-follow.txt" 2>&1 &
+cli_pid=$!
+sleep 1.5
+n1=$(grep -c tick "$KL_TMP/cli-follow.txt")
+sleep 1.5
+check "kubelet-lite logs -f follows" test "$(grep -c tick "$KL_TMP/cli-follow.txt")" -gt "$n1"
+kill "$cli_pid" 2>/dev/null
+wait "$cli_pid" 2>/dev/null
+check "kubelet-lite events: the BackOff" matches "$("$KL" events 2>&1)" "BackOff +pod/crash-testnode"
+check "kubelet-lite with a wrong kubeconfig: refused" \
+        bash -c 'sed "s/token: .*/token: nope/" "$1" >"$2" && ! "$0" get pods --kubeconfig "$2" >/dev/null 2>&1' "$KL" "$KUBECONFIG" "$KL_TMP/bad-kubeconfig"
+
 # --- writes and authentication
 out=$(kc delete pod web-testnode 2>&1)
 check "delete: refused with 405 and a pointer to the manifests" matches "$out" "MethodNotAllowed.*manifests"
