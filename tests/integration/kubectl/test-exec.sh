@@ -35,6 +35,21 @@ check "exec into a container that does not exist: an error" \
         bash -c '! "$0" exec sh-testnode -c nope -- true >/dev/null 2>&1' "$KUBECTL"
 check "exec into a pod that does not exist: NotFound" matches "$(kc exec nope -- true 2>&1)" "NotFound|not found"
 
+# attach: the running main process's output
+manifest ticker <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: ticker}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: main, image: localhost/kubelet-lite/busybox:1.0, command: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do echo tick \$i; i=\$((i+1)); sleep 0.3; done"]}
+YAML
+wait_for 30 "pod ticker-testnode Running" pod_is ticker-testnode .status.phase Running
+timeout 4 "$KUBECTL" attach ticker-testnode -c main >"$KL_TMP/attach.txt" 2>&1
+check "attach: the process's live output arrives" grep -q "^tick [0-9]" "$KL_TMP/attach.txt"
+
 # port-forward
 LOCAL=$(free_port)
 kc port-forward pod/sh-testnode "$LOCAL:$HTTP_PORT" >"$KL_TMP/pf.log" 2>&1 &

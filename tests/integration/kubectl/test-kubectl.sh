@@ -144,6 +144,14 @@ wait_for 30 "get pods --watch: the new pod shows up" grep -q "^late-testnode" "$
 wait_for 30 "get pods --watch: and becomes Running" grep -q "^late-testnode .*Running" "$KL_TMP/watch.txt"
 kill "$watch_pid" 2>/dev/null
 wait "$watch_pid" 2>/dev/null
+rv=$(api /api/v1/pods | jq -r .metadata.resourceVersion)
+timeout 20 curl -sk -N -H "Authorization: Bearer $KL_TOKEN" "$KL_FACADE/api/v1/pods?watch=true&resourceVersion=$rv" >"$KL_TMP/raw-watch.txt" 2>&1 &
+sleep 1
+rm -f "$KL_MANIFESTS/late.yaml"
+wait_for 30 "watch from a resourceVersion: DELETED when the pod is gone" \
+        bash -c "jq -r '.type + \" \" + .object.metadata.name' '$KL_TMP/raw-watch.txt' 2>/dev/null | grep -q 'DELETED late-testnode'"
+check "watch from the current resourceVersion: no replay of unchanged pods" \
+        bash -c "! jq -r '.type + \" \" + .object.metadata.name' '$KL_TMP/raw-watch.txt' | grep -q web-testnode"
 check "watch=true over the raw API: ADDED events as JSON lines" \
         bash -c "timeout 2 curl -sk -N -H 'Authorization: Bearer $KL_TOKEN' '$KL_FACADE/api/v1/namespaces/default/pods?watch=true' | head -1 | jq -e '.type == \"ADDED\" and .object.kind == \"Pod\"' >/dev/null"
 

@@ -7,10 +7,16 @@
 #include "kubelet-lite/apitable.h"
 #include "kubelet-lite/jsonq.h"
 #include "kubelet-lite/streamproxy.h"
+#include "kubelet-lite/tlscert.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/ssl.h>
 
 #include "lib/macros.h"
 #include "tests/lib/tests.h"
@@ -229,6 +235,41 @@ TEST(streaming_urls) {
                    EINVAL);
         ASSERT_ERR(kl_streamproxy_parse_url("http://127.0.0.1/x", host, sizeof(host), &port, path, sizeof(path)),
                    EINVAL);
+}
+
+TEST(kubeconfig_and_certificate) {
+        char dir[] = "/tmp/kl-apiserver.XXXXXX", path[128], text[8192];
+        struct kl_tls *t = NULL;
+        struct kl_error err = {};
+        const char *names[] = {"localhost", "node1", NULL}, *ips[] = {"127.0.0.1", "::1", NULL};
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_OK(kl_tls_new(names, ips, &t, &err));
+        ASSERT_NOT_NULL(kl_tls_server_ctx(t));
+        ASSERT_GE(strlen(kl_tls_ca_data(t)), 200);
+        void *client = kl_tls_client_ctx(kl_tls_ca_data(t)); /* the CA data decodes to a certificate */
+        ASSERT_NOT_NULL(client);
+        snprintf(path, sizeof(path), "%s/kubeconfig", dir);
+        ASSERT_OK(kl_apiserver_write_kubeconfig(path, "https://127.0.0.1:10250", kl_tls_ca_data(t), "tok"));
+        struct stat st;
+        ASSERT_OK(stat(path, &st));
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        FILE *f = fopen(path, "re");
+        size_t n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        ASSERT_CONTAINS(text, "server: https://127.0.0.1:10250\n");
+        ASSERT_CONTAINS(text, "    token: tok\n");
+        ASSERT_CONTAINS(text, kl_tls_ca_data(t));
+        ASSERT_CONTAINS(text, "current-context: kubelet-lite\n");
+        /* rewritten in place, atomically: no temporary file stays */
+        ASSERT_OK(kl_apiserver_write_kubeconfig(path, "https://[::1]:1", "Y2E=", "tok2"));
+        snprintf(text, sizeof(text), "%s/kubeconfig.tmp", dir);
+        ASSERT_TRUE(access(text, F_OK) < 0);
+        SSL_CTX_free(client);
+        kl_tls_free(t);
+        ASSERT_OK(unlink(path));
+        ASSERT_OK(rmdir(dir));
+        ASSERT_NULL(kl_tls_client_ctx("not base64 of a certificate"));
 }
 
 TEST_MAIN()
