@@ -53,6 +53,7 @@ struct kl_apiserver {
         struct kl_event_timer *watch_timer;
         struct kl_streamproxy *proxy;
         struct kl_tls *tls;
+        int64_t start_nsec;
 };
 
 /* A rendered list (PodList, EventList) parsed, with its items. */
@@ -399,6 +400,39 @@ static bool query_bool(const char *query, const char *key) {
         return kl_api_query_get(query, key, v, sizeof(v)) && (streq(v, "true") || streq(v, "1"));
 }
 
+/* The node; without a creationTimestamp of its own it gets the facade's
+ * start, as a registered Node has the time it was first registered
+ * (kubectl shows it as AGE and in describe). */
+static void render_node(struct kl_apiserver *a, struct kl_json *out) {
+        struct kl_json j = {};
+        struct kl_jsonq q;
+        a->p.render_node(&j, a->p.userdata);
+        if (j.buf.oom || !j.buf.data || kl_jsonq_parse(j.buf.data, j.buf.len, MAX_JSON_NODES, &q) < 0) {
+                kl_buf_puts(&out->buf, "{}");
+                kl_buf_free_contents(&j.buf);
+                return;
+        }
+        int md = kl_jsonq_get(&q, 0, "metadata");
+        if (md < 0 || q.nodes[md].type != KL_JSONQ_OBJECT || kl_jsonq_get(&q, md, "creationTimestamp") >= 0)
+                kl_buf_append(&out->buf, j.buf.data, j.buf.len);
+        else {
+                size_t at = q.nodes[md].start + 1;
+                struct kl_json t = {};
+                kl_json_begin_object(&t);
+                kl_json_kv_time(&t, "creationTimestamp", a->start_nsec);
+                kl_json_end_object(&t);
+                kl_buf_append(&out->buf, j.buf.data, at);
+                if (t.buf.data && t.buf.len > 2)
+                        kl_buf_append(&out->buf, t.buf.data + 1, t.buf.len - 2);
+                if (q.nodes[md].child >= 0)
+                        kl_buf_puts(&out->buf, ",");
+                kl_buf_append(&out->buf, j.buf.data + at, j.buf.len - at);
+                kl_buf_free_contents(&t.buf);
+        }
+        kl_jsonq_done(&q);
+        kl_buf_free_contents(&j.buf);
+}
+
 enum res {
         R_PODS,
         R_NODES,
@@ -427,7 +461,7 @@ static void list_objects(struct kl_apiserver *a, struct kl_api_conn *c, const st
         } else {
                 /* A NodeList of our one node. */
                 kl_buf_puts(&s.j.buf, "{\"kind\":\"NodeList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":[");
-                a->p.render_node(&s.j, a->p.userdata);
+                render_node(a, &s.j);
                 kl_buf_puts(&s.j.buf, "]}");
                 r = snap_parse(&s);
         }
@@ -700,6 +734,7 @@ int kl_apiserver_new(const struct kl_apiserver_params *p, struct kl_apiserver **
                 return kl_error_set(reterr, -ENOMEM, "out of memory");
         a->p = *p;
         a->rv = 1;
+        a->start_nsec = kl_realtime_nsec();
         for (size_t i = 0; i < sizeof(rnd); i++)
                 snprintf(a->token + 2 * i, 3, "%02x", rnd[i]);
         const char *names[] = {"localhost", p->cfg->node_name, NULL};

@@ -53,6 +53,7 @@ check "get pods -A" matches "$(kc get pods -A 2>&1)" "default +web-testnode"
 check "get pod of another namespace: NotFound" matches "$(kc get pod web-testnode -n other 2>&1)" "NotFound|not found"
 out=$(kc get nodes -o wide 2>&1)
 check "get nodes -o wide: testnode Ready, with the runtime" matches "$out" "testnode +Ready .*containerd://"
+check "get nodes: an age since kubelet-lite started" matches "$out" "testnode +Ready +<none> +[0-9]+s"
 
 # --- describe
 out=$(kc describe pod web-testnode 2>&1)
