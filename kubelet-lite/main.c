@@ -84,7 +84,9 @@ static void help(void) {
                "  -h, --help                        show this help\n"
                "\n"
                "Subcommands:\n"
-               "  validate                          check manifests without a runtime; see 'validate --help'\n",
+               "  validate                          check manifests without a runtime; see 'validate --help'\n"
+               "  get, describe, logs, events       inspect the running daemon through its API facade; see\n"
+               "                                    'get --help' and docs/INSPECT.md\n",
                KL_DEFAULT_MANIFEST_DIR, KL_DEFAULT_ENDPOINT, KL_DEFAULT_ROOT_DIR);
 }
 
