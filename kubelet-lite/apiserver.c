@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apiconn.h"
+#include "apidiscovery.h"
 #include "apilogs.h"
 #include "apitable.h"
 #include "jsonq.h"
@@ -540,45 +542,6 @@ out:
         snap_done(&s);
 }
 
-/* ---- discovery ------------------------------------------------------------------------ */
-
-static const char api_resources[] =
-        "{\"kind\":\"APIResourceList\",\"apiVersion\":\"v1\",\"groupVersion\":\"v1\",\"resources\":["
-        "{\"name\":\"events\",\"singularName\":\"\",\"namespaced\":true,\"kind\":\"Event\",\"verbs\":[\"get\",\"list\"],"
-        "\"shortNames\":[\"ev\"]},"
-        "{\"name\":\"nodes\",\"singularName\":\"\",\"namespaced\":false,\"kind\":\"Node\",\"verbs\":[\"get\",\"list\"],"
-        "\"shortNames\":[\"no\"]},"
-        "{\"name\":\"pods\",\"singularName\":\"\",\"namespaced\":true,\"kind\":\"Pod\",\"verbs\":[\"get\",\"list\","
-        "\"watch\"],\"shortNames\":[\"po\"],\"categories\":[\"all\"]},"
-        "{\"name\":\"pods/attach\",\"singularName\":\"\",\"namespaced\":true,\"kind\":\"PodAttachOptions\",\"verbs\":["
-        "\"create\",\"get\"]},"
-        "{\"name\":\"pods/exec\",\"singularName\":\"\",\"namespaced\":true,\"kind\":\"PodExecOptions\",\"verbs\":["
-        "\"create\",\"get\"]},"
-        "{\"name\":\"pods/log\",\"singularName\":\"\",\"namespaced\":true,\"kind\":\"Pod\",\"verbs\":[\"get\"]},"
-        "{\"name\":\"pods/portforward\",\"singularName\":\"\",\"namespaced\":true,\"kind\":\"PodPortForwardOptions\","
-        "\"verbs\":[\"create\",\"get\"]}]}";
-
-static void serve_discovery(struct kl_apiserver *a, struct kl_api_conn *c, const char *path) {
-        struct kl_buf b = {};
-        if (streq(path, "/api"))
-                kl_buf_printf(&b,
-                              "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"],\"serverAddressByClientCIDRs\":[{"
-                              "\"clientCIDR\":\"0.0.0.0/0\",\"serverAddress\":\"%s:%d\"}]}",
-                              a->p.address, kl_api_server_port(a->srv));
-        else if (streq(path, "/apis"))
-                kl_buf_puts(&b, "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[]}");
-        else if (streq(path, "/api/v1"))
-                kl_buf_puts(&b, api_resources);
-        else /* /version: what the facade speaks, kubectl 1.20's API */
-                kl_buf_printf(&b,
-                              "{\"major\":\"1\",\"minor\":\"20\",\"gitVersion\":\"v1.20.0+kubelet-lite-%s\","
-                              "\"gitCommit\":\"\",\"gitTreeState\":\"\",\"buildDate\":\"\",\"goVersion\":\"\","
-                              "\"compiler\":\"\",\"platform\":\"linux\"}",
-                              KL_VERSION);
-        respond_buf(c, &b);
-        kl_buf_free_contents(&b);
-}
-
 /* ---- routing -------------------------------------------------------------------------- */
 
 static bool token_ok(const struct kl_apiserver *a, const char *authz) {
@@ -609,7 +572,7 @@ static void handle(struct kl_api_conn *c, const struct kl_api_req *req, void *us
 
         /* /version is public, as upstream's system:public-info-viewer role makes it */
         if (streq(req->path, "/version") && (streq(req->method, "GET") || streq(req->method, "HEAD")))
-                return serve_discovery(a, c, "/version");
+                return kl_apidiscovery_serve(c, "/version", a->p.address, kl_api_server_port(a->srv));
         if (!token_ok(a, req->authorization))
                 return respond_status(c, 401, NULL, NULL, "Unauthorized");
         bool get = streq(req->method, "GET") || streq(req->method, "HEAD");
@@ -640,9 +603,16 @@ static void handle(struct kl_api_conn *c, const struct kl_api_req *req, void *us
                                       "Edit the manifests in '%s' instead",
                                       req->method, a->p.cfg->static_pod_path);
         if (n == 1 && (streq(seg[0], "api") || streq(seg[0], "apis") || streq(seg[0], "version")))
-                return serve_discovery(a, c, req->path);
+                return kl_apidiscovery_serve(c, req->path, a->p.address, kl_api_server_port(a->srv));
         if (n == 2 && streq(seg[0], "api") && streq(seg[1], "v1"))
-                return serve_discovery(a, c, "/api/v1");
+                return kl_apidiscovery_serve(c, "/api/v1", a->p.address, kl_api_server_port(a->srv));
+        if (n >= 2 && n <= 3 && streq(seg[0], "apis") && streq(seg[1], "coordination.k8s.io") &&
+            (n == 2 || streq(seg[2], "v1")))
+                return kl_apidiscovery_serve(c, n == 2 ? "/apis/coordination.k8s.io" : "/apis/coordination.k8s.io/v1",
+                                             a->p.address, kl_api_server_port(a->srv));
+        if (n == 7 && streq(seg[0], "apis") && streq(seg[1], "coordination.k8s.io") && streq(seg[2], "v1") &&
+            streq(seg[3], "namespaces") && streq(seg[4], "kube-node-lease") && streq(seg[5], "leases"))
+                return kl_apidiscovery_lease(c, a->p.cfg->node_name, seg[6], a->start_nsec);
         if (n < 3 || !streq(seg[0], "api") || !streq(seg[1], "v1"))
                 return respond_status(c, 404, NULL, NULL, "the server could not find the requested resource");
 

@@ -63,6 +63,7 @@ check "describe pod: its events (Started)" matches "$out" "Normal +Started .*kub
 out=$(kc describe node testnode 2>&1)
 check "describe node: conditions and the pod" \
         bash -c 'grep -q "KubeletReady" <<<"$1" && grep -q "web-testnode" <<<"$1"' _ "$out"
+check "describe node: the node lease, held by the node and just renewed" matches "$out" "HolderIdentity: +testnode"$'\n'".*RenewTime: +[A-Z]"
 
 # --- logs
 out=$(kc logs web-testnode 2>&1)
