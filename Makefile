@@ -29,7 +29,7 @@ else
 Q := @
 endif
 
-PKGS := yaml-0.1 libprotobuf-c grpc zlib
+PKGS := yaml-0.1 libprotobuf-c grpc zlib openssl
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -65,6 +65,7 @@ include kubelet-lite/prober/module.mk
 include kubelet-lite/server/module.mk
 include kubelet-lite/logs/module.mk
 include kubelet-lite/images/module.mk
+include kubelet-lite/apiserver/module.mk
 include busybox-image/module.mk
 include board/module.mk
 include board/cross/module.mk

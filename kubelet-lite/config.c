@@ -62,6 +62,8 @@ void kl_config_init(struct kl_config *c) {
         c->container_log_monitor_interval_usec = 10 * 1000000ULL;
         c->image_pull_fallback_to_local = true;
         c->image_preload_dir = strdup("/var/lib/kubelet-lite/images");
+        c->api_facade_address = strdup("127.0.0.1");
+        c->api_facade_port = 10250;
 }
 
 void kl_config_done(struct kl_config *c) {
@@ -85,6 +87,7 @@ void kl_config_done(struct kl_config *c) {
         for (char **p = c->allowed_unsafe_sysctls; p && *p; p++)
                 free(*p);
         free(c->allowed_unsafe_sysctls);
+        free(c->api_facade_address);
         *c = (struct kl_config){};
 }
 

@@ -89,6 +89,10 @@ struct kl_config {
         char *image_preload_dir;
 
         int verbosity;
+
+        /* ours: the API facade for kubectl (apiserver.c) */
+        char *api_facade_address;
+        int api_facade_port; /* 0 disables */
 };
 
 void kl_config_init(struct kl_config *c);

@@ -496,7 +496,12 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                         r = get_suffixes(x, k, v);
                 else if (streq(k, "allowedUnsafeSysctls"))
                         r = get_unsafe_sysctls(x, k, v);
-                else
+                else if (streq(k, "apiFacadeAddress")) /* ours: the API facade */
+                        r = get_string(x, k, v, &c->api_facade_address);
+                else if (streq(k, "apiFacadePort")) {
+                        if ((r = get_int(x, k, v, 0, 65535, &i64)) >= 0)
+                                c->api_facade_port = (int) i64;
+                } else
                         unsupported(x, k);
         }
         return r;

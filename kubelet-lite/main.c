@@ -16,6 +16,8 @@
 #include "kubelet-lite/config.h"
 #include "kubelet-lite/event.h"
 #include "kubelet-lite/server/http.h"
+#include "kubelet-lite/apiserver/apiserver.h"
+#include "kubelet-lite/cli.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
@@ -55,6 +57,7 @@ struct daemon {
         char *status_last;
         int64_t start_nsec;
         struct kl_http_server *healthz, *readonly;
+        struct kl_apiserver *facade;
         struct kl_event_io *source_io, *signal_io;
         struct kl_event_timer *source_timer, *watchdog_timer;
         int signal_fd;
@@ -90,7 +93,9 @@ static void help(void) {
                "  -h, --help                        show this help\n"
                "\n"
                "Subcommands:\n"
-               "  validate                          check manifests without a runtime; see 'validate --help'\n",
+               "  validate                          check manifests without a runtime; see 'validate --help'\n"
+               "  get, describe, logs, events       inspect the running daemon through its API facade; see\n"
+               "                                    'get --help' and docs/INSPECT.md\n",
                KL_DEFAULT_MANIFEST_DIR, KL_DEFAULT_ENDPOINT, KL_DEFAULT_ROOT_DIR);
 }
 
@@ -517,7 +522,40 @@ static int setup_signals(struct daemon *d) {
         return kl_event_add_io(d->loop, d->signal_fd, EPOLLIN, on_signal, d, &d->signal_io);
 }
 
+static void render_node(struct kl_json *j, void *userdata) {
+        struct kl_node_status_ctx x;
+        status_ctx(userdata, &x);
+        kl_node_status_render(&x, j);
+}
+
+/* The API facade for kubectl; a failure only disables it. */
+static void facade_start(struct daemon *d) {
+        struct kl_error err = {};
+        char path[4096];
+        if (d->cfg.api_facade_port <= 0)
+                return;
+        snprintf(path, sizeof(path), "%s/kubeconfig", d->cfg.root_dir);
+        struct kl_apiserver_params ap = {
+                .loop = d->loop,
+                .cfg = &d->cfg,
+                .pm = d->pm,
+                .recorder = d->recorder,
+                .render_node = render_node,
+                .userdata = d,
+                .address = d->cfg.api_facade_address,
+                .port = d->cfg.api_facade_port,
+                .kubeconfig_path = path,
+                .host_ip = d->host_ip,
+        };
+        if (kl_apiserver_new(&ap, &d->facade, &err) < 0)
+                log_warning("API facade: %s, continuing without it", kl_error_str(&err));
+        else
+                log_info("API facade on %s:%d; KUBECONFIG=%s kubectl get pods", d->cfg.api_facade_address,
+                         kl_apiserver_port(d->facade), path);
+}
+
 static void daemon_done(struct daemon *d) {
+        kl_apiserver_free(d->facade);
         kl_http_server_free(d->healthz);
         kl_http_server_free(d->readonly);
         kl_pm_free(d->pm);
@@ -679,6 +717,7 @@ static int run(int argc, char **argv) {
                 }
         }
         d.start_nsec = kl_realtime_nsec();
+        facade_start(&d);
         if ((r = kl_event_add_timer(d.loop, kl_now_usec() + 2 * KL_USEC_PER_SEC, on_status_timer, &d,
                                     &d.status_timer)) < 0 ||
             (r = kl_dirstats_new(&d.dirstats)) < 0 ||
@@ -706,6 +745,8 @@ int main(int argc, char **argv) {
 
         if (argc > 1 && streq(argv[1], "validate"))
                 return kl_validate_main(argc - 1, argv + 1);
+        if (argc > 1 && kl_cli_is_command(argv[1]))
+                return kl_cli_main(argc - 1, argv + 1);
 
         /* Block every signal before grpc starts its threads: they all inherit
          * the mask, so signals reach only our signalfd. */

@@ -5,7 +5,7 @@
 # recipe producing both, so the header exists whenever the .c does; every
 # KL_SRCS object has an order-only dependency on $(KL_GEN).
 
-KL_SRCS += runtime/grpc.c runtime/cri.c
+KL_SRCS += runtime/grpc.c runtime/cri.c runtime/cristream.c
 KL_GEN += $(BUILD)/gen/runtime/api.pb-c.c
 include runtime/health.mk
 

@@ -21,7 +21,7 @@ set -eu
 # pgrep from procps finds the shims to stop).
 DEMO="
 gcc make libc6-dev pkg-config
-libyaml-dev libprotobuf-c-dev protobuf-c-compiler libgrpc-dev zlib1g-dev
+libyaml-dev libprotobuf-c-dev protobuf-c-compiler libgrpc-dev zlib1g-dev libssl-dev
 containerd runc
 busybox-static musl-tools
 curl jq bsdextrautils procps
