@@ -31,6 +31,7 @@
 
 #define RELIST_PERIOD_USEC (1 * KL_USEC_PER_SEC)
 #define CLEANUPS_PER_RECONCILE 8
+#define STARTS_PER_RECONCILE 8
 
 /* ---- workers ----------------------------------------------------------- */
 
@@ -410,6 +411,7 @@ static void reconcile(struct kl_pm *pm, bool fresh) {
 
         /* Undesired pods terminate; finished ones are freed. */
         pm->cleanups_left = CLEANUPS_PER_RECONCILE;
+        pm->starts_left = STARTS_PER_RECONCILE;
         for (struct kl__worker *w = pm->workers, *next; w; w = next) {
                 next = w->next;
                 if (kl__fresh(pm, w))

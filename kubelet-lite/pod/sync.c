@@ -33,6 +33,21 @@ static void observe_started(struct kl_pm *pm, struct kl__worker *w, struct kl__c
         cs->ready = cs->started && probe_ready;
 }
 
+/* A start step (directories, a CRI config, the call) costs a few ms of file
+ * system and encoding work on the loop: a few per iteration, so that 200
+ * pods arriving at once do not hold up /healthz; the rest follow at the next
+ * iteration. A step already in flight for the pod does not count. */
+static bool may_start(struct kl_pm *pm, struct kl__worker *w) {
+        if (w->op)
+                return true; /* kl__start_* returns at once */
+        if (pm->starts_left == 0) {
+                kl__kick(pm);
+                return false;
+        }
+        pm->starts_left--;
+        return true;
+}
+
 /* Start, restart or leave alone one container. Returns true when the
  * containers after it may start, as upstream's computeInitContainerActions
  * (pkg/kubelet/kuberuntime/kuberuntime_container.go): an init container only
@@ -59,7 +74,7 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                 /* A start that failed (CreateContainer or StartContainer
                  * error, the container then removed) waits out its back-off
                  * too, as upstream's RunContainerError does. */
-                if (cs->backoff_until > kl_now_usec())
+                if (cs->backoff_until > kl_now_usec() || !may_start(pm, w))
                         return false;
                 kl__start_container(pm, w, cs, 0);
                 return false;
@@ -86,6 +101,8 @@ static bool sync_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cs
                         return false;
                 cs->restart_granted = true;
         }
+        if (!may_start(pm, w))
+                return false;
         kl__start_container(pm, w, cs, cs->attempt + 1);
         return false;
 }
@@ -213,6 +230,10 @@ void kl__sync_pod(struct kl_pm *pm, struct kl__worker *w) {
         if (w->sandbox_state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
                 /* The sandbox died: start over like upstream; gc_pod stops and
                  * removes the old one. */
+                if (!may_start(pm, w)) {
+                        compute_phase(w);
+                        return;
+                }
                 if (w->sandbox_state >= 0)
                         log_warning("pod '%s': sandbox %.12s is not ready, recreating", w->full_name,
                                     strempty(w->sandbox_id));

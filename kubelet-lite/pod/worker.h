@@ -185,6 +185,7 @@ struct kl_pm {
         uint64_t net_checked;          /* monotonic usec */
         unsigned teardown_calls;       /* sandbox stop/remove calls in flight, all pods */
         unsigned cleanups_left;        /* pods whose local cleanup may still run in this reconcile */
+        unsigned starts_left;          /* start steps that may still begin in this reconcile */
         struct kl__req *reqs;          /* small async requests in flight */
         struct kl_recorder *recorder;  /* events; NULL: none */
         struct kl_metric *probe_total; /* prober_probe_total; NULL: none */
