@@ -291,15 +291,22 @@ enum {
         RM_GC = 1
 };
 
-static void rm_release(struct kl_pm *pm, struct kl__worker *w, int kind) {
+/* A removal call is over; changed: it removed something (a failure changed
+ * nothing, and touching the pod then would hide the next relist from it). */
+static void rm_release(struct kl_pm *pm, struct kl__worker *w, int kind, bool changed) {
         if (kind == RM_TEARDOWN && pm->teardown_calls > 0)
                 pm->teardown_calls--;
-        if (!w)
-                return;
-        unsigned *n = kind == RM_GC ? &w->gc_pending : &w->teardown_pending;
-        if (*n > 0)
-                (*n)--;
-        kl__touch(pm, w);
+        if (w) {
+                unsigned *n = kind == RM_GC ? &w->gc_pending : &w->teardown_pending;
+                if (*n > 0)
+                        (*n)--;
+                if (changed)
+                        kl__touch(pm, w);
+        }
+        /* A failure waits for the periodic relist: retrying at once would
+         * spin as fast as the runtime answers. */
+        if (changed)
+                kl__kick(pm);
 }
 
 static void sandbox_removed(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
@@ -311,8 +318,7 @@ static void sandbox_removed(int r, const struct kl_error *err, ProtobufCMessage 
                             kl_error_str(err));
         else if (w && req->attempt == RM_GC)
                 log_info("pod '%s': removed old sandbox %.12s", w->full_name, req->id);
-        rm_release(req->pm, w, (int) req->attempt);
-        kl__kick(req->pm);
+        rm_release(req->pm, w, (int) req->attempt, r >= 0 || r == -ENOENT);
         kl__req_free(req);
 }
 
@@ -325,8 +331,7 @@ static void sandbox_stopped(int r, const struct kl_error *err, ProtobufCMessage 
                             kl_error_str(err));
         } else if (kl_cri_remove_pod_sandbox_async(req->pm->cri, req->id, sandbox_removed, req) >= 0)
                 return; /* RemovePodSandbox removes the sandbox's containers too */
-        rm_release(req->pm, w, (int) req->attempt);
-        kl__kick(req->pm);
+        rm_release(req->pm, w, (int) req->attempt, r >= 0 || r == -ENOENT);
         kl__req_free(req);
 }
 
@@ -376,8 +381,7 @@ static void container_removed(int r, const struct kl_error *err, ProtobufCMessag
                 log_debug("pod '%s': removed old container '%s' attempt %u", w->full_name, w->cs[req->index].spec->name,
                           req->attempt);
         }
-        rm_release(req->pm, w, RM_GC);
-        kl__kick(req->pm);
+        rm_release(req->pm, w, RM_GC, r >= 0 || r == -ENOENT);
         kl__req_free(req);
 }
 

@@ -505,6 +505,8 @@ void kl__resume_created(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
         log_info("pod '%s': container '%s': starting a container left created", w->full_name, cs->spec->name);
 }
 
+#define REDO_RETRY_USEC KL_USEC_PER_SEC
+
 static void interrupted_removed(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__req *req = userdata;
         struct kl__worker *w = kl__req_worker(req);
@@ -512,11 +514,16 @@ static void interrupted_removed(int r, const struct kl_error *err, ProtobufCMess
         if (w && w->op == NULL && req->index < w->n_cs) {
                 struct kl__cstat *cs = &w->cs[req->index];
                 w->gc_pending--;
-                kl__touch(req->pm, w);
-                if (r < 0 && r != -ENOENT)
+                if (r < 0 && r != -ENOENT) {
+                        /* Nothing changed, so no touch: what we know may be
+                         * stale (a start from before our restart may still be
+                         * running it), and the next relist must be able to
+                         * say so. Try again after a while, not at once. */
                         log_warning("pod '%s': container '%s': RemoveContainer: %s, will retry", w->full_name,
                                     cs->spec->name, kl_error_str(err));
-                else if (streq_ptr(cs->id, req->id)) {
+                        cs->redo_retry_at = kl_now_usec() + REDO_RETRY_USEC;
+                } else if (streq_ptr(cs->id, req->id)) {
+                        kl__touch(req->pm, w);
                         char path[4096];
                         kl__journal_path(req->pm, w, cs->spec->name, req->attempt, path, sizeof(path));
                         (void) unlink(path);
@@ -525,13 +532,14 @@ static void interrupted_removed(int r, const struct kl_error *err, ProtobufCMess
                 }
         } else if (w && w->gc_pending > 0)
                 w->gc_pending--;
-        kl__kick(req->pm);
+        if (r >= 0 || r == -ENOENT)
+                kl__kick(req->pm);
         kl__req_free(req);
 }
 
 void kl__redo_interrupted(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
-        if (w->gc_pending > 0)
-                return; /* already at it */
+        if (w->gc_pending > 0 || cs->redo_retry_at > kl_now_usec())
+                return; /* already at it, or it failed a moment ago */
         struct kl__req *req = kl__req_new(pm, w->uid, cs->id);
         if (!req)
                 return;
