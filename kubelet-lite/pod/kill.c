@@ -75,9 +75,12 @@ static void stop_done(int r, const struct kl_error *err, ProtobufCMessage *reply
                 for (size_t i = 0; i < w->n_cs; i++)
                         if (streq_ptr(w->cs[i].id, req->id))
                                 w->cs[i].stopping = false;
-                kl__touch(req->pm, w); /* a relist from before the stop would show it running */
+                if (r >= 0 || r == -ENOENT)
+                        kl__touch(req->pm, w); /* a relist from before the stop would show it running */
         }
-        kl__kick(req->pm);
+        /* A failure is retried at the next periodic relist, not at once. */
+        if (r >= 0 || r == -ENOENT)
+                kl__kick(req->pm);
         free(req->uid);
         free(req->id);
         free(req);

@@ -179,14 +179,15 @@ static void status_done(int r, const struct kl_error *err, ProtobufCMessage *rep
                         if (streq(c->type, "NetworkReady") && !c->status)
                                 pm->net_ready = 0;
                 }
-        kl__kick(pm);
+        if (r >= 0)
+                kl__kick(pm); /* a failure is asked again at the next periodic relist */
 }
 
 /* Whether the runtime's pod network is ready (CRI Status, NetworkReady):
  * asked only when a pod-network sandbox is about to start, not on every
  * relist, and at most once a second. 1 yes, 0 no, -1 not known yet (asked). */
 static int network_ready(struct kl_pm *pm) {
-        if (pm->net_ready >= 0 && kl_now_usec() - pm->net_checked < NETWORK_CHECK_USEC)
+        if (kl_now_usec() - pm->net_checked < NETWORK_CHECK_USEC)
                 return pm->net_ready;
         if (!pm->net_pending && kl_cri_status_async(pm->cri, status_done, pm) >= 0)
                 pm->net_pending = true;
