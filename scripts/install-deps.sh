@@ -65,6 +65,25 @@ installed() {
         dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
 }
 
+# The kubectl tests want Debian's kubectl (1.20): when another package owns
+# /usr/bin/kubectl, Debian's is unpacked beside it, never installed, and the
+# tests use it from there (tests/integration/kubectl/lib-kubectl.sh).
+DEBIAN_KUBECTL_DIR=/var/cache/kubelet-lite/kubernetes-client
+debian_kubectl() {
+        [ -x "$DEBIAN_KUBECTL_DIR/usr/bin/kubectl" ] && return 0
+        [ "$(id -u)" = 0 ] || return 0
+        tmp=$(mktemp -d)
+        if (cd "$tmp" && { apt-get download kubernetes-client >/dev/null 2>&1 ||
+                { apt-get update -q >/dev/null && apt-get download kubernetes-client >/dev/null; }; }); then
+                mkdir -p "$DEBIAN_KUBECTL_DIR"
+                dpkg -x "$tmp"/kubernetes-client_*.deb "$DEBIAN_KUBECTL_DIR"
+                echo "install-deps: Debian's kubectl unpacked in $DEBIAN_KUBECTL_DIR for the tests" >&2
+        else
+                echo "install-deps: could not download kubernetes-client; the kubectl tests use $(command -v kubectl)" >&2
+        fi
+        rm -rf "$tmp"
+}
+
 missing=""
 for p in $PKGS; do
         installed "$p" && continue
@@ -75,6 +94,7 @@ for p in $PKGS; do
                 owner=$(dpkg-query -S /usr/bin/kubectl 2>/dev/null | cut -d: -f1 || true)
                 if [ -n "$owner" ]; then
                         echo "install-deps: /usr/bin/kubectl comes from package '$owner', not kubernetes-client: keeping it" >&2
+                        debian_kubectl
                         continue
                 fi
         fi

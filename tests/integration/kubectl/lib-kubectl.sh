@@ -3,11 +3,18 @@
 # free port, and KUBECONFIG pointing at the kubeconfig it writes.
 . "$(dirname "${BASH_SOURCE[0]}")/../../lib/lib.sh"
 
+# Debian's kubectl (kubernetes-client, 1.20) first: scripts/install-deps.sh
+# unpacks it here when another package owns /usr/bin/kubectl.
+DEBIAN_KUBECTL=/var/cache/kubelet-lite/kubernetes-client/usr/bin/kubectl
+if [ -z "${KUBECTL:-}" ] && [ -x "$DEBIAN_KUBECTL" ]; then
+        KUBECTL=$DEBIAN_KUBECTL
+fi
 KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
 if [ -z "$KUBECTL" ]; then
         echo "SKIP: no kubectl (Debian: apt-get install kubernetes-client)"
         exit 77
 fi
+echo "# kubectl: $KUBECTL ($("$KUBECTL" version --client 2>/dev/null | head -1))"
 
 # kl_facade_start [extra KubeletConfiguration lines on stdin]
 kl_facade_start() {
