@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -677,8 +678,13 @@ static const char *reason_for(int code) {
         }
 }
 
-void kl_api_respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *msg) {
+void kl_api_respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *fmt, ...) {
         struct kl_buf b = {};
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
         kl_buf_puts(&b,
                     "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":");
         kl_json_escape(&b, msg);

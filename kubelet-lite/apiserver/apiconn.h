@@ -91,4 +91,5 @@ bool kl_api_query_get(const char *query, const char *key, char *buf, size_t size
 
 /* A whole response with a v1 Status of code (reason from the code); kind
  * and name go in its details when name is not NULL. */
-void kl_api_respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *msg);
+void kl_api_respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));

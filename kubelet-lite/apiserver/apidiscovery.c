@@ -17,17 +17,6 @@ static void respond_buf(struct kl_api_conn *c, struct kl_buf *b) {
                 kl_api_conn_respond(c, 200, "application/json", b->data ? b->data : "", b->len);
 }
 
-static void respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *fmt, ...)
-        _printf_(5, 6);
-static void respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *fmt, ...) {
-        char msg[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        kl_api_respond_status(c, code, kind, name, msg);
-}
-
 static const char api_resources[] =
         "{\"kind\":\"APIResourceList\",\"apiVersion\":\"v1\",\"groupVersion\":\"v1\",\"resources\":["
         "{\"name\":\"events\",\"singularName\":\"\",\"namespaced\":true,\"kind\":\"Event\",\"verbs\":[\"get\",\"list\"],"
@@ -60,7 +49,8 @@ void kl_apidiscovery_lease(struct kl_api_conn *c, const char *node_name, const c
         time_t t = (time_t) (ns / 1000000000LL);
         struct tm tm;
         if (!node_name || !streq(name, node_name))
-                return respond_status(c, 404, "leases", name, "leases.coordination.k8s.io \"%s\" not found", name);
+                return kl_api_respond_status(c, 404, "leases", name, "leases.coordination.k8s.io \"%s\" not found",
+                                             name);
         gmtime_r(&t, &tm);
         /* a MicroTime: exactly six fraction digits */
         size_t n = strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S", &tm);

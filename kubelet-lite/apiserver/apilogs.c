@@ -29,17 +29,6 @@ struct kl_apilogs {
         unsigned n;
 };
 
-static void respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *fmt, ...)
-        _printf_(5, 6);
-static void respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *fmt, ...) {
-        char msg[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        kl_api_respond_status(c, code, kind, name, msg);
-}
-
 static void logstream_free(struct logstream *ls) {
         if (ls->prev)
                 ls->prev->next = ls->next;
@@ -127,7 +116,7 @@ void kl_apilogs_serve(struct kl_apilogs *a, struct kl_api_conn *c, const struct 
         int r;
 
         if (kl_podlogs_parse_query(req->query, &o, want, sizeof(want), err, sizeof(err)) < 0)
-                return respond_status(c, 400, NULL, NULL, "%s", err);
+                return kl_api_respond_status(c, 400, NULL, NULL, "%s", err);
         for (int it = items >= 0 ? q->nodes[items].child : -1; it >= 0; it = q->nodes[it].next) {
                 char v[256];
                 if (!streq(kl_jsonq_path_str(q, it, "metadata.name", v, sizeof(v)), name) ||
@@ -135,34 +124,36 @@ void kl_apilogs_serve(struct kl_apilogs *a, struct kl_api_conn *c, const struct 
                         continue;
                 r = pick_container(q, it, want, container, sizeof(container), names, sizeof(names));
                 if (r == -ENOENT)
-                        return respond_status(c, 400, NULL, NULL, "container %s is not valid for pod %s", want, name);
+                        return kl_api_respond_status(c, 400, NULL, NULL, "container %s is not valid for pod %s", want,
+                                                     name);
                 if (r < 0)
-                        return respond_status(c, 400, NULL, NULL,
-                                              "a container name must be specified for pod %s, choose one of: [%s]",
-                                              name, names);
+                        return kl_api_respond_status(
+                                c, 400, NULL, NULL,
+                                "a container name must be specified for pod %s, choose one of: [%s]", name, names);
                 kl_jsonq_path_str(q, it, "metadata.uid", uid, sizeof(uid));
                 /* Every part comes from our own pod list, validated names, never from the request. */
                 snprintf(dir, sizeof(dir), "%s/%s_%s_%s/%s", a->pod_logs_dir, ns, name, uid, container);
                 if (a->n >= KL_APILOGS_MAX_STREAMS)
-                        return respond_status(c, 503, NULL, NULL, "too many log streams");
+                        return kl_api_respond_status(c, 503, NULL, NULL, "too many log streams");
                 struct logstream *ls = calloc(1, sizeof(*ls));
                 if (!ls)
-                        return respond_status(c, 500, NULL, NULL, "out of memory");
+                        return kl_api_respond_status(c, 500, NULL, NULL, "out of memory");
                 r = kl_podlogs_open(dir, &o, &ls->pl);
                 if (r < 0) {
                         free(ls);
                         if (o.previous)
-                                return respond_status(c, 400, NULL, NULL,
-                                                      "previous terminated container \"%s\" in pod \"%s\" not found",
-                                                      container, name);
-                        return respond_status(c, 400, NULL, NULL,
-                                              "container \"%s\" in pod \"%s\" is waiting to start: no log yet",
-                                              container, name);
+                                return kl_api_respond_status(
+                                        c, 400, NULL, NULL,
+                                        "previous terminated container \"%s\" in pod \"%s\" not found", container,
+                                        name);
+                        return kl_api_respond_status(c, 400, NULL, NULL,
+                                                     "container \"%s\" in pod \"%s\" is waiting to start: no log yet",
+                                                     container, name);
                 }
                 if (kl_event_add_timer(a->loop, KL_USEC_INFINITY, logstream_timer, ls, &ls->timer) < 0) {
                         kl_podlogs_free(ls->pl);
                         free(ls);
-                        return respond_status(c, 500, NULL, NULL, "out of memory");
+                        return kl_api_respond_status(c, 500, NULL, NULL, "out of memory");
                 }
                 ls->l = a;
                 ls->c = c;
@@ -176,7 +167,7 @@ void kl_apilogs_serve(struct kl_apilogs *a, struct kl_api_conn *c, const struct 
                 logstream_pump(ls);
                 return;
         }
-        respond_status(c, 404, "pods", name, "pods \"%s\" not found", name);
+        kl_api_respond_status(c, 404, "pods", name, "pods \"%s\" not found", name);
 }
 
 int kl_apilogs_new(struct kl_event *loop, const char *pod_logs_dir, struct kl_apilogs **ret) {

@@ -85,20 +85,9 @@ static int snap_parse(struct snap *s) {
 
 /* ---- responses -------------------------------------------------------------- */
 
-static void respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *fmt, ...)
-        _printf_(5, 6);
-static void respond_status(struct kl_api_conn *c, int code, const char *kind, const char *name, const char *fmt, ...) {
-        char msg[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        kl_api_respond_status(c, code, kind, name, msg);
-}
-
 static void respond_buf(struct kl_api_conn *c, struct kl_buf *b) {
         if (b->oom)
-                return respond_status(c, 500, NULL, NULL, "out of memory");
+                return kl_api_respond_status(c, 500, NULL, NULL, "out of memory");
         kl_api_conn_respond(c, 200, "application/json", b->data ? b->data : "", b->len);
 }
 
@@ -370,10 +359,10 @@ static void start_watch(struct kl_apiserver *a, struct kl_api_conn *c, const str
                         const char *labels, const char *fields, struct snap *s) {
         char rv[32];
         if (a->n_watches >= MAX_WATCHES)
-                return respond_status(c, 503, NULL, NULL, "too many watches");
+                return kl_api_respond_status(c, 503, NULL, NULL, "too many watches");
         struct watch *w = calloc(1, sizeof(*w));
         if (!w)
-                return respond_status(c, 500, NULL, NULL, "out of memory");
+                return kl_api_respond_status(c, 500, NULL, NULL, "out of memory");
         *w = (struct watch){.a = a, .c = c, .table = wants_table(req)};
         snprintf(w->ns, sizeof(w->ns), "%s", ns ? ns : "");
         snprintf(w->labels, sizeof(w->labels), "%s", labels);
@@ -469,7 +458,7 @@ static void list_objects(struct kl_apiserver *a, struct kl_api_conn *c, const st
         }
         if (r < 0) {
                 snap_done(&s);
-                return respond_status(c, 500, NULL, NULL, "rendering %s: %s", kinds[res], strerror(-r));
+                return kl_api_respond_status(c, 500, NULL, NULL, "rendering %s: %s", kinds[res], strerror(-r));
         }
         snprintf(rv, sizeof(rv), "%llu",
                  (unsigned long long) (res == R_EVENTS ? kl_recorder_version(a->p.recorder) : a->rv));
@@ -488,17 +477,17 @@ static void list_objects(struct kl_apiserver *a, struct kl_api_conn *c, const st
                         respond_buf(c, &b);
                         goto out;
                 }
-                respond_status(c, 404, kinds[res], name, "%s \"%s\" not found", kinds[res], name);
+                kl_api_respond_status(c, 404, kinds[res], name, "%s \"%s\" not found", kinds[res], name);
                 goto out;
         }
         if (query_bool(req->query, "watch")) {
                 if (res != R_PODS) {
-                        respond_status(c, 405, NULL, NULL, "watch is only served for pods");
+                        kl_api_respond_status(c, 405, NULL, NULL, "watch is only served for pods");
                         goto out;
                 }
                 if (kl_apiserver_match_labels(labels, &s.q, -1) < 0 ||
                     kl_apiserver_match_fields(fields, &s.q, -1) < 0) {
-                        respond_status(c, 400, NULL, NULL, "invalid selector");
+                        kl_api_respond_status(c, 400, NULL, NULL, "invalid selector");
                         goto out;
                 }
                 start_watch(a, c, req, ns, labels, fields, &s);
@@ -517,8 +506,9 @@ static void list_objects(struct kl_apiserver *a, struct kl_api_conn *c, const st
         FOREACH_ITEM(&s, it) {
                 r = selected(&s, it, ns, labels, fields);
                 if (r < 0) {
-                        respond_status(c, 400, NULL, NULL, "invalid selector: labelSelector '%s', fieldSelector '%s'",
-                                       labels, fields);
+                        kl_api_respond_status(c, 400, NULL, NULL,
+                                              "invalid selector: labelSelector '%s', fieldSelector '%s'", labels,
+                                              fields);
                         goto out;
                 }
                 if (r == 0)
@@ -574,34 +564,36 @@ static void handle(struct kl_api_conn *c, const struct kl_api_req *req, void *us
         if (streq(req->path, "/version") && (streq(req->method, "GET") || streq(req->method, "HEAD")))
                 return kl_apidiscovery_serve(c, "/version", a->p.address, kl_api_server_port(a->srv));
         if (!token_ok(a, req->authorization))
-                return respond_status(c, 401, NULL, NULL, "Unauthorized");
+                return kl_api_respond_status(c, 401, NULL, NULL, "Unauthorized");
         bool get = streq(req->method, "GET") || streq(req->method, "HEAD");
         snprintf(path, sizeof(path), "%s", req->path);
         int n = split_path(path, seg, (int) ELEMENTSOF(seg));
         if (n < 0)
-                return respond_status(c, 404, NULL, NULL, "the server could not find the requested resource");
+                return kl_api_respond_status(c, 404, NULL, NULL, "the server could not find the requested resource");
 
         /* /api/v1/namespaces/{ns}/pods/{name}/{exec|attach|portforward}: an upgrade */
         if (n == 7 && streq(seg[0], "api") && streq(seg[1], "v1") && streq(seg[2], "namespaces") &&
             streq(seg[4], "pods") &&
             (streq(seg[6], "exec") || streq(seg[6], "attach") || streq(seg[6], "portforward"))) {
                 if (!streq(req->method, "POST") && !streq(req->method, "GET"))
-                        return respond_status(c, 405, NULL, NULL, "%s is not allowed on %s", req->method, seg[6]);
+                        return kl_api_respond_status(c, 405, NULL, NULL, "%s is not allowed on %s", req->method,
+                                                     seg[6]);
                 struct snap s;
                 int r = pods_snapshot(a, &s);
                 if (r < 0) {
                         snap_done(&s);
-                        return respond_status(c, 500, NULL, NULL, "rendering pods: %s", strerror(-r));
+                        return kl_api_respond_status(c, 500, NULL, NULL, "rendering pods: %s", strerror(-r));
                 }
                 kl_streamproxy_handle(a->proxy, c, req, seg[3], seg[5], seg[6], &s.q, s.items);
                 snap_done(&s);
                 return;
         }
         if (!get)
-                return respond_status(c, 405, NULL, NULL,
-                                      "kubelet-lite serves static pods: the API is read-only; %s is not allowed. "
-                                      "Edit the manifests in '%s' instead",
-                                      req->method, a->p.cfg->static_pod_path);
+                return kl_api_respond_status(
+                        c, 405, NULL, NULL,
+                        "kubelet-lite serves static pods: the API is read-only; %s is not allowed. "
+                        "Edit the manifests in '%s' instead",
+                        req->method, a->p.cfg->static_pod_path);
         if (n == 1 && (streq(seg[0], "api") || streq(seg[0], "apis") || streq(seg[0], "version")))
                 return kl_apidiscovery_serve(c, req->path, a->p.address, kl_api_server_port(a->srv));
         if (n == 2 && streq(seg[0], "api") && streq(seg[1], "v1"))
@@ -614,7 +606,7 @@ static void handle(struct kl_api_conn *c, const struct kl_api_req *req, void *us
             streq(seg[3], "namespaces") && streq(seg[4], "kube-node-lease") && streq(seg[5], "leases"))
                 return kl_apidiscovery_lease(c, a->p.cfg->node_name, seg[6], a->start_nsec);
         if (n < 3 || !streq(seg[0], "api") || !streq(seg[1], "v1"))
-                return respond_status(c, 404, NULL, NULL, "the server could not find the requested resource");
+                return kl_api_respond_status(c, 404, NULL, NULL, "the server could not find the requested resource");
 
         const char *ns = NULL;
         char **r = seg + 2;
@@ -633,13 +625,13 @@ static void handle(struct kl_api_conn *c, const struct kl_api_req *req, void *us
         if (ns && streq(r[0], "pods") && rn == 3 && streq(r[2], "log")) {
                 struct snap s;
                 if (pods_snapshot(a, &s) < 0)
-                        respond_status(c, 500, NULL, NULL, "rendering pods failed");
+                        kl_api_respond_status(c, 500, NULL, NULL, "rendering pods failed");
                 else
                         kl_apilogs_serve(a->logs, c, req, ns, r[1], &s.q, s.items);
                 snap_done(&s);
                 return;
         }
-        respond_status(c, 404, NULL, NULL, "the server could not find the requested resource");
+        kl_api_respond_status(c, 404, NULL, NULL, "the server could not find the requested resource");
 }
 
 /* ---- setup ---------------------------------------------------------------------------- */

@@ -89,7 +89,7 @@ static void fail(struct session *s, int code, const char *fmt, ...) {
         if (c) {
                 kl_api_conn_on_close(c, NULL, NULL);
                 s->c = NULL;
-                kl_api_respond_status(c, code, NULL, NULL, msg);
+                kl_api_respond_status(c, code, NULL, NULL, "%s", msg);
         }
         session_free(s);
 }
@@ -414,7 +414,7 @@ void kl_streamproxy_handle(struct kl_streamproxy *p, struct kl_api_conn *c, cons
                         pod = it;
         if (pod < 0) {
                 snprintf(v, sizeof(v), "pods \"%s\" not found", name);
-                return kl_api_respond_status(c, 404, "pods", name, v);
+                return kl_api_respond_status(c, 404, "pods", name, "%s", v);
         }
         kl_jsonq_path_str(q, pod, "metadata.uid", uid, sizeof(uid));
         if (!streq(verb, "portforward")) {
@@ -434,7 +434,7 @@ void kl_streamproxy_handle(struct kl_streamproxy *p, struct kl_api_conn *c, cons
                         snprintf(want, sizeof(want), "%.*s", (int) strcspn(names, " "), names);
                 if (!cid[0]) {
                         snprintf(v, sizeof(v), "container %s is not running in pod %s", want[0] ? want : "", name);
-                        return kl_api_respond_status(c, 400, NULL, NULL, v);
+                        return kl_api_respond_status(c, 400, NULL, NULL, "%s", v);
                 }
         }
         if (p->n >= KL_STREAMPROXY_MAX)
