@@ -118,6 +118,8 @@ static struct kl__worker *op_worker(struct kl__op *op) {
 }
 
 #define SANDBOX_RETRY_USEC (10 * KL_USEC_PER_SEC)
+/* a call that failed because the runtime is still busy with the container */
+#define REDO_RETRY_USEC KL_USEC_PER_SEC
 
 static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__op *op = userdata;
@@ -287,11 +289,19 @@ static void start_done(int r, const struct kl_error *err, ProtobufCMessage *repl
                 return;
         }
         struct kl__cstat *cs = &w->cs[op->cs_index];
-        kl__touch(pm, w);
         if (r < 0 && op->resume && strstr(kl_error_str(err), "starting state")) {
-                /* A StartContainer from before our restart is still being served. */
+                /* A StartContainer from before our restart is still being
+                 * served (containerd takes a second or two to fail one whose
+                 * caller was killed). Nothing changed, so no touch and no
+                 * kick: asking again at once spun a thousand calls a second
+                 * against the runtime. Ask again after a while. */
                 log_debug("pod '%s': container '%s' is still starting", w->full_name, cs->spec->name);
-        } else if (r < 0) {
+                cs->redo_retry_at = kl_now_usec() + REDO_RETRY_USEC;
+                op_free(op);
+                return;
+        }
+        kl__touch(pm, w);
+        if (r < 0) {
                 if (op->resume)
                         log_warning("pod '%s': container '%s': StartContainer of created container: %s", w->full_name,
                                     cs->spec->name, kl_error_str(err));
@@ -489,7 +499,7 @@ bool kl__should_restart(const struct kl__worker *w, const struct kl__cstat *cs) 
 }
 
 void kl__resume_created(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs) {
-        if (w->op || !cs->id)
+        if (w->op || !cs->id || cs->redo_retry_at > kl_now_usec())
                 return;
         struct kl__op *op = op_new(pm, w);
         if (!op)
@@ -505,8 +515,6 @@ void kl__resume_created(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
         }
         log_info("pod '%s': container '%s': starting a container left created", w->full_name, cs->spec->name);
 }
-
-#define REDO_RETRY_USEC KL_USEC_PER_SEC
 
 static void interrupted_removed(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__req *req = userdata;

@@ -69,7 +69,8 @@ struct kl__cstat {
         uint64_t backoff_usec;  /* current window, 0 before the first restart */
         uint64_t backoff_until; /* monotonic usec */
         bool restart_granted;   /* the back-off let this exit restart; the start (async) is under way */
-        uint64_t redo_retry_at; /* an interrupted start's RemoveContainer failed: not again before */
+        uint64_t redo_retry_at; /* the runtime was still busy with a left-over start (RemoveContainer or
+                                 * StartContainer failed): not again before */
         /* image pulls */
         bool image_pending; /* ImageStatus in flight */
         bool image_known;   /* image_present answers for the next start */

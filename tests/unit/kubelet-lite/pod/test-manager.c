@@ -523,6 +523,36 @@ TEST(crash_journal_replay) {
         h_done();
 }
 
+/* A container left CREATED whose StartContainer from before our restart is
+ * still being served: containerd refuses ours ("already in starting state")
+ * until it fails the old one a second or two later. Asked again after a
+ * while, not at once: the immediate retry spun a thousand calls a second. */
+TEST(left_created_still_starting_is_not_spun_on) {
+        struct kl_container_view v;
+
+        h_setup();
+        const char *uid = h_uid_of(web_yaml);
+        const char *sb =
+                fake_cri_add_sandbox("web-node1", "default", uid, 0, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+        fake_cri_add_container(sb, "c1", 0, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING, 0, 0);
+        const char *c2 = fake_cri_add_container(sb, "c2", 0, RUNTIME__V1__CONTAINER_STATE__CONTAINER_CREATED, 0, 0);
+        fake_cri_fail_next_n(FAKE_START, 3, EIO, "container is already in starting state");
+
+        h_desire1(web_yaml);
+        fake_loop_run_for(SEC / 2);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_START), 1);
+        fake_loop_run_for(SEC);
+        ASSERT_TRUE(fake_cri_n_calls(FAKE_START) <= 2);
+        fake_loop_run_for(5 * SEC);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_START), 4);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_CREATE), 0);
+        ASSERT_TRUE(h_container("web-node1", "c2", &v));
+        ASSERT_TRUE(v.running);
+        ASSERT_STREQ(v.id, c2);
+        ASSERT_EQ(v.restarts, 0);
+        h_done();
+}
+
 /* A runtime that stops answering: one relist in flight at a time, and after
  * 10 s the runtime is reported not ok (node NotReady, /healthz) without
  * waiting for the call's deadline; it comes back with the answer. */
