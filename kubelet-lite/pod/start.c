@@ -120,6 +120,8 @@ static struct kl__worker *op_worker(struct kl__op *op) {
 #define SANDBOX_RETRY_USEC (10 * KL_USEC_PER_SEC)
 /* a call that failed because the runtime is still busy with the container */
 #define REDO_RETRY_USEC KL_USEC_PER_SEC
+/* an interrupted start whose removal keeps failing is given up after this many tries */
+#define REDO_MAX_FAILURES 5
 
 static void sandbox_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__op *op = userdata;
@@ -523,7 +525,24 @@ static void interrupted_removed(int r, const struct kl_error *err, ProtobufCMess
         if (w && w->op == NULL && req->index < w->n_cs) {
                 struct kl__cstat *cs = &w->cs[req->index];
                 w->gc_pending--;
-                if (r < 0 && r != -ENOENT) {
+                if (r < 0 && r != -ENOENT && ++cs->redo_failures >= REDO_MAX_FAILURES) {
+                        /* containerd 1.6 can keep a task for a container whose
+                         * StartContainer lost its caller ("failed to get task
+                         * pid: context canceled") while its CRI status says
+                         * exited: RemoveContainer then fails ("cannot delete
+                         * running task") for good. Stop redoing the start in
+                         * place and let the exit be handled as upstream
+                         * does (computePodActions: a new attempt, counted as
+                         * a restart); container GC keeps trying the old one. */
+                        char path[4096];
+                        kl__journal_path(req->pm, w, cs->spec->name, req->attempt, path, sizeof(path));
+                        (void) unlink(path);
+                        log_warning("pod '%s': container '%s': the runtime keeps a task for the interrupted start "
+                                    "(%s); starting a new attempt instead, which counts as a restart",
+                                    w->full_name, cs->spec->name, kl_error_str(err));
+                        kl__touch(req->pm, w);
+                        kl__kick(req->pm);
+                } else if (r < 0 && r != -ENOENT) {
                         /* Nothing changed, so no touch: what we know may be
                          * stale (a start from before our restart may still be
                          * running it), and the next relist must be able to

@@ -53,6 +53,7 @@ void kl__cstat_clear_runtime(struct kl__cstat *cs) {
         cs->state = -1;
         cs->status_state = -1;
         cs->restart_granted = false;
+        cs->redo_failures = 0;
 }
 
 void kl__set_waiting(struct kl__cstat *cs, const char *reason, const char *message) {

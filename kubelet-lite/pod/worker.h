@@ -71,6 +71,7 @@ struct kl__cstat {
         bool restart_granted;   /* the back-off let this exit restart; the start (async) is under way */
         uint64_t redo_retry_at; /* the runtime was still busy with a left-over start (RemoveContainer or
                                  * StartContainer failed): not again before */
+        unsigned redo_failures; /* RemoveContainer of an interrupted start failed this many times in a row */
         /* image pulls */
         bool image_pending; /* ImageStatus in flight */
         bool image_known;   /* image_present answers for the next start */

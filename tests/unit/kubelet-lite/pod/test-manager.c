@@ -523,6 +523,44 @@ TEST(crash_journal_replay) {
         h_done();
 }
 
+/* An interrupted start whose container the runtime cannot remove for good
+ * (containerd kept its task: "cannot delete running task"): after a few tries
+ * the exit is handled as upstream does, a new attempt counted as a restart,
+ * instead of retrying the removal forever with the pod never running. */
+TEST(interrupted_start_unremovable_gives_up) {
+        char journal[512];
+        struct kl_container_view v;
+
+        h_setup();
+        const char *uid = h_uid_of(web_yaml);
+        const char *sb =
+                fake_cri_add_sandbox("web-node1", "default", uid, 0, RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY);
+        fake_cri_add_container(sb, "c1", 0, RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED, 0, 128);
+        fake_cri_add_container(sb, "c2", 0, RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING, 0, 0);
+        snprintf(journal, sizeof(journal), "%s/pods/%s/containers/c1", H.root, uid);
+        ASSERT_OK(kl_mkdir_p(journal, 0755));
+        strcat(journal, "/0-starting");
+        int fd = open(journal, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ASSERT_TRUE(fd >= 0);
+        close(fd);
+        fake_cri_fail_next_n(FAKE_REMOVE, 1000, EBUSY,
+                             "failed to delete containerd container: cannot delete running task: failed precondition");
+
+        h_desire1(web_yaml);
+        fake_loop_run_for(2 * SEC);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_CREATE), 0);
+        ASSERT_TRUE(fake_cri_n_calls(FAKE_REMOVE) <= 3);
+        fake_loop_run_for(10 * SEC);
+        ASSERT_TRUE(fake_cri_n_calls(FAKE_REMOVE) < 20);
+        ASSERT_CONTAINS(fake_cri_actions(), "CreateContainer c1 a1; StartContainer c1 a1");
+        ASSERT_FALSE(exists(journal));
+        ASSERT_TRUE(h_container("web-node1", "c1", &v));
+        ASSERT_TRUE(v.running);
+        ASSERT_EQ(v.restarts, 1);
+        ASSERT_STREQ(h_phase("web-node1"), "Running");
+        h_done();
+}
+
 /* A container left CREATED whose StartContainer from before our restart is
  * still being served: containerd refuses ours ("already in starting state")
  * until it fails the old one a second or two later. Asked again after a
