@@ -15,6 +15,7 @@
 
 #include "kubelet-lite/config.h"
 #include "kubelet-lite/event.h"
+#include "kubelet-lite/server/healthz.h"
 #include "kubelet-lite/server/http.h"
 #include "kubelet-lite/apiserver/apiserver.h"
 #include "kubelet-lite/cli.h"
@@ -56,7 +57,9 @@ struct daemon {
         struct kl_event_timer *dirstats_timer;
         char *status_last;
         int64_t start_nsec;
-        struct kl_http_server *healthz, *readonly;
+        struct kl_healthz *healthz;
+        struct kl_event_timer *healthz_timer;
+        struct kl_http_server *readonly;
         struct kl_apiserver *facade;
         struct kl_event_io *source_io, *signal_io;
         struct kl_event_timer *source_timer, *watchdog_timer;
@@ -297,31 +300,25 @@ static bool syncloop_healthy(struct daemon *d) {
         return last > 0 && kl_now_usec() - last <= d->cfg.syncloop_stuck_usec;
 }
 
+/* /healthz on the read-only port, from the loop (the healthz port has its
+ * own thread: server/healthz.h). */
 static void handle_healthz(const char *path, const char *query, struct kl_http_response *resp, void *userdata) {
         struct daemon *d = userdata;
+        struct kl_healthz_state st = {
+                .last_sync_usec = kl_pm_last_sync(d->pm),
+                .stuck_usec = d->cfg.syncloop_stuck_usec,
+                .runtime_error = kl_pm_runtime_error(d->pm),
+        };
+        (void) query;
+        kl_healthz_render(&st, kl_now_usec(), path, resp);
+}
 
-        if (streq(path, "/healthz") || streq(path, "/healthz/ping")) {
-                kl_buf_puts(&resp->body, "ok");
-                return;
-        }
-        if (streq(path, "/healthz/syncloop")) {
-                /* Also the runtime: upstream's sync loop does not run while
-                 * the runtime has errors (Kubelet.syncLoop), which its
-                 * syncloop check then reports. */
-                const char *rt = kl_pm_runtime_error(d->pm);
-                if (!syncloop_healthy(d)) {
-                        resp->status = 500;
-                        kl_buf_printf(&resp->body, "syncloop: no successful sync for more than %llus\n",
-                                      (unsigned long long) (d->cfg.syncloop_stuck_usec / KL_USEC_PER_SEC));
-                } else if (rt && kl_pm_last_sync(d->pm) > 0) {
-                        resp->status = 500;
-                        kl_buf_printf(&resp->body, "syncloop: container runtime is down: %s\n", rt);
-                } else
-                        kl_buf_puts(&resp->body, "ok");
-                return;
-        }
-        resp->status = 404;
-        kl_buf_puts(&resp->body, "404 page not found\n");
+/* What the healthz thread answers from: published once a second, so a loop
+ * that stops turning shows as a stale sync there. */
+static void on_healthz_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
+        struct daemon *d = userdata;
+        kl_healthz_publish(d->healthz, kl_pm_last_sync(d->pm), kl_pm_runtime_error(d->pm));
+        kl_event_timer_set(t, now + KL_USEC_PER_SEC);
 }
 
 static void status_ctx(struct daemon *d, struct kl_node_status_ctx *x) {
@@ -556,7 +553,8 @@ static void facade_start(struct daemon *d) {
 
 static void daemon_done(struct daemon *d) {
         kl_apiserver_free(d->facade);
-        kl_http_server_free(d->healthz);
+        kl_event_timer_free(d->healthz_timer);
+        d->healthz = kl_healthz_stop(d->healthz);
         kl_http_server_free(d->readonly);
         kl_pm_free(d->pm);
         kl_recorder_free(d->recorder);
@@ -670,8 +668,10 @@ static int run(int argc, char **argv) {
                 goto out;
         }
         if (d.cfg.healthz_port > 0) {
-                r = kl_http_server_new(d.loop, d.cfg.healthz_bind_address, d.cfg.healthz_port, handle_healthz, &d,
-                                       &d.healthz);
+                r = kl_healthz_start(d.cfg.healthz_bind_address, d.cfg.healthz_port, d.cfg.syncloop_stuck_usec,
+                                     &d.healthz);
+                if (r >= 0)
+                        r = kl_event_add_timer(d.loop, kl_now_usec(), on_healthz_timer, &d, &d.healthz_timer);
                 if (r < 0) {
                         log_error_errno(r, "listening on %s:%d for /healthz", d.cfg.healthz_bind_address,
                                         d.cfg.healthz_port);

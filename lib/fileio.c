@@ -86,7 +86,7 @@ int kl_write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
-int kl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, int mode) {
+int kl_write_file_replace_at(int dirfd, const char *name, const void *data, size_t len, int mode, bool durable) {
         char tmp[PATH_MAX];
         const char *slash = strrchr(name, '/');
         size_t dlen = slash ? (size_t) (slash - name) + 1 : 0; /* "dir/" part, kept in the temp name */
@@ -116,7 +116,7 @@ int kl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
                         return -errno;
         }
         r = kl_write_all(fd, data, len);
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
@@ -124,6 +124,8 @@ int kl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
                 (void) unlinkat(dirfd, tmp, 0);
                 return r;
         }
+        if (!durable)
+                return 0;
         /* Make the rename itself durable. */
         if (dlen > 0) {
                 snprintf(tmp, sizeof(tmp), "%.*s", (int) dlen, name);
@@ -135,6 +137,10 @@ int kl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_
         else if (dlen == 0 && dirfd != AT_FDCWD)
                 (void) fsync(dirfd);
         return 0;
+}
+
+int kl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, int mode) {
+        return kl_write_file_replace_at(dirfd, name, data, len, mode, true);
 }
 
 int kl_mkdir_p(const char *path, int mode) {

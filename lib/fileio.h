@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Read a whole file relative to dirfd (AT_FDCWD allowed) into a NUL-terminated
@@ -13,6 +14,12 @@ int kl_read_file_at(int dirfd, const char *path, size_t max, int nofollow, char 
  * (random name, O_EXCL), fsync, rename, fsync the directory. name may have a
  * directory part. On failure the old file is untouched and no temp file is left. */
 int kl_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, int mode);
+/* The same; with durable false, without the two fsyncs: readers still never
+ * see a partial file, but a power cut may leave the old one (or, on some
+ * file systems, an empty one). For files rewritten every few seconds that
+ * are only a view of memory (node-status.json), where an fsync on a busy
+ * flash can stall the loop for hundreds of ms. */
+int kl_write_file_replace_at(int dirfd, const char *name, const void *data, size_t len, int mode, bool durable);
 
 /* Full write, retrying on EINTR and short writes. */
 int kl_write_all(int fd, const void *data, size_t len);

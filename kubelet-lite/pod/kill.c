@@ -274,10 +274,11 @@ static void unmount_below(const char *dir) {
 
 /* An orphan's grace period comes from its containers' CRI annotations. */
 static int64_t orphan_grace(struct kl_pm *pm, struct kl__worker *w) {
-        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
-                const Runtime__V1__Container *c = pm->containers->containers[k];
-                const char *g = kl__container_annotation(c, KL_ANN_POD_GRACE);
-                if (g && streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid))
+        const Runtime__V1__Container *const *cts;
+        size_t n = kl__uid_containers(pm, w->uid, &cts);
+        for (size_t k = 0; k < n; k++) {
+                const char *g = kl__container_annotation(cts[k], KL_ANN_POD_GRACE);
+                if (g)
                         return atoll(g);
         }
         return KL_DEFAULT_TERMINATION_GRACE_SECONDS;
@@ -454,10 +455,11 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
                 return false; /* wait for stops, a start step, removals, and a relist that saw them */
 
         bool any_running = false;
-        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
-                const Runtime__V1__Container *c = pm->containers->containers[k];
-                if (!streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid))
-                        continue;
+        const Runtime__V1__Container *const *cts;
+        const Runtime__V1__PodSandbox *const *sbs;
+        size_t n_cts = kl__uid_containers(pm, w->uid, &cts), n_sbs = kl__uid_sandboxes(pm, w->uid, &sbs);
+        for (size_t k = 0; k < n_cts; k++) {
+                const Runtime__V1__Container *c = cts[k];
                 if (c->state != RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING)
                         continue;
                 any_running = true;
@@ -472,20 +474,12 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
 
         /* All containers stopped: the sandboxes go (with their containers),
          * then what is left; each step waits for a relist that saw the last. */
-        bool any = false;
-        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
-                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), w->uid))
-                        continue;
+        bool any = n_sbs > 0;
+        for (size_t i = 0; i < n_sbs; i++)
+                (void) remove_sandbox(pm, w, sbs[i]->id, RM_TEARDOWN);
+        for (size_t k = 0; !any && k < n_cts; k++) {
                 any = true;
-                (void) remove_sandbox(pm, w, s->id, RM_TEARDOWN);
-        }
-        for (size_t k = 0; !any && pm->containers && k < pm->containers->n_containers; k++) {
-                const Runtime__V1__Container *c = pm->containers->containers[k];
-                if (!streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid))
-                        continue;
-                any = true;
-                kl__gc_remove_container(pm, w, c->id, SIZE_MAX, 0, NULL);
+                kl__gc_remove_container(pm, w, cts[k]->id, SIZE_MAX, 0, NULL);
         }
         if (any)
                 return false;

@@ -263,11 +263,12 @@ static bool fullname_terminating(struct kl_pm *pm, const struct kl__worker *self
 }
 
 static void adopt_orphans(struct kl_pm *pm) {
-        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
-                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                const char *uid = kl__sandbox_label(s, KL_LABEL_POD_UID);
-                if (!uid || kl__find_worker(pm, uid))
+        const char *uid;
+        for (size_t i = 0; (i = kl__uid_next_sandbox_pod(pm, i, &uid)) != SIZE_MAX;) {
+                const Runtime__V1__PodSandbox *const *sbs;
+                if (kl__find_worker(pm, uid) || kl__uid_sandboxes(pm, uid, &sbs) == 0)
                         continue;
+                const Runtime__V1__PodSandbox *s = sbs[0];
                 struct kl__worker *w = worker_new(pm, uid, kl__sandbox_label(s, KL_LABEL_POD_NAME),
                                                   kl__sandbox_label(s, KL_LABEL_POD_NAMESPACE));
                 if (!w)
@@ -516,46 +517,61 @@ static void log_reopened(int r, const struct kl_error *err, ProtobufCMessage *re
         kl__req_free(req);
 }
 
-/* Container log rotation: every 10 s look at each running container's log;
- * compression of rotated files runs in slices on a short timer. */
+/* One look at a log is a directory open and scan: at most this many per
+ * timer run, the rest 100 ms later, so that 200 containers do not hold the
+ * loop for the whole round (165 ms on a busy disk). */
+#define LOG_CHECKS_PER_STEP 16
+
+/* Container log rotation: every 10 s look at each running container's log,
+ * in slices; compression of rotated files runs in slices too. */
 static void on_log_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
         struct kl_pm *pm = userdata;
         struct kl_error err = {};
+        bool round_left = false;
         if (now >= pm->log_next_check) {
                 pm->log_next_check = now + pm->cfg->container_log_monitor_interval_usec;
+                pm->log_round++;
                 /* links whose log files are gone, as upstream's container GC */
                 if (pm->cfg->container_log_links_dir && pm->cfg->container_log_links_dir[0])
                         (void) kl_loglinks_gc(pm->cfg->container_log_links_dir, pm->cfg->pod_logs_dir);
-                for (struct kl__worker *w = pm->workers; w; w = w->next)
-                        for (size_t i = 0; i < w->n_cs; i++) {
-                                struct kl__cstat *cs = &w->cs[i];
-                                char path[4096];
-                                bool reopen = false;
-                                if (!cs->id || !kl__cs_running(cs))
-                                        continue;
-                                snprintf(path, sizeof(path), "%s/%s_%s_%s/%s/%u.log", pm->cfg->pod_logs_dir,
-                                         w->namespace, w->full_name, w->uid, cs->spec->name, cs->attempt);
-                                if (reopen_pending(pm, path))
-                                        continue;
-                                if (kl_logrotate_check(pm->logrotate, path, &reopen, &err) < 0) {
-                                        log_debug("log rotation of '%s': %s", path, kl_error_str(&err));
-                                        continue;
-                                }
-                                if (!reopen)
-                                        continue;
-                                struct kl__req *req = kl__req_new(pm, w->uid, cs->id);
-                                if (req && (req->path = strdup(path)) &&
-                                    kl_cri_reopen_container_log_async(pm->cri, cs->id, log_reopened, req) >= 0)
-                                        continue;
-                                kl__req_free(req);
-                                if (kl_logrotate_finish(pm->logrotate, path, false, &err) < 0)
-                                        log_warning("log rotation of '%s': %s, ignoring", path, kl_error_str(&err));
-                        }
         }
+        unsigned checks = 0;
+        for (struct kl__worker *w = pm->workers; w; w = w->next)
+                for (size_t i = 0; i < w->n_cs; i++) {
+                        struct kl__cstat *cs = &w->cs[i];
+                        char path[4096];
+                        bool reopen = false;
+                        if (!cs->id || !kl__cs_running(cs) || cs->log_round == pm->log_round)
+                                continue;
+                        if (checks == LOG_CHECKS_PER_STEP) {
+                                round_left = true;
+                                goto step;
+                        }
+                        checks++;
+                        cs->log_round = pm->log_round;
+                        snprintf(path, sizeof(path), "%s/%s_%s_%s/%s/%u.log", pm->cfg->pod_logs_dir, w->namespace,
+                                 w->full_name, w->uid, cs->spec->name, cs->attempt);
+                        if (reopen_pending(pm, path))
+                                continue;
+                        if (kl_logrotate_check(pm->logrotate, path, &reopen, &err) < 0) {
+                                log_debug("log rotation of '%s': %s", path, kl_error_str(&err));
+                                continue;
+                        }
+                        if (!reopen)
+                                continue;
+                        struct kl__req *req = kl__req_new(pm, w->uid, cs->id);
+                        if (req && (req->path = strdup(path)) &&
+                            kl_cri_reopen_container_log_async(pm->cri, cs->id, log_reopened, req) >= 0)
+                                continue;
+                        kl__req_free(req);
+                        if (kl_logrotate_finish(pm->logrotate, path, false, &err) < 0)
+                                log_warning("log rotation of '%s': %s, ignoring", path, kl_error_str(&err));
+                }
+step:;
         int more = kl_logrotate_step(pm->logrotate, &err);
         if (more < 0)
                 log_warning("compressing rotated logs: %s, ignoring", kl_error_str(&err));
-        kl_event_timer_set(t, more > 0 ? now + LOG_STEP_PERIOD_USEC : pm->log_next_check);
+        kl_event_timer_set(t, more > 0 || round_left ? now + LOG_STEP_PERIOD_USEC : pm->log_next_check);
 }
 
 /* prober_probe_total, as upstream's prober (pkg/kubelet/prober/worker.go). */
@@ -697,8 +713,7 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm) {
         kl_logrotate_free(pm->logrotate);
         kl_event_timer_free(pm->sync_timer);
         kl_event_io_free(pm->cri_io);
-        kl_cri_response_free(pm->sandboxes);
-        kl_cri_response_free(pm->containers);
+        (void) kl__snapshot_set(pm, NULL, NULL); /* an empty index needs no memory */
         kl_cri_response_free(pm->relist_sb);
         free(pm->runtime_error);
         free(pm->runtime_version);

@@ -62,6 +62,14 @@ static void relist_end(struct kl_pm *pm, int r, const struct kl_error *err,
         Runtime__V1__ListPodSandboxResponse *sb = TAKE_PTR(pm->relist_sb);
 
         pm->relisting = false;
+        if (r >= 0 && kl__snapshot_set(pm, sb, containers) < 0) {
+                /* Acting on the old snapshot could duplicate what exists: not fresh. */
+                log_error("relist: out of memory indexing its answer");
+                kl_cri_response_free(sb);
+                kl_cri_response_free(containers);
+                pm->relisted(pm, false);
+                return;
+        }
         if (r < 0) {
                 kl_cri_response_free(sb);
                 runtime_failed(pm, err ? kl_error_str(err) : strerror(-r));
@@ -70,10 +78,6 @@ static void relist_end(struct kl_pm *pm, int r, const struct kl_error *err,
                         log_info("container runtime is back");
                 pm->runtime_ok = true;
                 pm->runtime_error = mfree(pm->runtime_error);
-                kl_cri_response_free(pm->sandboxes);
-                kl_cri_response_free(pm->containers);
-                pm->sandboxes = sb;
-                pm->containers = containers;
                 pm->snapshot_seq = pm->relist_seq;
                 if (pm->km) {
                         /* upstream's PLEG metrics (pkg/kubelet/pleg/generic.go) */
@@ -157,12 +161,10 @@ void kl__relist_check_stuck(struct kl_pm *pm, uint64_t now) {
 /* Newest sandbox of a pod uid (READY preferred), or NULL. */
 const Runtime__V1__PodSandbox *kl__pod_sandbox(struct kl_pm *pm, const char *uid) {
         const Runtime__V1__PodSandbox *best = NULL;
-        if (!pm->sandboxes)
-                return NULL;
-        for (size_t i = 0; i < pm->sandboxes->n_items; i++) {
-                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (!streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), uid))
-                        continue;
+        const Runtime__V1__PodSandbox *const *sbs;
+        size_t n = kl__uid_sandboxes(pm, uid, &sbs);
+        for (size_t i = 0; i < n; i++) {
+                const Runtime__V1__PodSandbox *s = sbs[i];
                 if (!best ||
                     (s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY &&
                      best->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) ||
@@ -341,13 +343,14 @@ void kl__worker_observe(struct kl_pm *pm, struct kl__worker *w) {
                 w->pod_ip = mfree(w->pod_ip);
         }
 
+        const Runtime__V1__Container *const *cts;
+        size_t n_cts = kl__uid_containers(pm, w->uid, &cts);
         for (size_t i = 0; i < w->n_cs; i++) {
                 struct kl__cstat *cs = &w->cs[i];
                 const Runtime__V1__Container *latest = NULL, *prev = NULL;
-                for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
-                        const Runtime__V1__Container *c = pm->containers->containers[k];
-                        if (!c->metadata || !streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid) ||
-                            !streq_ptr(kl__container_label(c, KL_LABEL_CONTAINER_NAME), cs->spec->name))
+                for (size_t k = 0; k < n_cts; k++) {
+                        const Runtime__V1__Container *c = cts[k];
+                        if (!c->metadata || !streq_ptr(kl__container_label(c, KL_LABEL_CONTAINER_NAME), cs->spec->name))
                                 continue;
                         uint32_t a = c->metadata->attempt;
                         if (!latest || a > latest->metadata->attempt) {

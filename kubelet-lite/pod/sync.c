@@ -161,16 +161,17 @@ static void compute_phase(struct kl__worker *w) {
 static void gc_pod(struct kl_pm *pm, struct kl__worker *w) {
         if (w->gc_pending > 0 || !kl__fresh(pm, w))
                 return; /* the last round is still going, or the relist predates it */
-        for (size_t i = 0; pm->sandboxes && i < pm->sandboxes->n_items; i++) {
-                const Runtime__V1__PodSandbox *s = pm->sandboxes->items[i];
-                if (streq_ptr(kl__sandbox_label(s, KL_LABEL_POD_UID), w->uid) && !streq_ptr(s->id, w->sandbox_id) &&
-                    s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY)
+        const Runtime__V1__PodSandbox *const *sbs;
+        const Runtime__V1__Container *const *cts;
+        size_t n_sbs = kl__uid_sandboxes(pm, w->uid, &sbs), n_cts = kl__uid_containers(pm, w->uid, &cts);
+        for (size_t i = 0; i < n_sbs; i++) {
+                const Runtime__V1__PodSandbox *s = sbs[i];
+                if (!streq_ptr(s->id, w->sandbox_id) && s->state == RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY)
                         kl__gc_remove_sandbox(pm, w, s->id);
         }
-        for (size_t k = 0; pm->containers && k < pm->containers->n_containers; k++) {
-                const Runtime__V1__Container *c = pm->containers->containers[k];
-                if (!streq_ptr(kl__container_label(c, KL_LABEL_POD_UID), w->uid) ||
-                    c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING || !c->metadata)
+        for (size_t k = 0; k < n_cts; k++) {
+                const Runtime__V1__Container *c = cts[k];
+                if (c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_RUNNING || !c->metadata)
                         continue;
                 const char *name = kl__container_label(c, KL_LABEL_CONTAINER_NAME);
                 for (size_t i = 0; i < w->n_cs; i++) {
