@@ -19,3 +19,7 @@ int kl_preload_step(struct kl_preload *p);
 int kl_preload_reap(struct kl_preload *p);
 bool kl_preload_done(const struct kl_preload *p);
 unsigned kl_preload_imported(const struct kl_preload *p);
+/* The image refs the archives in the directory name (index.json's
+ * org.opencontainers.image.ref.name), imported now or at an earlier boot:
+ * image garbage collection never removes them. NULL-terminated; NULL-safe. */
+char *const *kl_preload_refs(const struct kl_preload *p);
