@@ -405,7 +405,9 @@ static void on_removed(int r, const struct kl_error *err, ProtobufCMessage *repl
                 gc->bytes_removed += gc->remove_sizes[i];
                 log_info("image GC: removed image '%s' (%s) to free %llu bytes (%s)", gc->remove_names[i],
                          gc->remove_ids[i], (unsigned long long) gc->remove_sizes[i],
-                         i < gc->n_old ? "unused for longer than imageMaximumGCAge" : "disk usage");
+                         i < gc->n_old     ? "unused for longer than imageMaximumGCAge"
+                         : gc->reclaim_run ? "disk pressure"
+                                           : "disk usage");
                 kl_buf_printf(&gc->removed_list, "%s'%s'", gc->removed_list.len ? ", " : "", gc->remove_names[i]);
                 record_forget(gc, gc->remove_ids[i]);
                 if (gc->p.removed)
