@@ -499,6 +499,14 @@ static void select_and_remove(struct kl_imagegc *gc) {
         remove_next(gc);
 }
 
+/* root-dir or podLogsDir (the nodefs signals' filesystems) on the image filesystem */
+static bool imagefs_on_nodefs(const struct kl_imagegc *gc) {
+        const struct kl_config *c = gc->p.cfg;
+        struct stat st;
+        return (c->root_dir && stat(c->root_dir, &st) == 0 && st.st_dev == gc->imagefs_dev) ||
+               (c->pod_logs_dir && stat(c->pod_logs_dir, &st) == 0 && st.st_dev == gc->imagefs_dev);
+}
+
 static void on_fs_info(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl_imagegc *gc = userdata;
         const Runtime__V1__ImageFsInfoResponse *fi = (const Runtime__V1__ImageFsInfoResponse *) reply;
@@ -532,6 +540,13 @@ static void on_fs_info(int r, const struct kl_error *err, ProtobufCMessage *repl
                         gc->imagefs_dev = st.st_dev;
                         gc->have_imagefs_dev = true;
                 }
+        }
+        if (gc->reclaim_run && gc->have_imagefs_dev && !imagefs_on_nodefs(gc)) {
+                log_info("image GC: the image filesystem '%s' is not the node filesystem under pressure, removing "
+                         "images would not help",
+                         gc->mountpoint);
+                run_end(gc, NULL);
+                return;
         }
         select_and_remove(gc);
 }
@@ -729,17 +744,12 @@ void kl_imagegc_trigger(struct kl_imagegc *gc) {
 
 int kl_imagegc_reclaim(int signal, void *userdata) {
         struct kl_imagegc *gc = userdata;
-        const struct kl_config *c = gc->p.cfg;
-        struct stat st;
 
         /* buildSignalToNodeReclaimFuncs: images are reclaimed for nodefs only
-         * when the image filesystem is that filesystem */
-        if (gc->have_imagefs_dev) {
-                bool same = (stat(c->root_dir, &st) == 0 && st.st_dev == gc->imagefs_dev) ||
-                            (c->pod_logs_dir && stat(c->pod_logs_dir, &st) == 0 && st.st_dev == gc->imagefs_dev);
-                if (!same)
-                        return 0;
-        }
+         * when the image filesystem is that filesystem (not known before the
+         * first run: the reclaim run finds out and then removes nothing) */
+        if (gc->have_imagefs_dev && !imagefs_on_nodefs(gc))
+                return 0;
         if (gc->reclaim_done && !gc->running) {
                 gc->reclaim_done = false; /* this observation saw its effect */
                 return 0;
