@@ -456,6 +456,21 @@ static void on_source_timer(struct kl_event_timer *t, uint64_t now, void *userda
 
 /* ---- signals, watchdog ------------------------------------------------------------ */
 
+/* A node event per preloaded archive, with its size and how long it took. */
+static void preload_event(struct daemon *d) {
+        struct kl_preload_result pr;
+        struct kl_event_object o = {.kind = "Node", .name = d->cfg.node_name, .uid = d->cfg.node_name};
+        kl_preload_last(d->preload, &pr);
+        if (pr.ok)
+                kl_recorder_record(d->recorder, &o, "Normal", "ImagesPreloaded",
+                                   "Imported the images of \"%s\" (%lld bytes) in %.3fs", strempty(pr.name),
+                                   (long long) pr.size, pr.seconds);
+        else
+                kl_recorder_record(d->recorder, &o, "Warning", "ImagePreloadFailed",
+                                   "Importing the images of \"%s\" (%lld bytes) failed after %.3fs", strempty(pr.name),
+                                   (long long) pr.size, pr.seconds);
+}
+
 static void on_signal(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
         struct daemon *d = userdata;
         struct signalfd_siginfo si;
@@ -471,6 +486,7 @@ static void on_signal(struct kl_event_io *io, int fd, uint32_t revents, void *us
                         return;
                 case SIGCHLD:
                         if (d->preload && kl_preload_reap(d->preload) > 0) {
+                                preload_event(d);
                                 kl_pm_kick(d->pm); /* pods may be waiting for these images */
                                 if (kl_preload_step(d->preload) == 0) {
                                         kl_pm_set_images_pending(d->pm, false);

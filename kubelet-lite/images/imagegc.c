@@ -587,25 +587,31 @@ static void on_containers(int r, const struct kl_error *err, ProtobufCMessage *r
         }
 }
 
-/* containerd puts its CRI plugin config in info["config"] as JSON, with
- * "sandboxImage":"..." (1.6 has no CRI pinned flag for it). */
-static char *sandbox_image_from(const Runtime__V1__StatusResponse *st) {
-        const char *cfg = kl_cri_map_get((void **) st->info, st->n_info, "config");
-        const char *p = cfg ? strstr(cfg, "\"sandboxImage\"") : NULL;
-        if (!p)
-                return NULL;
+int kl_imagegc_sandbox_image(const char *config_json, char *buf, size_t size) {
+        const char *p = config_json ? strstr(config_json, "\"sandboxImage\"") : NULL;
+        if (!p || size == 0)
+                return -ENOENT;
         p += strlen("\"sandboxImage\"");
-        while (*p == ' ' || *p == ':')
+        while (*p == ' ' || *p == ':' || *p == '\n' || *p == '\t')
                 p++;
         if (*p++ != '"')
-                return NULL;
+                return -EINVAL;
         const char *e = strchr(p, '"');
-        if (!e || e == p || e - p >= REF_MAX)
-                return NULL;
-        char raw[REF_MAX], norm[REF_MAX];
+        if (!e || e == p || e - p >= REF_MAX || memchr(p, '\\', (size_t) (e - p)))
+                return -EINVAL;
+        char raw[REF_MAX];
         memcpy(raw, p, (size_t) (e - p));
         raw[e - p] = '\0';
-        kl_imagegc_normalize_ref(raw, norm, sizeof(norm));
+        kl_imagegc_normalize_ref(raw, buf, size);
+        return 0;
+}
+
+/* containerd puts its CRI plugin config in info["config"] (1.6 has no CRI
+ * pinned flag for the sandbox image). */
+static char *sandbox_image_from(const Runtime__V1__StatusResponse *st) {
+        char norm[REF_MAX];
+        if (kl_imagegc_sandbox_image(kl_cri_map_get((void **) st->info, st->n_info, "config"), norm, sizeof(norm)) < 0)
+                return NULL;
         return strdup(norm);
 }
 

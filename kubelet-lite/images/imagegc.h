@@ -62,6 +62,11 @@ int kl_imagegc_select(const struct kl_imagegc_image *images, size_t n, const str
  * the length (truncated to size - 1). */
 int kl_imagegc_normalize_ref(const char *ref, char *buf, size_t size);
 
+/* The sandbox image from containerd's CRI config, as its verbose Status
+ * gives it in info["config"] (JSON with "sandboxImage":"..."), normalised.
+ * -ENOENT without the key, -EINVAL when it is not a plain string. */
+int kl_imagegc_sandbox_image(const char *config_json, char *buf, size_t size);
+
 /* ---- the manager -------------------------------------------------------- */
 
 struct kl_cri;

@@ -38,7 +38,9 @@ struct kl_preload {
         char *current;
         uint64_t current_t0;  /* CLOCK_MONOTONIC usec the import started */
         int64_t current_size; /* bytes of the archive */
-        struct kl_buf stamp;  /* lines "name size mtime" of what is imported */
+        double last_seconds;  /* of the last import collected */
+        bool last_ok;
+        struct kl_buf stamp; /* lines "name size mtime" of what is imported */
         unsigned imported, failed;
         char **refs; /* image refs the archives name: never garbage-collected */
 };
@@ -259,6 +261,8 @@ int kl_preload_reap(struct kl_preload *p) {
                 return 0;
         p->pid = 0;
         double secs = (double) (kl_now_usec() - p->current_t0) / 1e6;
+        p->last_seconds = secs;
+        p->last_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                 struct stat st;
                 char path[4096], line[512];
@@ -288,6 +292,11 @@ bool kl_preload_done(const struct kl_preload *p) {
 
 unsigned kl_preload_imported(const struct kl_preload *p) {
         return p->imported;
+}
+
+void kl_preload_last(const struct kl_preload *p, struct kl_preload_result *ret) {
+        *ret = (struct kl_preload_result){
+                .name = p->current, .size = p->current_size, .seconds = p->last_seconds, .ok = p->last_ok};
 }
 
 char *const *kl_preload_refs(const struct kl_preload *p) {

@@ -212,4 +212,20 @@ TEST(normalize_refs) {
         ASSERT_STREQ(b, "docker.");
 }
 
+/* containerd 1.6's verbose Status: info["config"] is its CRI plugin config */
+TEST(sandbox_image_from_containerd_config) {
+        char b[256];
+        const char *cfg = "{\"containerd\":{\"snapshotter\":\"overlayfs\"},\"cni\":{\"binDir\":\"/usr/lib/cni\"},"
+                          "\"sandboxImage\":\"registry.k8s.io/pause:3.6\",\"statsCollectPeriod\":10}";
+        ASSERT_OK(kl_imagegc_sandbox_image(cfg, b, sizeof(b)));
+        ASSERT_STREQ(b, "registry.k8s.io/pause:3.6");
+        ASSERT_OK(kl_imagegc_sandbox_image("{\"sandboxImage\": \"pause\"}", b, sizeof(b)));
+        ASSERT_STREQ(b, "docker.io/library/pause:latest");
+        ASSERT_ERR(kl_imagegc_sandbox_image("{\"cni\":{}}", b, sizeof(b)), ENOENT);
+        ASSERT_ERR(kl_imagegc_sandbox_image(NULL, b, sizeof(b)), ENOENT);
+        ASSERT_ERR(kl_imagegc_sandbox_image("{\"sandboxImage\":\"\"}", b, sizeof(b)), EINVAL);
+        ASSERT_ERR(kl_imagegc_sandbox_image("{\"sandboxImage\":12}", b, sizeof(b)), EINVAL);
+        ASSERT_ERR(kl_imagegc_sandbox_image("{\"sandboxImage\":\"unterminated", b, sizeof(b)), EINVAL);
+}
+
 TEST_MAIN()
