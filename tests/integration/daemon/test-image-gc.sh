@@ -76,6 +76,7 @@ YAML
 kl_start || { not_ok "kubelet-lite starts"; kl_finish; }
 wait_for 30 "the preloaded image is imported" have_image pre
 wait_for 10 "...with its size and duration in the log" grep -Eq "preloaded the images of 'pre.tar' \([0-9]+ bytes in [0-9.]+s\)" "$KL_TMP/kubelet-lite.log"
+check "...and a node event ImagesPreloaded" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/events | jq -e '[.items[] | select(.reason==\"ImagesPreloaded\" and (.message | test(\"pre.tar.*[0-9]+ bytes.* in [0-9.]+s\")))] | length == 1' >/dev/null"
 wait_for 30 "a pod runs" pod_is run-testnode .status.phase Running
 wait_for 30 "a pod's container exited" pod_is exited-testnode .status.phase Succeeded
 # the first GC runs 30 s after start
