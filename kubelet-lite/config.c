@@ -62,6 +62,11 @@ void kl_config_init(struct kl_config *c) {
         c->container_log_monitor_interval_usec = 10 * 1000000ULL;
         c->image_pull_fallback_to_local = true;
         c->image_preload_dir = strdup("/var/lib/kubelet-lite/images");
+        /* upstream's SetDefaults_KubeletConfiguration */
+        c->image_gc_high_threshold_percent = 85;
+        c->image_gc_low_threshold_percent = 80;
+        c->image_minimum_gc_age_usec = 2 * 60 * 1000000ULL;
+        c->image_maximum_gc_age_usec = 0;
         c->api_facade_address = strdup("127.0.0.1");
         c->api_facade_port = 10250;
 }

@@ -87,12 +87,25 @@ struct kl_config {
         uint64_t container_log_monitor_interval_usec;
         bool image_pull_fallback_to_local;
         char *image_preload_dir;
+        /* image garbage collection (images/imagegc.c), as upstream */
+        int image_gc_high_threshold_percent; /* imageGCHighThresholdPercent, 85; 100 disables the periodic GC */
+        int image_gc_low_threshold_percent;  /* imageGCLowThresholdPercent, 80 */
+        uint64_t image_minimum_gc_age_usec;  /* imageMinimumGCAge, 2m */
+        uint64_t image_maximum_gc_age_usec;  /* imageMaximumGCAge, 0: off */
 
         int verbosity;
 
         /* ours: the API facade for kubectl (apiserver.c) */
         char *api_facade_address;
         int api_facade_port; /* 0 disables */
+
+        /* Not read from the file: set by the daemon before the pod manager
+         * starts. Node-level reclaim (image garbage collection) that eviction
+         * runs before it evicts a pod for disk pressure, as upstream's
+         * reclaimNodeLevelResources; signal is an enum kl_eviction_signal.
+         * See kl_eviction_reclaim_t for what it returns. NULL: none. */
+        int (*node_reclaim)(int signal, void *userdata);
+        void *node_reclaim_userdata;
 };
 
 void kl_config_init(struct kl_config *c);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,8 +338,33 @@ static int get_unsafe_sysctls(struct ctx *x, const char *key, const struct kl_ya
         return 0;
 }
 
+/* As upstream's ValidateKubeletConfiguration (pkg/kubelet/apis/config/
+ * validation), after the defaults: both thresholds in [0, 100], low below
+ * high, a maximum age above the minimum one. Go durations cannot be negative
+ * here (kl_parse_duration refuses a sign). */
+static int check_image_gc(struct ctx *x, const struct kl_yaml_node *const gc[4]) {
+        const struct kl_config *c = x->cfg;
+
+        if (c->image_gc_high_threshold_percent < 0 || c->image_gc_high_threshold_percent > 100)
+                return fail(x, gc[0], "imageGCHighThresholdPercent", "%d must be between 0 and 100, inclusive",
+                            c->image_gc_high_threshold_percent);
+        if (c->image_gc_low_threshold_percent < 0 || c->image_gc_low_threshold_percent > 100)
+                return fail(x, gc[1], "imageGCLowThresholdPercent", "%d must be between 0 and 100, inclusive",
+                            c->image_gc_low_threshold_percent);
+        if (c->image_gc_low_threshold_percent >= c->image_gc_high_threshold_percent)
+                return fail(x, gc[1] ? gc[1] : gc[0], "imageGCLowThresholdPercent",
+                            "%d must be less than imageGCHighThresholdPercent %d", c->image_gc_low_threshold_percent,
+                            c->image_gc_high_threshold_percent);
+        if (c->image_maximum_gc_age_usec > 0 && c->image_maximum_gc_age_usec <= c->image_minimum_gc_age_usec)
+                return fail(x, gc[3] ? gc[3] : gc[2], "imageMaximumGCAge",
+                            "%.0fs must be greater than imageMinimumGCAge %.0fs",
+                            (double) c->image_maximum_gc_age_usec / 1e6, (double) c->image_minimum_gc_age_usec / 1e6);
+        return 0;
+}
+
 static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
         struct kl_config *c = x->cfg;
+        const struct kl_yaml_node *gc[4] = {}; /* the image GC keys, for errors: high, low, min, max */
         int64_t i64;
         int r = 0;
 
@@ -484,7 +510,21 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                         r = get_bool(x, k, v, &c->image_pull_fallback_to_local);
                 else if (streq(k, "imagePreloadDir"))
                         r = get_string(x, k, v, &c->image_preload_dir);
-                else if (streq(k, "syncLoopStuckThreshold"))
+                else if (streq(k, "imageGCHighThresholdPercent")) {
+                        if ((r = get_int(x, k, v, INT32_MIN, INT32_MAX, &i64)) >= 0)
+                                c->image_gc_high_threshold_percent = (int) i64;
+                        gc[0] = v;
+                } else if (streq(k, "imageGCLowThresholdPercent")) {
+                        if ((r = get_int(x, k, v, INT32_MIN, INT32_MAX, &i64)) >= 0)
+                                c->image_gc_low_threshold_percent = (int) i64;
+                        gc[1] = v;
+                } else if (streq(k, "imageMinimumGCAge")) {
+                        r = get_duration_or_default(x, k, v, &c->image_minimum_gc_age_usec);
+                        gc[2] = v;
+                } else if (streq(k, "imageMaximumGCAge")) {
+                        r = get_duration(x, k, v, &c->image_maximum_gc_age_usec);
+                        gc[3] = v;
+                } else if (streq(k, "syncLoopStuckThreshold"))
                         r = get_duration_or_default(x, k, v, &c->syncloop_stuck_usec);
                 else if (streq(k, "strictManifests"))
                         r = get_bool(x, k, v, &c->strict_manifests);
@@ -504,6 +544,8 @@ static int parse_root(struct ctx *x, const struct kl_yaml_node *root) {
                 } else
                         unsupported(x, k);
         }
+        if (r >= 0)
+                r = check_image_gc(x, gc);
         return r;
 }
 

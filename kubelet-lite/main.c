@@ -33,6 +33,7 @@
 #include "kubelet-lite/recorder.h"
 #include "kubelet-lite/cm/sysctl.h"
 #include "manifests/strv.h"
+#include "kubelet-lite/images/imagegc.h"
 #include "kubelet-lite/images/preload.h"
 #include "runtime/cri.h"
 #include "kubelet-lite/validate.h"
@@ -46,6 +47,7 @@ struct daemon {
         struct kl_pm *pm;
         struct kl_recorder *recorder;
         struct kl_preload *preload;
+        struct kl_imagegc *imagegc;
         struct kl_metrics *metrics;
         struct kl_metrics *probe_metrics; /* /metrics/probes */
         struct kl_kubelet_metrics km;
@@ -451,6 +453,21 @@ static void on_source_timer(struct kl_event_timer *t, uint64_t now, void *userda
 
 /* ---- signals, watchdog ------------------------------------------------------------ */
 
+/* A node event per preloaded archive, with its size and how long it took. */
+static void preload_event(struct daemon *d) {
+        struct kl_preload_result pr;
+        struct kl_event_object o = {.kind = "Node", .name = d->cfg.node_name, .uid = d->cfg.node_name};
+        kl_preload_last(d->preload, &pr);
+        if (pr.ok)
+                kl_recorder_record(d->recorder, &o, "Normal", "ImagesPreloaded",
+                                   "Imported the images of \"%s\" (%lld bytes) in %.3fs", strempty(pr.name),
+                                   (long long) pr.size, pr.seconds);
+        else
+                kl_recorder_record(d->recorder, &o, "Warning", "ImagePreloadFailed",
+                                   "Importing the images of \"%s\" (%lld bytes) failed after %.3fs", strempty(pr.name),
+                                   (long long) pr.size, pr.seconds);
+}
+
 static void on_signal(struct kl_event_io *io, int fd, uint32_t revents, void *userdata) {
         struct daemon *d = userdata;
         struct signalfd_siginfo si;
@@ -466,9 +483,12 @@ static void on_signal(struct kl_event_io *io, int fd, uint32_t revents, void *us
                         return;
                 case SIGCHLD:
                         if (d->preload && kl_preload_reap(d->preload) > 0) {
+                                preload_event(d);
                                 kl_pm_kick(d->pm); /* pods may be waiting for these images */
-                                if (kl_preload_step(d->preload) == 0)
+                                if (kl_preload_step(d->preload) == 0) {
                                         kl_pm_set_images_pending(d->pm, false);
+                                        kl_imagegc_set_paused(d->imagegc, false);
+                                }
                         }
                         break;
                 case SIGHUP:
@@ -551,6 +571,23 @@ static void facade_start(struct daemon *d) {
                          kl_apiserver_port(d->facade), path);
 }
 
+/* Images of the desired pods are kept even before their containers exist. */
+static void desired_images(struct kl_imagegc *gc, void *userdata) {
+        struct daemon *d = userdata;
+        struct kl_pod_iter it = {};
+        struct kl_pod_view v;
+        if (!d->pm)
+                return;
+        while (kl_pm_next_pod(d->pm, &it, &v)) {
+                if (!v.spec || !v.desired)
+                        continue;
+                for (size_t i = 0; i < v.spec->n_init_containers; i++)
+                        kl_imagegc_keep_ref(gc, v.spec->init_containers[i].image);
+                for (size_t i = 0; i < v.spec->n_containers; i++)
+                        kl_imagegc_keep_ref(gc, v.spec->containers[i].image);
+        }
+}
+
 static void daemon_done(struct daemon *d) {
         kl_apiserver_free(d->facade);
         kl_event_timer_free(d->healthz_timer);
@@ -573,6 +610,7 @@ static void daemon_done(struct daemon *d) {
         kl_event_timer_free(d->watchdog_timer);
         kl_source_free(d->source);
         kl_cri_free(d->cri);
+        kl_imagegc_free(d->imagegc); /* after the runtime: its pending calls point at it */
         kl_node_free(d->node);
         kl_event_free(d->loop);
         safe_close(d->signal_fd);
@@ -650,6 +688,25 @@ static int run(int argc, char **argv) {
                 log_error_errno(r, "setting up");
                 goto out;
         }
+        /* Image GC; its reclaim hook reaches the eviction manager through the config. */
+        struct kl_imagegc_params gp = {
+                .loop = d.loop,
+                .cri = d.cri,
+                .cfg = &d.cfg,
+                .recorder = d.recorder,
+                .removed = kl_metrics_counter(d.metrics, "kubelet_image_garbage_collected_total",
+                                              "Total number of images garbage collected by the kubelet, whether "
+                                              "through disk usage or image age.",
+                                              (const char *const[]){"reason", NULL}),
+                .desired_images = desired_images,
+                .userdata = &d,
+        };
+        if ((r = kl_imagegc_new(&gp, &d.imagegc)) < 0) {
+                log_error_errno(r, "setting up image garbage collection");
+                goto out;
+        }
+        d.cfg.node_reclaim = kl_imagegc_reclaim;
+        d.cfg.node_reclaim_userdata = d.imagegc;
         struct kl_pm_params pp = {
                 .loop = d.loop,
                 .cri = d.cri,
@@ -691,8 +748,12 @@ static int run(int argc, char **argv) {
                                    getenv("KUBELET_LITE_CTR"), &d.preload);
                 if (r < 0)
                         log_warning_errno(r, "imagePreloadDir '%s': cannot read it, ignoring", d.cfg.image_preload_dir);
-                if (d.preload && kl_preload_step(d.preload) > 0)
+                if (d.preload && kl_preload_step(d.preload) > 0) {
                         kl_pm_set_images_pending(d.pm, true);
+                        kl_imagegc_set_paused(d.imagegc, true);
+                }
+                if (kl_imagegc_set_pinned_refs(d.imagegc, kl_preload_refs(d.preload)) < 0)
+                        log_warning("image GC: out of memory pinning the preloaded images, ignoring");
         }
         d.metrics_bind = TAKE_PTR(metrics_bind_arg);
         if (d.metrics_bind) {

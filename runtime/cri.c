@@ -710,3 +710,43 @@ int kl_cri_image_status_async(struct kl_cri *c, const char *image, kl_cri_callba
         req.image = &spec;
         return kl_grpc_call_async(c->grpc, &m_image_status, &req.base, c->timeout_ms, cb, userdata, NULL);
 }
+
+/* Image garbage collection (kubelet-lite/images/imagegc.c) runs from the loop
+ * too: replies ListImagesResponse, RemoveImageResponse, ImageFsInfoResponse,
+ * and StatusResponse with verbose info (containerd puts its CRI config, with
+ * sandboxImage, in info["config"]). */
+int kl_cri_list_images_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__ListImagesRequest req = RUNTIME__V1__LIST_IMAGES_REQUEST__INIT;
+
+        if (!c || !cb)
+                return -EINVAL;
+        return kl_grpc_call_async(c->grpc, &m_list_images, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_remove_image_async(struct kl_cri *c, const char *image, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+        Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+
+        if (!c || !cb || !image || !image[0])
+                return -EINVAL;
+        spec.image = (char *) image;
+        req.image = &spec;
+        return kl_grpc_call_async(c->grpc, &m_remove_image, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_image_fs_info_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__ImageFsInfoRequest req = RUNTIME__V1__IMAGE_FS_INFO_REQUEST__INIT;
+
+        if (!c || !cb)
+                return -EINVAL;
+        return kl_grpc_call_async(c->grpc, &m_image_fs_info, &req.base, c->timeout_ms, cb, userdata, NULL);
+}
+
+int kl_cri_status_verbose_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata) {
+        Runtime__V1__StatusRequest req = RUNTIME__V1__STATUS_REQUEST__INIT;
+
+        if (!c || !cb)
+                return -EINVAL;
+        req.verbose = true;
+        return kl_grpc_call_async(c->grpc, &m_status, &req.base, c->timeout_ms, cb, userdata, NULL);
+}

@@ -147,6 +147,13 @@ int kl_cri_update_container_resources_async(struct kl_cri *c, const char *id,
                                             const Runtime__V1__LinuxContainerResources *res, kl_cri_callback_t cb,
                                             void *userdata);
 int kl_cri_image_status_async(struct kl_cri *c, const char *image, kl_cri_callback_t cb, void *userdata);
+/* For image garbage collection. Replies: ListImagesResponse,
+ * RemoveImageResponse (removing an absent image is a success, as CRI says),
+ * ImageFsInfoResponse, and StatusResponse with verbose info. */
+int kl_cri_list_images_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata);
+int kl_cri_remove_image_async(struct kl_cri *c, const char *image, kl_cri_callback_t cb, void *userdata);
+int kl_cri_image_fs_info_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata);
+int kl_cri_status_verbose_async(struct kl_cri *c, kl_cri_callback_t cb, void *userdata);
 
 /* From inside an async callback: keep its reply instead of having it freed
  * after the callback (free it with kl_cri_response_free). NULL when reply is

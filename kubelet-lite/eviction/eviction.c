@@ -23,6 +23,7 @@
 #include "lib/macros.h"
 
 #define USEC_PER_SEC UINT64_C(1000000)
+#define RECLAIM_RECHECK_USEC USEC_PER_SEC /* observe again this soon while a reclaim runs */
 /* scheduling.SystemCriticalPriority and the two built-in classes. */
 #define SYSTEM_CRITICAL_PRIORITY INT32_C(2000000000)
 #define SYSTEM_NODE_CRITICAL_PRIORITY INT32_C(2000001000)
@@ -108,6 +109,8 @@ void kl_eviction_config_from_kubelet(const struct kl_config *c, struct kl_evicti
                 cfg.soft_grace_usec[s] = c->eviction_soft_grace_usec[s];
         }
         cfg.pressure_transition_usec = c->eviction_pressure_transition_usec;
+        cfg.reclaim = c->node_reclaim;
+        cfg.reclaim_userdata = c->node_reclaim_userdata;
         *ret = cfg;
 }
 
@@ -224,6 +227,20 @@ int kl_eviction_observe(struct kl_eviction *ev, const struct kl_eviction_observa
                         } else if (d.next_check_usec == 0 || due < d.next_check_usec)
                                 d.next_check_usec = due;
                 }
+
+        /* Upstream reclaims node-level resources (images) before it evicts for
+         * disk pressure, and evicts only if the signals, observed again, still
+         * meet the threshold. Ours is asynchronous: hold the eviction back
+         * while the reclaim runs; the observation after it decides. The hook
+         * is the one call out of this otherwise pure function. */
+        if (d.evict && ev->cfg.reclaim && signal_condition[d.signal] == KL_EVICTION_DISK_PRESSURE &&
+            ev->cfg.reclaim((int) d.signal, ev->cfg.reclaim_userdata) > 0) {
+                uint64_t again = add_sat(now_usec, RECLAIM_RECHECK_USEC);
+                d.evict = false;
+                d.reclaiming = true;
+                if (d.next_check_usec == 0 || again < d.next_check_usec)
+                        d.next_check_usec = again;
+        }
 
         for (int c = 0; c < _KL_EVICTION_CONDITION_MAX; c++) {
                 bool active;

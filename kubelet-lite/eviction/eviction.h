@@ -62,19 +62,35 @@ struct kl_eviction_threshold {
         float percent;    /* (0, 100) */
 };
 
+/* Node-level reclaim before evicting a pod for disk pressure, as upstream's
+ * reclaimNodeLevelResources (pkg/kubelet/eviction/eviction_manager.go) with
+ * buildSignalToNodeReclaimFuncs (helpers.go: for nodefs signals, without a
+ * separate imagefs, delete unused images). Called from kl_eviction_observe()
+ * when an eviction for nodefs.available or nodefs.inodesFree is due; it may
+ * only start work (the daemon's image GC is asynchronous) and returns:
+ *   > 0  reclaim is running: do not evict now, observe again soon
+ *        (next_check_usec is set to 1 s from now);
+ *   0    nothing (more) can be reclaimed, or a reclaim has finished since the
+ *        last call and this observation already saw its effect: evict.
+ * signal is an enum kl_eviction_signal. */
+typedef int (*kl_eviction_reclaim_t)(int signal, void *userdata);
+
 struct kl_eviction_config {
         struct kl_eviction_threshold hard[_KL_EVICTION_SIGNAL_MAX]; /* evictionHard */
         struct kl_eviction_threshold soft[_KL_EVICTION_SIGNAL_MAX]; /* evictionSoft */
         uint64_t soft_grace_usec[_KL_EVICTION_SIGNAL_MAX];          /* evictionSoftGracePeriod */
         uint64_t pressure_transition_usec;                          /* evictionPressureTransitionPeriod, default 5m */
         int64_t max_pod_grace_period_sec;                           /* evictionMaxPodGracePeriod, default 0 */
+        kl_eviction_reclaim_t reclaim;                              /* NULL: none */
+        void *reclaim_userdata;
 };
 
 /* Upstream's Linux defaults: hard memory.available<100Mi, nodefs.available<10%,
  * nodefs.inodesFree<5%; no soft thresholds; transition period 5m. */
 void kl_eviction_config_init(struct kl_eviction_config *cfg);
 
-/* From KubeletConfiguration as config.c parsed it. As upstream, thresholds of
+/* From KubeletConfiguration as config.c parsed it (the reclaim hook too:
+ * kl_config.node_reclaim, set by the daemon). As upstream, thresholds of
  * 0% and 100% (and a quantity of 0) are ignored. A soft threshold whose grace
  * period is 0 acts at once, as upstream's "0s" does (upstream refuses a soft
  * threshold without any grace period; config.c cannot tell "0s" from absent). */
@@ -135,8 +151,11 @@ struct kl_eviction_decision {
         int64_t threshold_quantity; /* what it stood for */
         int64_t available;          /* observed (the worse filesystem for nodefs.*) */
         /* CLOCK_MONOTONIC usec when a soft threshold that is met now will have
-         * met its grace period; 0 when none is pending. Arm a timer for it. */
+         * met its grace period, or when to look again while a node-level
+         * reclaim runs; 0 when none is pending. Arm a timer for it. */
         uint64_t next_check_usec;
+        /* A disk eviction was due but held back: the reclaim hook is running. */
+        bool reclaiming;
 };
 
 struct kl_eviction;

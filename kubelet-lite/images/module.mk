@@ -1,2 +1,3 @@
-# Images preloaded from imagePreloadDir (upstream: pkg/kubelet/images).
+# Images preloaded from imagePreloadDir, and image garbage collection (upstream: pkg/kubelet/images).
 KL_SRCS += kubelet-lite/images/preload.c
+KL_SRCS += kubelet-lite/images/imagegc.c

@@ -17,11 +17,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "lib/strbuf.h"
+#include "kubelet-lite/event.h"
+#include "manifests/strv.h"
 
 #define STAMP_FILE "preloaded-images"
 #define STAMP_MAX (256 * 1024)
@@ -33,9 +36,79 @@ struct kl_preload {
         size_t n_todo, next;
         pid_t pid;
         char *current;
+        uint64_t current_t0;  /* CLOCK_MONOTONIC usec the import started */
+        int64_t current_size; /* bytes of the archive */
+        double last_seconds;  /* of the last import collected */
+        bool last_ok;
         struct kl_buf stamp; /* lines "name size mtime" of what is imported */
         unsigned imported, failed;
+        char **refs; /* image refs the archives name: never garbage-collected */
 };
+
+/* The image refs an OCI archive names: the org.opencontainers.image.ref.name
+ * annotations of its index.json, read from the (uncompressed) tar by
+ * skipping from header to header; the blobs are never read. */
+#define TAR_BLOCK 512
+#define INDEX_MAX (64 * 1024)
+#define REF_ANNOTATION "\"org.opencontainers.image.ref.name\""
+
+static int64_t tar_octal(const char *f, size_t n) {
+        int64_t v = 0;
+        for (size_t i = 0; i < n && f[i]; i++) {
+                if (f[i] == ' ')
+                        continue;
+                if (f[i] < '0' || f[i] > '7')
+                        return -1;
+                v = v * 8 + (f[i] - '0');
+        }
+        return v;
+}
+
+static void refs_from_index(const char *json, char ***refs) {
+        for (const char *p = strstr(json, REF_ANNOTATION); p; p = strstr(p, REF_ANNOTATION)) {
+                p += strlen(REF_ANNOTATION);
+                while (*p == ' ' || *p == ':' || *p == '\n' || *p == '\t')
+                        p++;
+                if (*p != '"')
+                        continue;
+                const char *e = strchr(++p, '"');
+                if (!e || e - p > 400)
+                        continue;
+                char ref[512];
+                memcpy(ref, p, (size_t) (e - p));
+                ref[e - p] = '\0';
+                if (ref[0] && !kl__strv_contains(*refs, ref))
+                        (void) kl__strv_push(refs, ref);
+                p = e;
+        }
+}
+
+static void archive_refs(int dfd, const char *name, char ***refs) {
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        char h[TAR_BLOCK];
+        off_t off = 0;
+
+        for (int i = 0; fd >= 0 && i < 100000; i++) {
+                if (pread(fd, h, sizeof(h), off) != (ssize_t) sizeof(h) || !h[0])
+                        return;
+                int64_t size = tar_octal(h + 124, 12);
+                if (size < 0)
+                        return;
+                char entry[101];
+                memcpy(entry, h, 100);
+                entry[100] = '\0';
+                const char *base = strncmp(entry, "./", 2) == 0 ? entry + 2 : entry;
+                if ((h[156] == '0' || h[156] == '\0') && streq(base, "index.json") && size < INDEX_MAX) {
+                        _cleanup_free_ char *json = malloc((size_t) size + 1);
+                        if (!json || pread(fd, json, (size_t) size, off + TAR_BLOCK) != (ssize_t) size)
+                                return;
+                        json[size] = '\0';
+                        refs_from_index(json, refs);
+                        return;
+                }
+                off += TAR_BLOCK + (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+        }
+}
 
 static char *socket_from_endpoint(const char *endpoint) {
         if (strncmp(endpoint, "unix://", 7) == 0)
@@ -87,6 +160,7 @@ int kl_preload_new(const char *dir, const char *root_dir, const char *endpoint, 
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
                         continue;
+                archive_refs(dirfd(d), de->d_name, &p->refs);
                 snprintf(line, sizeof(line), "%s %lld %lld\n", de->d_name, (long long) st.st_size,
                          (long long) st.st_mtime);
                 if (old && strstr(old, line) && (strstr(old, line) == old || strstr(old, line)[-1] == '\n')) {
@@ -117,6 +191,7 @@ struct kl_preload *kl_preload_free(struct kl_preload *p) {
         free(p->ctr);
         free(p->current);
         kl_buf_free_contents(&p->stamp);
+        kl__strv_free(p->refs);
         free(p);
         return NULL;
 }
@@ -142,10 +217,14 @@ static int spawn(struct kl_preload *p, const char *name) {
                 fprintf(stderr, "preload: exec %s: %m\n", p->ctr);
                 _exit(127);
         }
+        struct stat st;
         p->pid = pid;
         free(p->current);
         p->current = strdup(name);
-        log_info("preloading images from '%s'", path);
+        p->current_t0 = kl_now_usec();
+        p->current_size = stat(path, &st) == 0 ? (int64_t) st.st_size : -1;
+        log_info("preloading images from '%s' (%lld bytes; archive %zu of %zu)", path, (long long) p->current_size,
+                 p->next, p->n_todo);
         return 0;
 }
 
@@ -181,6 +260,9 @@ int kl_preload_reap(struct kl_preload *p) {
         if (r <= 0)
                 return 0;
         p->pid = 0;
+        double secs = (double) (kl_now_usec() - p->current_t0) / 1e6;
+        p->last_seconds = secs;
+        p->last_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                 struct stat st;
                 char path[4096], line[512];
@@ -191,12 +273,13 @@ int kl_preload_reap(struct kl_preload *p) {
                         kl_buf_puts(&p->stamp, line);
                 }
                 p->imported++;
-                log_info("preloaded the images of '%s'", p->current);
+                log_info("preloaded the images of '%s' (%lld bytes in %.3fs)", p->current, (long long) p->current_size,
+                         secs);
         } else {
                 p->failed++;
-                log_warning("preload: importing '%s' failed (%s %d), skipping", p->current,
+                log_warning("preload: importing '%s' failed (%s %d) after %.3fs, skipping", p->current,
                             WIFEXITED(status) ? "exit status" : "signal",
-                            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), secs);
         }
         if (p->next >= p->n_todo)
                 save_stamp(p);
@@ -209,4 +292,13 @@ bool kl_preload_done(const struct kl_preload *p) {
 
 unsigned kl_preload_imported(const struct kl_preload *p) {
         return p->imported;
+}
+
+void kl_preload_last(const struct kl_preload *p, struct kl_preload_result *ret) {
+        *ret = (struct kl_preload_result){
+                .name = p->current, .size = p->current_size, .seconds = p->last_seconds, .ok = p->last_ok};
+}
+
+char *const *kl_preload_refs(const struct kl_preload *p) {
+        return p ? p->refs : NULL;
 }

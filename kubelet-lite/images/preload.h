@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct kl_preload;
 
@@ -19,3 +20,17 @@ int kl_preload_step(struct kl_preload *p);
 int kl_preload_reap(struct kl_preload *p);
 bool kl_preload_done(const struct kl_preload *p);
 unsigned kl_preload_imported(const struct kl_preload *p);
+/* The image refs the archives in the directory name (index.json's
+ * org.opencontainers.image.ref.name), imported now or at an earlier boot:
+ * image garbage collection never removes them. NULL-terminated; NULL-safe. */
+char *const *kl_preload_refs(const struct kl_preload *p);
+
+/* What the last kl_preload_reap() that returned 1 collected. name is valid
+ * until the next import starts. */
+struct kl_preload_result {
+        const char *name; /* the archive */
+        int64_t size;     /* bytes, -1 unknown */
+        double seconds;
+        bool ok;
+};
+void kl_preload_last(const struct kl_preload *p, struct kl_preload_result *ret);

@@ -122,9 +122,12 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
         uint64_t now = kl_now_usec();
 
         if (r < 0)
-                log_warning("pulling image '%s' failed: %s", req->image, kl_error_str(err));
+                log_warning("pulling image '%s' failed after %.3fs: %s", req->image, (double) (now - req->t0) / 1e6,
+                            kl_error_str(err));
         else
-                log_info("pulled image '%s'", req->image);
+                log_info("pulled image '%s' (%s) in %.3fs", req->image,
+                         strempty(((const Runtime__V1__PullImageResponse *) reply)->image_ref),
+                         (double) (now - req->t0) / 1e6);
         for (struct kl__worker *w = pm->workers; w; w = w->next)
                 for (size_t i = 0; i < w->n_cs; i++) {
                         struct kl__cstat *cs = &w->cs[i];

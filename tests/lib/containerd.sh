@@ -3,6 +3,8 @@
 #
 #   . tests/lib/containerd.sh
 #   kl_containerd_start DIR [--cni]   # sets KL_CRI_ENDPOINT, KL_CONTAINERD_DIR
+#   (KL_CONTAINERD_ROOT=PATH puts containerd's root, images and snapshots,
+#   there instead, e.g. on a small filesystem; the caller removes it)
 #   ...
 #   kl_containerd_stop
 #
@@ -21,7 +23,7 @@ kl_containerd_write_config() {
         cni=$2
         cat >"$dir/config.toml" <<TOML
 version = 2
-root = "$dir/root"
+root = "${KL_CONTAINERD_ROOT:-$dir/root}"
 state = "$dir/state"
 oom_score = 0
 [grpc]

@@ -28,7 +28,7 @@ kl_start -v=0 || { not_ok "kubelet-lite starts with the kubeadm config"; kl_fini
 ok "kubelet-lite starts with the kubeadm config"
 check "exactly one warning line about the config" test "$(grep -c 'config:' "$KL_TMP/kubelet-lite.log")" = 1
 grep 'config:' "$KL_TMP/kubelet-lite.log" | sed 's/^/  | /'
-check "...the summary lists the unsupported keys" grep -q "ignoring 17 keys kubelet-lite does not implement: authentication, authorization, clusterDNS" "$KL_TMP/kubelet-lite.log"
+check "...the summary lists the unsupported keys" grep -q "ignoring 15 keys kubelet-lite does not implement: authentication, authorization, clusterDNS" "$KL_TMP/kubelet-lite.log"
 check "no other warning or error at start" test "$(grep -c -E 'warning|error' "$KL_TMP/kubelet-lite.log")" = 1
 check "-v=0 (klog's single-dash form) after lib.sh's --v 2: no debug lines" test "$(grep -c ' debug ' "$KL_TMP/kubelet-lite.log")" = 0
 

@@ -406,13 +406,16 @@ TEST(kubeadm_config_zero_values_mean_defaults) {
         ASSERT_STREQ(c.static_pod_path, "/etc/kubernetes/manifests");
         ASSERT_EQ(c.healthz_port, 10248);
         ASSERT_EQ(c.verbosity, 0);
+        /* imageMinimumGCAge: 0s is upstream's 2m; imageMaximumGCAge: 0s is off */
+        ASSERT_EQ(c.image_minimum_gc_age_usec, 120 * SEC);
+        ASSERT_EQ(c.image_maximum_gc_age_usec, 0);
         /* one summary line, naming what is ignored */
         ASSERT_EQ(strv_len(w), 1);
         printf("  %s\n", w[0]);
         ASSERT_TRUE(strncmp(w[0],
-                            "test.yaml: ignoring 17 keys kubelet-lite does not implement: authentication, "
+                            "test.yaml: ignoring 15 keys kubelet-lite does not implement: authentication, "
                             "authorization, clusterDNS, clusterDomain, cpuManagerReconcilePeriod, ",
-                            strlen("test.yaml: ignoring 17 keys kubelet-lite does not implement: authentication, "
+                            strlen("test.yaml: ignoring 15 keys kubelet-lite does not implement: authentication, "
                                    "authorization, clusterDNS, clusterDomain, cpuManagerReconcilePeriod, ")) == 0);
         ASSERT_CONTAINS(w[0], "volumeStatsAggPeriod");
         strv_free(w);
@@ -436,6 +439,59 @@ TEST(kubeadm_config_zero_values_mean_defaults) {
                      "test.yaml:3:30: containerLogMonitorInterval: must be at least 1s (0 means the default, 10s)");
         expect_error(HEAD "logging: {format: json}\n", "test.yaml:3:19: logging.format: only text is supported, got "
                                                        "'json'");
+}
+
+/* upstream's defaults (SetDefaults_KubeletConfiguration) and validation
+ * (ValidateKubeletConfiguration) of the image GC keys */
+TEST(image_gc_keys) {
+        struct kl_config c;
+        struct kl_error err = {};
+        char **w = NULL;
+
+        ASSERT_OK(load(&c, HEAD, &w, &err));
+        ASSERT_EQ(c.image_gc_high_threshold_percent, 85);
+        ASSERT_EQ(c.image_gc_low_threshold_percent, 80);
+        ASSERT_EQ(c.image_minimum_gc_age_usec, 120 * SEC);
+        ASSERT_EQ(c.image_maximum_gc_age_usec, 0);
+        ASSERT_NULL(c.node_reclaim);
+        strv_free(w);
+        kl_config_done(&c);
+
+        ASSERT_OK(load(&c,
+                       HEAD "imageGCHighThresholdPercent: 60\nimageGCLowThresholdPercent: 40\n"
+                            "imageMinimumGCAge: 30s\nimageMaximumGCAge: 168h\n",
+                       &w, &err));
+        ASSERT_EQ(c.image_gc_high_threshold_percent, 60);
+        ASSERT_EQ(c.image_gc_low_threshold_percent, 40);
+        ASSERT_EQ(c.image_minimum_gc_age_usec, 30 * SEC);
+        ASSERT_EQ(c.image_maximum_gc_age_usec, 168 * 3600 * SEC);
+        ASSERT_EQ(strv_len(w), 0); /* implemented: no "ignoring" warning */
+        strv_free(w);
+        kl_config_done(&c);
+
+        /* 100 is valid (it turns periodic image GC off), so is 0 for low */
+        ASSERT_OK(load(&c, HEAD "imageGCHighThresholdPercent: 100\nimageGCLowThresholdPercent: 0\n", NULL, &err));
+        ASSERT_EQ(c.image_gc_high_threshold_percent, 100);
+        ASSERT_EQ(c.image_gc_low_threshold_percent, 0);
+        kl_config_done(&c);
+
+        expect_error(HEAD "imageGCHighThresholdPercent: 101\n",
+                     "test.yaml:3:30: imageGCHighThresholdPercent: 101 must be between 0 and 100, inclusive");
+        expect_error(HEAD "imageGCLowThresholdPercent: -1\n",
+                     "test.yaml:3:29: imageGCLowThresholdPercent: -1 must be between 0 and 100, inclusive");
+        /* low must be below high, as upstream (equal is refused too) */
+        expect_error(HEAD "imageGCHighThresholdPercent: 70\n",
+                     "test.yaml:3:30: imageGCLowThresholdPercent: 80 must be less than imageGCHighThresholdPercent 70");
+        expect_error(HEAD "imageGCHighThresholdPercent: 50\nimageGCLowThresholdPercent: 50\n",
+                     "test.yaml:4:29: imageGCLowThresholdPercent: 50 must be less than imageGCHighThresholdPercent 50");
+        expect_error(HEAD "imageGCHighThresholdPercent: high\n",
+                     "test.yaml:3:30: imageGCHighThresholdPercent: must be an integer, got 'high'");
+        expect_error(HEAD "imageMinimumGCAge: soon\n",
+                     "test.yaml:3:20: imageMinimumGCAge: invalid duration 'soon' (want e.g. 20s, 1m30s, 100ms)");
+        expect_error(HEAD "imageMaximumGCAge: 1m\n",
+                     "test.yaml:3:20: imageMaximumGCAge: 60s must be greater than imageMinimumGCAge 120s");
+        expect_error(HEAD "imageMinimumGCAge: 5m\nimageMaximumGCAge: 5m\n",
+                     "test.yaml:4:20: imageMaximumGCAge: 300s must be greater than imageMinimumGCAge 300s");
 }
 
 TEST(cgroup_driver_systemd_is_refused_naming_the_fix) {

@@ -267,6 +267,79 @@ TEST(hard_threshold_acts_at_once) {
         kl_eviction_free(ev);
 }
 
+/* A fake node-level reclaim (image GC): answers from a script. */
+static int reclaim_answers[8], reclaim_calls, reclaim_signal;
+static int fake_reclaim(int signal, void *userdata) {
+        int *calls = userdata;
+        reclaim_signal = signal;
+        return reclaim_answers[(*calls)++ % 8];
+}
+
+/* upstream's reclaimNodeLevelResources: for disk pressure, reclaim first and
+ * evict only if, observed again, the threshold is still met */
+TEST(disk_pressure_reclaims_images_before_evicting) {
+        struct kl_eviction_config cfg;
+        struct kl_eviction_observation o = obs_ok();
+        struct kl_eviction_decision d;
+        struct kl_eviction *ev;
+
+        kl_eviction_config_init(&cfg);
+        cfg.reclaim = fake_reclaim;
+        cfg.reclaim_userdata = &reclaim_calls;
+        reclaim_calls = 0;
+        /* started, still running, then done */
+        memcpy(reclaim_answers, (int[8]){1, 1, 0, 1, 0, 0, 0, 0}, sizeof(reclaim_answers));
+        ev = kl_eviction_new(&cfg);
+        ASSERT_NOT_NULL(ev);
+
+        set_avail(&o, KL_EVICTION_NODEFS_AVAILABLE, 1 * Gi); /* under 10% of 100Gi */
+        ASSERT_EQ(kl_eviction_observe(ev, &o, 10 * SEC, &d), 0);
+        ASSERT_FALSE(d.evict);
+        ASSERT_TRUE(d.reclaiming);
+        ASSERT_EQ(reclaim_signal, KL_EVICTION_NODEFS_AVAILABLE);
+        ASSERT_EQ(d.next_check_usec, 11 * SEC); /* look again soon */
+        /* the condition shows at once, as upstream's */
+        ASSERT_TRUE(d.condition[KL_EVICTION_DISK_PRESSURE] && d.met[KL_EVICTION_NODEFS_AVAILABLE]);
+        ASSERT_EQ(kl_eviction_observe(ev, &o, 11 * SEC, &d), 0);
+        ASSERT_TRUE(d.reclaiming);
+        ASSERT_EQ(reclaim_calls, 2);
+        /* the reclaim is done and did not free enough: evict */
+        ASSERT_EQ(kl_eviction_observe(ev, &o, 12 * SEC, &d), 1);
+        ASSERT_TRUE(d.evict && !d.reclaiming);
+        ASSERT_EQ(d.signal, KL_EVICTION_NODEFS_AVAILABLE);
+        ASSERT_EQ(reclaim_calls, 3);
+        /* next round reclaims again; this time it freed enough: nothing met, no call */
+        ASSERT_EQ(kl_eviction_observe(ev, &o, 22 * SEC, &d), 0);
+        ASSERT_TRUE(d.reclaiming);
+        set_avail(&o, KL_EVICTION_NODEFS_AVAILABLE, 50 * Gi);
+        ASSERT_EQ(kl_eviction_observe(ev, &o, 23 * SEC, &d), 0);
+        ASSERT_FALSE(d.evict || d.reclaiming || d.met[KL_EVICTION_NODEFS_AVAILABLE]);
+        ASSERT_EQ(reclaim_calls, 4);
+
+        /* inodes too */
+        set_avail(&o, KL_EVICTION_NODEFS_INODES_FREE, 10);
+        ASSERT_EQ(kl_eviction_observe(ev, &o, 30 * SEC, &d), 1); /* the script answers 0 now */
+        ASSERT_EQ(reclaim_signal, KL_EVICTION_NODEFS_INODES_FREE);
+        ASSERT_EQ(reclaim_calls, 5);
+        set_avail(&o, KL_EVICTION_NODEFS_INODES_FREE, 900000);
+
+        /* memory pressure is never held back for images */
+        set_avail(&o, KL_EVICTION_MEMORY_AVAILABLE, 1 * Mi);
+        ASSERT_EQ(kl_eviction_observe(ev, &o, 40 * SEC, &d), 1);
+        ASSERT_EQ(d.signal, KL_EVICTION_MEMORY_AVAILABLE);
+        ASSERT_EQ(reclaim_calls, 5);
+        kl_eviction_free(ev);
+
+        /* the hook comes from the daemon through KubeletConfiguration's struct */
+        struct kl_config kc;
+        kl_config_init(&kc);
+        kc.node_reclaim = fake_reclaim;
+        kc.node_reclaim_userdata = &reclaim_calls;
+        kl_eviction_config_from_kubelet(&kc, &cfg);
+        ASSERT_TRUE(cfg.reclaim == fake_reclaim && cfg.reclaim_userdata == &reclaim_calls);
+        kl_config_done(&kc);
+}
+
 TEST(soft_threshold_waits_for_its_grace_period) {
         struct kl_eviction_config cfg = config_none();
         struct kl_eviction_observation o = obs_ok();
