@@ -74,6 +74,21 @@ void kl_grpc_forget_pending(struct kl_grpc *g);
 /* Async calls started and not dispatched or forgotten yet. */
 unsigned kl_grpc_n_pending(struct kl_grpc *g);
 
+/* A server-streaming call ("rpc X(Req) returns (stream Reply)"), with no
+ * deadline. cb runs from kl_grpc_dispatch(): once per message (r >= 0, msg
+ * set, freed after cb unless taken with kl_grpc_take_reply), then once at the
+ * end (msg NULL; r = 0 when the server closed it with OK, < 0 with err
+ * otherwise, -ENOTCONN when the peer went away). After the end callback the
+ * stream is gone. kl_grpc_free() cancels every stream still open. */
+struct kl_grpc_stream;
+typedef void (*kl_grpc_stream_fn)(struct kl_grpc_stream *s, int r, const struct kl_error *err, ProtobufCMessage *msg,
+                                  void *userdata);
+int kl_grpc_stream_start(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req,
+                         kl_grpc_stream_fn cb, void *userdata, struct kl_grpc_stream **ret, struct kl_error *reterr);
+/* Its callback never runs again; NULL-safe, a no-op from inside its end
+ * callback. Never call it after the end callback returned. */
+void kl_grpc_stream_cancel(struct kl_grpc_stream *s);
+
 /* gRPC status code (numbers of grpc/status.h, stable across versions) to
  * -errno, and to its canonical name ("NOT_FOUND"); exposed for tests. */
 int kl_grpc_status_to_errno(int status);
