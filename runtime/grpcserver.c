@@ -276,7 +276,32 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg) {
         return bb;
 }
 
+static grpc_byte_buffer *pack_raw(const uint8_t *data, size_t len) {
+        grpc_slice sl = grpc_slice_from_copied_buffer((const char *) data, len);
+        grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+
+        grpc_slice_unref(sl);
+        return bb;
+}
+
+static int finish_bb(struct kl_grpc_server_call *c, grpc_byte_buffer *bb, int status, const char *details);
+
 static int finish(struct kl_grpc_server_call *c, const ProtobufCMessage *msg, int status, const char *details) {
+        return finish_bb(c, msg ? pack(msg) : NULL, status, details);
+}
+
+int kl_grpc_server_reply_raw(struct kl_grpc_server_call *c, const uint8_t *data, size_t len) {
+        return finish_bb(c, pack_raw(data, len), GRPC_STATUS_OK, NULL);
+}
+
+static int send_bb(struct kl_grpc_server_call *c, grpc_byte_buffer *bb);
+
+int kl_grpc_server_send_raw(struct kl_grpc_server_call *c, const uint8_t *data, size_t len) {
+        return send_bb(c, pack_raw(data, len));
+}
+
+/* Takes bb. */
+static int finish_bb(struct kl_grpc_server_call *c, grpc_byte_buffer *bb, int status, const char *details) {
         struct kl_grpc_server *s = c->s;
         int r;
 
@@ -300,9 +325,11 @@ static int finish(struct kl_grpc_server_call *c, const ProtobufCMessage *msg, in
                         grpc_call_cancel_with_status(c->call, (grpc_status_code) status, details ? details : "", NULL);
                         r = 0;
                 } else
-                        r = start_send_locked(c, msg ? pack(msg) : NULL, true, status, details);
+                        r = start_send_locked(c, TAKE_PTR(bb), true, status, details);
         }
         pthread_mutex_unlock(&s->lock);
+        if (bb)
+                grpc_byte_buffer_destroy(bb);
         return r;
 }
 
@@ -315,8 +342,12 @@ int kl_grpc_server_fail(struct kl_grpc_server_call *c, int status, const char *d
 }
 
 int kl_grpc_server_send(struct kl_grpc_server_call *c, const ProtobufCMessage *msg) {
+        return send_bb(c, pack(msg));
+}
+
+/* Takes bb. */
+static int send_bb(struct kl_grpc_server_call *c, grpc_byte_buffer *bb) {
         struct kl_grpc_server *s = c->s;
-        grpc_byte_buffer *bb = pack(msg);
         int r = 0;
 
         pthread_mutex_lock(&s->lock);

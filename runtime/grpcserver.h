@@ -50,6 +50,9 @@ void *kl_grpc_server_call_get_data(struct kl_grpc_server_call *c);
 /* Ends the call with status OK, after msg when not NULL. -ENOTCONN when the
  * client is gone, -EALREADY when the call was ended already. */
 int kl_grpc_server_reply(struct kl_grpc_server_call *c, const ProtobufCMessage *msg);
+/* The same with an already serialized message. */
+int kl_grpc_server_reply_raw(struct kl_grpc_server_call *c, const uint8_t *data, size_t len);
+int kl_grpc_server_send_raw(struct kl_grpc_server_call *c, const uint8_t *data, size_t len);
 /* Ends the call with a gRPC status code (grpc/status.h numbers) and details. */
 int kl_grpc_server_fail(struct kl_grpc_server_call *c, int status, const char *details);
 /* One message of a stream. While a send is in flight, the next message waits
