@@ -24,6 +24,7 @@
 #include "lib/strbuf.h"
 #include "kubelet-lite/server/metrics.h"
 #include "manifests/source.h"
+#include "kubelet-lite/cm/devicemanager.h"
 #include "kubelet-lite/cm/node.h"
 #include "kubelet-lite/server/nodestatus.h"
 #include "kubelet-lite/server/dirstats.h"
@@ -43,6 +44,7 @@ struct daemon {
         struct kl_node *node;
         struct kl_source *source;
         struct kl_pm *pm;
+        struct kl_dm *dm; /* device plugins */
         struct kl_recorder *recorder;
         struct kl_preload *preload;
         struct kl_metrics *metrics;
@@ -448,6 +450,11 @@ static void on_source_io(struct kl_event_io *io, int fd, uint32_t revents, void 
         kl_event_timer_set(d->source_timer, kl_source_next_deadline(d->source));
 }
 
+static void on_devices_changed(void *userdata) {
+        struct daemon *d = userdata;
+        kl_pm_kick(d->pm);
+}
+
 static void on_source_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
         source_sync(userdata, false);
 }
@@ -558,6 +565,9 @@ static void daemon_done(struct daemon *d) {
         kl_apiserver_free(d->facade);
         kl_http_server_free(d->healthz);
         kl_http_server_free(d->readonly);
+        if (d->node)
+                kl_node_set_devices(d->node, NULL);
+        kl_dm_free(d->dm);
         kl_pm_free(d->pm);
         kl_recorder_free(d->recorder);
         kl_preload_free(d->preload);
@@ -668,6 +678,17 @@ static int run(int argc, char **argv) {
             (r = kl_event_add_timer(d.loop, KL_USEC_INFINITY, on_source_timer, &d, &d.source_timer)) < 0) {
                 log_error_errno(r, "setting up");
                 goto out;
+        }
+        /* Device plugins register on <root-dir>/device-plugins/kubelet.sock,
+         * as upstream's; without it the node simply has no devices. */
+        {
+                char dpdir[4096];
+                snprintf(dpdir, sizeof(dpdir), "%s/device-plugins", d.cfg.root_dir);
+                struct kl_dm_params dp = {.loop = d.loop, .dir = dpdir, .changed = on_devices_changed, .userdata = &d};
+                if (kl_dm_new(&dp, &d.dm, &err) < 0)
+                        log_error("device manager: %s; running without device plugins", kl_error_str(&err));
+                else
+                        kl_node_set_devices(d.node, d.dm);
         }
         if (d.cfg.healthz_port > 0) {
                 r = kl_http_server_new(d.loop, d.cfg.healthz_bind_address, d.cfg.healthz_port, handle_healthz, &d,
