@@ -258,8 +258,10 @@ static void *worker(void *arg) {
                         break;
                 if (ev.type != GRPC_OP_COMPLETE)
                         continue;
+                /* the kind first: on_event may free the call holding the tag */
+                bool shutdown = ((struct tag *) ev.tag)->kind == TAG_SHUTDOWN;
                 on_event(s, ev.tag, ev.success);
-                if (((struct tag *) ev.tag)->kind == TAG_SHUTDOWN)
+                if (shutdown)
                         grpc_completion_queue_shutdown(s->cq);
         }
         return NULL;

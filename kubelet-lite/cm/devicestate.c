@@ -224,8 +224,13 @@ size_t kl_devstate_retain(struct kl_devstate *st, const char *const *uids, size_
                         keep = streq(uids[k], st->allocs[i].pod_uid);
                 if (keep)
                         i++;
-                else
-                        gone += kl_devstate_release_pod(st, st->allocs[i].pod_uid);
+                else {
+                        /* the uid string is freed with its entry */
+                        _cleanup_free_ char *uid = strdup(st->allocs[i].pod_uid);
+                        if (!uid)
+                                break;
+                        gone += kl_devstate_release_pod(st, uid);
+                }
         }
         return gone;
 }

@@ -12,12 +12,13 @@ RES=kubelet-lite.io/serial
 DEV=$KL_TMP/dev
 DPDIR=$KL_ROOT/device-plugins
 DP_PID=""
+DP_BIN=${DP_BIN:-$BUILD/kubelet-lite-device-plugin}
 mkdir -p "$DEV"
 mknod "$DEV/ttyKL0" c 1 3
 mknod "$DEV/ttyKL1" c 1 3
 
 plugin_start() {
-        "$BUILD/kubelet-lite-device-plugin" --device "$RES=$DEV/ttyKL*" --dir "$DPDIR" --scan-interval 0.3 \
+        "$DP_BIN" --device "$RES=$DEV/ttyKL*" --dir "$DPDIR" --scan-interval 0.3 \
                 >>"$KL_TMP/plugin.log" 2>&1 &
         DP_PID=$!
 }
