@@ -684,7 +684,11 @@ static int run(int argc, char **argv) {
         {
                 char dpdir[4096];
                 snprintf(dpdir, sizeof(dpdir), "%s/device-plugins", d.cfg.root_dir);
-                struct kl_dm_params dp = {.loop = d.loop, .dir = dpdir, .changed = on_devices_changed, .userdata = &d};
+                struct kl_dm_params dp = {.loop = d.loop,
+                                          .dir = dpdir,
+                                          .metrics = d.metrics,
+                                          .changed = on_devices_changed,
+                                          .userdata = &d};
                 if (kl_dm_new(&dp, &d.dm, &err) < 0)
                         log_error("device manager: %s; running without device plugins", kl_error_str(&err));
                 else

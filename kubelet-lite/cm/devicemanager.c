@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kubelet-lite/server/metrics.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
@@ -43,6 +44,7 @@ struct pending {
         struct kl_dm *dm;
         char *uid, *container, *resource;
         struct endpoint *ep; /* whose Allocate is in flight */
+        uint64_t t0;         /* when it started */
         bool inflight;
         struct kl_error err; /* err.err != 0: failed */
 };
@@ -59,6 +61,7 @@ struct kl_dm {
         struct kl_event_timer *timer; /* reaping dead endpoints, the stop grace period */
         struct endpoint *endpoints;
         struct pending *pending;
+        struct kl_metric *m_registrations, *m_alloc_duration, *m_capacity, *m_allocatable;
 };
 
 static const struct kl_grpc_method m_options = {"/v1beta1.DevicePlugin/GetDevicePluginOptions",
@@ -246,6 +249,7 @@ static void on_register(struct kl_dm *dm, struct kl_grpc_server_call *c, const u
                 (void) kl_grpc_server_fail(c, 2, kl_error_str(&err));
         } else {
                 log_info("device plugin '%s' registered (endpoint %s/%s)", req->resource_name, dm->dir, req->endpoint);
+                (void) kl_metric_inc(dm->m_registrations, req->resource_name);
                 (void) kl_grpc_server_reply(c, &empty.base);
         }
         v1beta1__register_request__free_unpacked(req, NULL);
@@ -343,6 +347,45 @@ static void load_checkpoint(struct kl_dm *dm) {
         log_info("device manager: checkpoint loaded from %s/%s", dm->dir, KL_DM_CHECKPOINT);
 }
 
+static void collect(struct kl_metrics *m, void *userdata) {
+        struct kl_dm *dm = userdata;
+        const char *name;
+        int64_t cap, alloc;
+
+        kl_metric_reset(dm->m_capacity);
+        kl_metric_reset(dm->m_allocatable);
+        for (size_t i = 0; kl_devstate_capacity(dm->st, i, &name, &cap, &alloc); i++) {
+                (void) kl_metric_set(dm->m_capacity, (double) cap, name);
+                (void) kl_metric_set(dm->m_allocatable, (double) alloc, name);
+        }
+}
+
+static void register_metrics(struct kl_dm *dm, struct kl_metrics *m) {
+        static const char *const res[] = {"resource_name", NULL};
+        static const char *const res2[] = {"resource", NULL};
+
+        if (!m)
+                return;
+        /* upstream's pkg/kubelet/metrics names and help */
+        dm->m_registrations = kl_metrics_counter(m, "kubelet_device_plugin_registration_total",
+                                                 "[ALPHA] Cumulative number of device plugin registrations. Broken "
+                                                 "down by resource name.",
+                                                 res);
+        dm->m_alloc_duration =
+                kl_metrics_histogram(m, "kubelet_device_plugin_alloc_duration_seconds",
+                                     "[ALPHA] Duration in seconds to serve a device plugin Allocation "
+                                     "request. Broken down by resource name.",
+                                     kl_metrics_default_buckets, ELEMENTSOF(kl_metrics_default_buckets), res);
+        dm->m_capacity = kl_metrics_gauge(m, "kubelet_lite_node_extended_resource_capacity",
+                                          "Devices of each device plugin resource (node status capacity)", res2);
+        dm->m_allocatable = kl_metrics_gauge(m, "kubelet_lite_node_extended_resource_allocatable",
+                                             "Healthy devices of each device plugin resource (node status "
+                                             "allocatable)",
+                                             res2);
+        if (dm->m_capacity && dm->m_allocatable)
+                (void) kl_metrics_add_collector(m, collect, dm);
+}
+
 int kl_dm_new(const struct kl_dm_params *p, struct kl_dm **ret, struct kl_error *reterr) {
         static const struct kl_grpc_server_ops ops = {on_call, NULL};
         _cleanup_free_ char *sock = NULL;
@@ -383,6 +426,7 @@ int kl_dm_new(const struct kl_dm_params *p, struct kl_dm **ret, struct kl_error 
                 r = kl_error_set(reterr, -r, "device manager: event loop: %s", strerror(-r));
                 goto fail;
         }
+        register_metrics(dm, p->metrics);
         log_info("device manager: serving Registration on %s", sock);
         *ret = dm;
         return 0;
@@ -488,6 +532,7 @@ static void on_allocate(int r, const struct kl_error *err, ProtobufCMessage *rep
         struct kl_dm *dm = p->dm;
 
         p->inflight = false;
+        (void) kl_metric_observe(dm->m_alloc_duration, (double) (kl_now_usec() - p->t0) / 1e6, p->resource);
         if (r >= 0) {
                 const V1beta1__AllocateResponse *resp = (const void *) reply;
                 if (resp->n_container_responses != 1)
@@ -561,6 +606,7 @@ int kl_dm_container_ready(struct kl_dm *dm, const char *pod_uid, const char *con
                         return r;
                 p->inflight = true;
                 p->ep = e;
+                p->t0 = kl_now_usec();
                 ready = 0;
         }
         return ready;

@@ -30,8 +30,14 @@
 
 struct kl_dm;
 
+struct kl_metrics;
+
 struct kl_dm_params {
         struct kl_event *loop;
+        /* may be NULL: upstream's kubelet_device_plugin_registration_total
+         * and kubelet_device_plugin_alloc_duration_seconds, and our
+         * kubelet_lite_node_extended_resource_{capacity,allocatable} */
+        struct kl_metrics *metrics;
         const char *dir; /* <root-dir>/device-plugins */
         /* Devices appeared, went, or an Allocate finished: admission and pod
          * starts waiting for it should look again. */

@@ -61,6 +61,8 @@ plugin_start
 wait_for 10 "the plugin registers: node capacity $RES = 2" node_is capacity 2
 check "...and allocatable 2" node_is allocatable 2
 check "the plugin serves on $DPDIR/kubelet-lite.io_serial.sock" test -S "$DPDIR/kubelet-lite.io_serial.sock"
+check "/metrics: kubelet_device_plugin_registration_total counts it" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/metrics | grep -qx 'kubelet_device_plugin_registration_total{resource_name=\"$RES\"} 1'"
+check "/metrics: capacity and allocatable gauges" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/metrics | grep -qx 'kubelet_lite_node_extended_resource_allocatable{resource=\"$RES\"} 2'"
 
 pod one 1 >"$KL_MANIFESTS/one.yaml"
 wait_for 30 "pod one (1 device) is Running" pod_is one-testnode .status.phase Running
@@ -68,6 +70,7 @@ wait_for 5 "...its container listed its device dir" seen_some one
 s=$(seen one)
 check "...the container's $DEV holds only ttyKL0 (got: $s)" test "$s" = "ttyKL0 "
 uid1=$(pod_field one-testnode .metadata.uid)
+check "/metrics: the Allocate call was timed" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/metrics | grep -qx 'kubelet_device_plugin_alloc_duration_seconds_count{resource_name=\"$RES\"} 1'"
 check "...the checkpoint records it" bash -c "jq -e --arg u '$uid1' '.Data.PodDeviceEntries[] | select(.PodUID==\$u and .ContainerName==\"c\" and .ResourceName==\"$RES\" and .DeviceIDs[\"-1\"]==[\"ttyKL0\"] and (.AllocResp|length)>0)' '$DPDIR/kubelet_internal_checkpoint' >/dev/null"
 check "...with the registered devices" bash -c "jq -e '.Data.RegisteredDevices[\"$RES\"] == [\"ttyKL0\",\"ttyKL1\"] and (.Checksum|type)==\"number\"' '$DPDIR/kubelet_internal_checkpoint' >/dev/null"
 
