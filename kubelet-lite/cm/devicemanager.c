@@ -137,6 +137,8 @@ static void on_list(struct kl_grpc_stream *s, int r, const struct kl_error *err,
                         endpoint_stopped(e, r < 0 ? kl_error_str(err) : "ListAndWatch ended");
                 return;
         }
+        if (e->dead)
+                return; /* replaced by a newer registration: its lists count */
         const V1beta1__ListAndWatchResponse *resp = (const void *) msg;
         _cleanup_free_ char **ids = calloc(resp->n_devices + 1, sizeof(*ids));
         _cleanup_free_ bool *health = calloc(resp->n_devices + 1, sizeof(*health));
@@ -476,8 +478,16 @@ struct kl_devstate *kl_dm_state(struct kl_dm *dm) {
 bool kl_dm_admit(struct kl_dm *dm, const struct kl_pod *pod, const struct kl_pod *const *admitted, size_t n_admitted,
                  char reason[KL_DEVSTATE_REASON_MAX], char message[KL_DEVSTATE_MESSAGE_MAX]) {
         struct kl_buf before = {0}, after = {0};
-        bool ok;
+        bool ok, any = false;
 
+        for (size_t i = 0; i < pod->n_containers && !any; i++)
+                any = pod->containers[i].n_extended > 0;
+        for (size_t i = 0; i < pod->n_init_containers && !any; i++)
+                any = pod->init_containers[i].n_extended > 0;
+        if (!any) {
+                reason[0] = message[0] = '\0';
+                return true; /* the common case: nothing to do, nothing to write */
+        }
         kl_devstate_to_json(dm->st, &before);
         ok = kl_devstate_admit(dm->st, pod, admitted, n_admitted, reason, message);
         kl_devstate_to_json(dm->st, &after);
