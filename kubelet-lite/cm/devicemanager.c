@@ -35,7 +35,8 @@ struct endpoint {
         struct kl_event_io *io;
         struct kl_grpc_stream *stream;
         uint64_t stopped_at; /* 0 while it runs */
-        bool dead;           /* replaced or stopped: freed by the reap timer */
+        bool pre_start_required;
+        bool dead; /* replaced or stopped: freed by the reap timer */
 };
 
 /* An Allocate in flight or failed, per container and resource. */
@@ -43,10 +44,11 @@ struct pending {
         struct pending *next;
         struct kl_dm *dm;
         char *uid, *container, *resource;
-        struct endpoint *ep; /* whose Allocate is in flight */
+        struct endpoint *ep; /* whose Allocate or PreStartContainer is in flight */
         uint64_t t0;         /* when it started */
         bool inflight;
-        struct kl_error err; /* err.err != 0: failed */
+        bool prestart_inflight, prestart_done; /* PreStartContainer for the coming start */
+        struct kl_error err;                   /* err.err != 0: failed */
 };
 
 struct kl_dm {
@@ -69,6 +71,8 @@ static const struct kl_grpc_method m_options = {"/v1beta1.DevicePlugin/GetDevice
                                                 NULL};
 static const struct kl_grpc_method m_law = {"/v1beta1.DevicePlugin/ListAndWatch", "ListAndWatch",
                                             &v1beta1__list_and_watch_response__descriptor, NULL};
+static const struct kl_grpc_method m_prestart = {"/v1beta1.DevicePlugin/PreStartContainer", "PreStartContainer",
+                                                 &v1beta1__pre_start_container_response__descriptor, NULL};
 static const struct kl_grpc_method m_allocate = {"/v1beta1.DevicePlugin/Allocate", "Allocate",
                                                  &v1beta1__allocate_response__descriptor, NULL};
 
@@ -174,8 +178,9 @@ static void on_options(int r, const struct kl_error *err, ProtobufCMessage *repl
                 endpoint_stopped(e, kl_error_str(err));
                 return;
         }
-        /* PreStartContainer and GetPreferredAllocation are optional to the
-         * kubelet: we call neither (see docs/DEVICES.md). */
+        /* GetPreferredAllocation is optional to the kubelet: not called
+         * (see docs/DEVICES.md); PreStartContainer is when asked for. */
+        e->pre_start_required = ((const V1beta1__DevicePluginOptions *) reply)->pre_start_required;
         if (kl_grpc_stream_start(e->g, &m_law, &empty.base, on_list, e, &e->stream, &e2) < 0)
                 endpoint_stopped(e, kl_error_str(&e2));
 }
@@ -285,8 +290,8 @@ static void on_timer(struct kl_event_timer *t, uint64_t now, void *ud) {
                 if (e->dead) {
                         /* its in-flight Allocates never call back now */
                         for (struct pending *x = dm->pending; x; x = x->next)
-                                if (x->inflight && x->ep == e) {
-                                        x->inflight = false;
+                                if ((x->inflight || x->prestart_inflight) && x->ep == e) {
+                                        x->inflight = x->prestart_inflight = false;
                                         kl_error_set(&x->err, ECONNRESET, "device plugin '%s' went away", e->resource);
                                 }
                         *p = e->next;
@@ -516,7 +521,7 @@ void kl_dm_pod_removed(struct kl_dm *dm, const char *pod_uid) {
         if (!dm)
                 return;
         for (struct pending **p = &dm->pending; *p;) {
-                if (streq((*p)->uid, pod_uid) && !(*p)->inflight) {
+                if (streq((*p)->uid, pod_uid) && !(*p)->inflight && !(*p)->prestart_inflight) {
                         struct pending *x = *p;
                         *p = x->next;
                         pending_free(x);
@@ -567,6 +572,68 @@ static void on_allocate(int r, const struct kl_error *err, ProtobufCMessage *rep
         notify(dm);
 }
 
+static struct pending *get_pending(struct kl_dm *dm, const char *uid, const char *container, const char *resource) {
+        struct pending *p = find_pending(dm, uid, container, resource);
+
+        if (p)
+                return p;
+        p = calloc(1, sizeof(*p));
+        if (!p || !(p->uid = strdup(uid)) || !(p->container = strdup(container)) || !(p->resource = strdup(resource)))
+                return pending_free(p);
+        p->dm = dm;
+        p->next = dm->pending;
+        dm->pending = p;
+        return p;
+}
+
+static void on_prestart(int r, const struct kl_error *err, ProtobufCMessage *reply, void *ud) {
+        struct pending *p = ud;
+
+        p->prestart_inflight = false;
+        if (r < 0) {
+                kl_error_set(&p->err, -r, "%s", kl_error_str(err));
+                log_warning("device plugin '%s': pod uid=%s container '%s': %s", p->resource, p->uid, p->container,
+                            p->err.msg);
+        } else
+                p->prestart_done = true;
+        notify(p->dm);
+}
+
+/* upstream's callPreStartContainerFromDevicePlugin, before every start of a
+ * container when the plugin asked for it. 1 done, 0 in flight, < 0 failed. */
+static int prestart(struct kl_dm *dm, const struct kl_devstate_alloc *a, const char *uid, const char *container,
+                    struct kl_error *reterr) {
+        struct endpoint *e = find_endpoint(dm, a->resource);
+        struct pending *p;
+
+        if (!e || !e->pre_start_required)
+                return 1; /* unknown until the plugin registers: nothing to ask */
+        if (e->stopped_at)
+                return kl_error_set(reterr, ENODEV, "device plugin for %s is not running", a->resource);
+        p = get_pending(dm, uid, container, a->resource);
+        if (!p)
+                return kl_error_set(reterr, ENOMEM, "out of memory");
+        if (p->prestart_inflight)
+                return 0;
+        if (p->err.err) {
+                int r = kl_error_set(reterr, p->err.err, "%s", p->err.msg);
+                p->err = (struct kl_error){0};
+                return r;
+        }
+        if (p->prestart_done)
+                return 1;
+
+        V1beta1__PreStartContainerRequest req = V1BETA1__PRE_START_CONTAINER_REQUEST__INIT;
+        req.devices_ids = a->ids;
+        req.n_devices_ids = a->n_ids;
+        int r = kl_grpc_call_async(e->g, &m_prestart, &req.base, CALL_TIMEOUT_MS, on_prestart, p, reterr);
+        if (r < 0)
+                return r;
+        p->prestart_inflight = true;
+        p->ep = e;
+        return 0;
+}
+
 int kl_dm_container_ready(struct kl_dm *dm, const char *pod_uid, const char *container, struct kl_error *reterr) {
         const struct kl_devstate_alloc *allocs[MAX_ALLOCS_PER_CONTAINER];
         size_t n;
@@ -579,39 +646,39 @@ int kl_dm_container_ready(struct kl_dm *dm, const char *pod_uid, const char *con
                 const struct kl_devstate_alloc *a = allocs[i];
                 struct pending *p;
                 struct endpoint *e;
-                if (a->resp)
+                int r;
+
+                if (a->resp) {
+                        r = prestart(dm, a, pod_uid, container, reterr);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                ready = 0;
                         continue;
+                }
                 p = find_pending(dm, pod_uid, container, a->resource);
                 if (p && p->inflight) {
                         ready = 0;
                         continue;
                 }
                 if (p && p->err.err) {
-                        int r = kl_error_set(reterr, p->err.err, "%s", p->err.msg);
+                        r = kl_error_set(reterr, p->err.err, "%s", p->err.msg);
                         p->err = (struct kl_error){0}; /* the next start tries again */
                         return r;
                 }
                 e = find_endpoint(dm, a->resource);
                 if (!e || e->stopped_at)
                         return kl_error_set(reterr, ENODEV, "device plugin for %s is not running", a->resource);
-                if (!p) {
-                        p = calloc(1, sizeof(*p));
-                        if (!p || !(p->uid = strdup(pod_uid)) || !(p->container = strdup(container)) ||
-                            !(p->resource = strdup(a->resource))) {
-                                pending_free(p);
-                                return kl_error_set(reterr, ENOMEM, "out of memory");
-                        }
-                        p->dm = dm;
-                        p->next = dm->pending;
-                        dm->pending = p;
-                }
+                p = get_pending(dm, pod_uid, container, a->resource);
+                if (!p)
+                        return kl_error_set(reterr, ENOMEM, "out of memory");
                 V1beta1__AllocateRequest req = V1BETA1__ALLOCATE_REQUEST__INIT;
                 V1beta1__ContainerAllocateRequest creq = V1BETA1__CONTAINER_ALLOCATE_REQUEST__INIT, *cptr = &creq;
                 creq.devices_ids = a->ids;
                 creq.n_devices_ids = a->n_ids;
                 req.container_requests = &cptr;
                 req.n_container_requests = 1;
-                int r = kl_grpc_call_async(e->g, &m_allocate, &req.base, CALL_TIMEOUT_MS, on_allocate, p, reterr);
+                r = kl_grpc_call_async(e->g, &m_allocate, &req.base, CALL_TIMEOUT_MS, on_allocate, p, reterr);
                 if (r < 0)
                         return r;
                 p->inflight = true;
@@ -619,6 +686,11 @@ int kl_dm_container_ready(struct kl_dm *dm, const char *pod_uid, const char *con
                 p->t0 = kl_now_usec();
                 ready = 0;
         }
+        if (ready)
+                /* this start used them: the next start asks again */
+                for (struct pending *p = dm->pending; p; p = p->next)
+                        if (streq(p->uid, pod_uid) && streq(p->container, container))
+                                p->prestart_done = false;
         return ready;
 }
 

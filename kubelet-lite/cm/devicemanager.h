@@ -59,7 +59,8 @@ void kl_dm_retain(struct kl_dm *dm, const char *const *uids, size_t n);
 void kl_dm_pod_removed(struct kl_dm *dm, const char *pod_uid);
 
 /* Before CreateContainer: 1 when every device of the container has the
- * plugin's Allocate answer, 0 while an Allocate is in flight (changed()
+ * plugin's Allocate answer (and, for a plugin that asks for it, a
+ * PreStartContainer for this start), 0 while a call is in flight (changed()
  * runs when it completes), -errno with reterr when it failed (the next call
  * tries again). */
 int kl_dm_container_ready(struct kl_dm *dm, const char *pod_uid, const char *container, struct kl_error *reterr);

@@ -50,7 +50,9 @@ static void on_exit_timer(struct kl_event_timer *t, uint64_t now, void *ud) {
 /* --- the fake plugin ---------------------------------------------------------- */
 
 static struct kl_grpc_server_call *law_call;
-static int allocates;
+static int allocates, prestarts;
+static bool prestart_required;
+static char prestart_ids[64];
 
 static void send_list(bool second_healthy) {
         V1beta1__ListAndWatchResponse r = V1BETA1__LIST_AND_WATCH_RESPONSE__INIT;
@@ -68,7 +70,19 @@ static void send_list(bool second_healthy) {
 static void plugin_call(struct kl_grpc_server_call *c, const char *method, const uint8_t *data, size_t len, void *ud) {
         if (strcmp(method, "/v1beta1.DevicePlugin/GetDevicePluginOptions") == 0) {
                 V1beta1__DevicePluginOptions o = V1BETA1__DEVICE_PLUGIN_OPTIONS__INIT;
+                o.pre_start_required = prestart_required;
                 kl_grpc_server_reply(c, &o.base);
+        } else if (strcmp(method, "/v1beta1.DevicePlugin/PreStartContainer") == 0) {
+                V1beta1__PreStartContainerRequest *req = v1beta1__pre_start_container_request__unpack(NULL, len, data);
+                V1beta1__PreStartContainerResponse resp = V1BETA1__PRE_START_CONTAINER_RESPONSE__INIT;
+                ASSERT_NOT_NULL(req);
+                prestarts++;
+                prestart_ids[0] = '\0';
+                for (size_t i = 0; i < req->n_devices_ids; i++)
+                        snprintf(prestart_ids + strlen(prestart_ids), sizeof(prestart_ids) - strlen(prestart_ids),
+                                 "%s ", req->devices_ids[i]);
+                v1beta1__pre_start_container_request__free_unpacked(req, NULL);
+                kl_grpc_server_reply(c, &resp.base);
         } else if (strcmp(method, "/v1beta1.DevicePlugin/ListAndWatch") == 0) {
                 law_call = c;
                 send_list(false);
@@ -305,6 +319,78 @@ TEST(registration_devices_allocate) {
         kl_grpc_free(g);
         kl_dm_free(dm);
         kl_event_free(loop);
+        snprintf(path, sizeof(path), "rm -rf %s", dir);
+        ASSERT_EQ(system(path), 0);
+}
+
+TEST(pre_start_container) {
+        char dir[] = "/tmp/kl-dm-unit.XXXXXX", path[256], target[300];
+        struct kl_grpc_server_ops pops = {plugin_call, plugin_closed};
+        struct kl_grpc_server *plugin = NULL;
+        struct kl_event_io *pio = NULL, *cio = NULL;
+        struct kl_grpc *g = NULL;
+        struct kl_dm *dm = NULL;
+        struct kl_error e = {0};
+        int64_t cap = -1, alloc = -1;
+        struct kl_extended_resource one[] = {{(char *) RES, 1}};
+        char reason[KL_DEVSTATE_REASON_MAX], msg[KL_DEVSTATE_MESSAGE_MAX];
+        struct kl_container c;
+        struct kl_pod pod;
+
+        prestart_required = true;
+        allocates = prestarts = 0;
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_OK(kl_event_new(&loop));
+        struct kl_dm_params p = {.loop = loop, .dir = dir, .changed = on_changed};
+        ASSERT_OK(kl_dm_new(&p, &dm, &e));
+        snprintf(path, sizeof(path), "%s/fake.sock", dir);
+        ASSERT_OK(kl_grpc_server_new(path, &pops, NULL, &plugin, &e));
+        ASSERT_OK(kl_event_add_io(loop, kl_grpc_server_event_fd(plugin), EPOLLIN, on_plugin_io, plugin, &pio));
+        snprintf(target, sizeof(target), "unix://%s/kubelet.sock", dir);
+        ASSERT_OK(kl_grpc_new(target, &g, &e));
+        ASSERT_OK(kl_event_add_io(loop, kl_grpc_event_fd(g), EPOLLIN, on_client_io, g, &cio));
+        do_register(g, "v1beta1", RES, "fake.sock");
+        ASSERT_EQ(reg_r, 0);
+        PUMP(capacity(dm, &cap, &alloc) && cap == 2);
+
+        memset(&c, 0, sizeof(c));
+        c.name = (char *) "app";
+        c.extended = one;
+        c.n_extended = 1;
+        memset(&pod, 0, sizeof(pod));
+        pod.uid = (char *) "uid-1";
+        pod.name = (char *) "p";
+        pod.containers = &c;
+        pod.n_containers = 1;
+        ASSERT_TRUE(kl_dm_admit(dm, &pod, NULL, 0, reason, msg));
+        ASSERT_EQ(kl_dm_container_ready(dm, "uid-1", "app", &e), 0);
+        int before = changes;
+        PUMP(allocates == 1 && changes > before);
+        ASSERT_EQ(kl_dm_container_ready(dm, "uid-1", "app", &e), 0); /* PreStartContainer now */
+        before = changes;
+        PUMP(prestarts == 1 && changes > before);
+        ASSERT_EQ(kl_dm_container_ready(dm, "uid-1", "app", &e), 1);
+        ASSERT_STREQ(prestart_ids, "dev0 ");
+        printf("  pre_start_required: Allocate, then PreStartContainer(dev0), then ready\n");
+        ASSERT_EQ(kl_dm_container_ready(dm, "uid-1", "app", &e), 0);
+        before = changes;
+        PUMP(prestarts == 2 && changes > before);
+        ASSERT_EQ(kl_dm_container_ready(dm, "uid-1", "app", &e), 1);
+        ASSERT_EQ(allocates, 1);
+        printf("  the next start of the container: PreStartContainer again (%d), no new Allocate\n", prestarts);
+
+        kl_event_io_free(pio);
+        plugin = kl_grpc_server_free(plugin);
+        PUMP(capacity(dm, &cap, &alloc) && alloc == 0);
+        ASSERT_ERR(kl_dm_container_ready(dm, "uid-1", "app", &e), ENODEV);
+        ASSERT_CONTAINS(e.msg, "not running");
+        printf("  plugin gone: the start fails (%s), as upstream's PreStartContainer would\n", e.msg);
+
+        kl_event_io_free(cio);
+        kl_grpc_free(g);
+        kl_dm_free(dm);
+        kl_event_free(loop);
+        prestart_required = false;
         snprintf(path, sizeof(path), "rm -rf %s", dir);
         ASSERT_EQ(system(path), 0);
 }
