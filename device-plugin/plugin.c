@@ -157,7 +157,11 @@ int kl_dp_resource_scan(struct kl_dp_resource *r) {
                         return -ENOMEM;
                 }
                 now = t;
-                now[n++] = (struct kl_dp_device){.id = TAKE_PTR(old->id), .path = TAKE_PTR(old->path)};
+                /* the strings move to the new list */
+                now[n].id = old->id;
+                now[n].path = old->path;
+                now[n++].healthy = false;
+                old->id = old->path = NULL;
         }
         if (n)
                 qsort(now, n, sizeof(*now), cmp_device);

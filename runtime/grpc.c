@@ -484,8 +484,10 @@ static void stream_unref_locked(struct kl_grpc_stream *s) {
 }
 
 static int start_recv_message(struct kl_grpc_stream *s) {
-        grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
+        grpc_op op;
 
+        memset(&op, 0, sizeof(op));
+        op.op = GRPC_OP_RECV_MESSAGE;
         op.data.recv_message.recv_message = &s->cs.recv;
         return grpc_call_start_batch(s->cs.call, &op, 1, &s->t_msg, NULL) == GRPC_CALL_OK ? 0 : -EIO;
 }
