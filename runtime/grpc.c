@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The one file that uses grpc C core (1.51 API). See grpc.h. */
+/* Unary calls on grpc C core (1.51 API). See grpc.h; grpcstream.c and
+ * grpcserver.c are the only other users of grpc C core. */
 #include "grpc.h"
 
 #include <assert.h>
@@ -21,6 +22,7 @@
 
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "runtime/grpc-internal.h"
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -37,84 +39,6 @@ static uint64_t now_usec(void) {
  * within a second rather than grpc's default of up to two minutes. */
 #define RECONNECT_BACKOFF_MIN_MS 100
 #define RECONNECT_BACKOFF_MAX_MS 1000
-
-struct call_state {
-        grpc_call *call;
-        grpc_byte_buffer *send;
-        grpc_byte_buffer *recv;
-        grpc_metadata_array initial_md;
-        grpc_metadata_array trailing_md;
-        grpc_status_code status;
-        grpc_slice details;
-        const char *error_string;
-};
-
-/* One async call, from kl_grpc_call_async() to its dispatch. It sits in the
- * in-flight list while grpc owns it, then in the done list. */
-struct pending {
-        int kind; /* TAG_UNARY; first, as in every completion queue tag */
-        struct pending *prev, *next;
-        const struct kl_grpc_method *m;
-        struct call_state cs;
-        kl_grpc_callback_t cb;
-        void *userdata;
-        uint64_t generation;
-        uint64_t t0; /* monotonic usec, for the observer */
-        int r;
-        ProtobufCMessage *reply;
-        struct kl_error err;
-        struct kl_grpc_stream *stream; /* a stream's message or end, not a unary call */
-};
-
-/* What a completion queue tag points at: its first int says which. */
-enum {
-        TAG_UNARY = 1,
-        TAG_STREAM_START,
-        TAG_STREAM_MSG,
-        TAG_STREAM_STATUS,
-};
-
-struct stream_tag {
-        int kind;
-        struct kl_grpc_stream *s;
-};
-
-/* A server-streaming call (kl_grpc_stream_start). Its references, under
- * g->lock: one for the owner until kl_grpc_stream_cancel() or its end is
- * dispatched, one per batch grpc holds, one per event in the done list. */
-struct kl_grpc_stream {
-        struct kl_grpc *g;
-        struct kl_grpc_stream *prev, *next; /* g->streams */
-        const struct kl_grpc_method *m;
-        struct call_state cs;
-        struct stream_tag t_start, t_msg, t_status;
-        kl_grpc_stream_fn cb;
-        void *userdata;
-        unsigned refs;
-        bool cancelled, ended; /* loop thread only */
-};
-
-struct kl_grpc {
-        char *target;
-        const char *socket_path; /* inside target, for "unix://" targets */
-        grpc_channel *channel;
-        grpc_completion_queue *sync_cq;  /* pluck: synchronous calls, connectivity watches */
-        grpc_completion_queue *async_cq; /* next: drained by the worker thread only */
-        int event_fd;
-        kl_grpc_observer_t observer;
-        void *observer_data;
-        struct pending *dispatching; /* whose callback runs now */
-        bool grpc_initialized;
-        bool thread_started;
-        pthread_t thread;
-
-        pthread_mutex_t lock; /* guards everything below */
-        struct pending *inflight;
-        struct kl_grpc_stream *streams;
-        struct pending *done_head, *done_tail;
-        uint64_t generation; /* bumped by kl_grpc_forget_pending() */
-        unsigned n_pending;
-};
 
 static const char *const status_names[] = {
         [GRPC_STATUS_OK] = "OK",
@@ -178,12 +102,12 @@ static gpr_timespec deadline_in(int64_t ms) {
         return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-static gpr_timespec forever(void) {
+gpr_timespec kl__grpc_forever(void) {
         return gpr_inf_future(GPR_CLOCK_REALTIME);
 }
 
 /* Status details come from the server; keep them on one line and bounded. */
-static void copy_printable(char *buf, size_t size, const char *s, size_t len) {
+void kl__grpc_copy_printable(char *buf, size_t size, const char *s, size_t len) {
         size_t i, n = MIN(len, size - 1);
 
         for (i = 0; i < n; i++) {
@@ -193,7 +117,7 @@ static void copy_printable(char *buf, size_t size, const char *s, size_t len) {
         buf[n] = '\0';
 }
 
-static void call_state_release(struct call_state *cs) {
+void kl__grpc_call_state_release(struct call_state *cs) {
         if (cs->call) {
                 grpc_call_unref(cs->call);
                 cs->call = NULL;
@@ -229,7 +153,7 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
         s = grpc_slice_malloc(len);
         if (protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(s)) != len) {
                 grpc_slice_unref(s);
-                call_state_release(cs);
+                kl__grpc_call_state_release(cs);
                 return kl_error_set(reterr, EINVAL, "%s: cannot serialize request", m->name);
         }
         cs->send = grpc_raw_byte_buffer_create(&s, 1);
@@ -238,7 +162,7 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
         cs->call = grpc_channel_create_call(g->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
                                             grpc_slice_from_static_string(m->path), NULL, deadline, NULL);
         if (!cs->call) {
-                call_state_release(cs);
+                kl__grpc_call_state_release(cs);
                 return kl_error_set(reterr, ENOMEM, "%s: cannot create call", m->name);
         }
 
@@ -260,14 +184,14 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
 
         e = grpc_call_start_batch(cs->call, ops, ELEMENTSOF(ops), tag, NULL);
         if (e != GRPC_CALL_OK) {
-                call_state_release(cs);
+                kl__grpc_call_state_release(cs);
                 return kl_error_set(reterr, EIO, "%s: cannot start call: %s", m->name, grpc_call_error_to_string(e));
         }
         return 0;
 }
 
-static int unpack_reply(const struct kl_grpc_method *m, grpc_byte_buffer *bb, ProtobufCMessage **ret,
-                        struct kl_error *reterr) {
+int kl__grpc_unpack_reply(const struct kl_grpc_method *m, grpc_byte_buffer *bb, ProtobufCMessage **ret,
+                          struct kl_error *reterr) {
         grpc_byte_buffer_reader rd;
         ProtobufCMessage *msg;
         grpc_slice s;
@@ -306,10 +230,11 @@ static int call_finish(struct call_state *cs, const struct kl_grpc_method *m, bo
                 r = kl_error_set(reterr, EIO, "%s: rpc failed before completion", m->name);
         else if (cs->status != GRPC_STATUS_OK) {
                 if (!GRPC_SLICE_IS_EMPTY(cs->details))
-                        copy_printable(details, sizeof(details), (const char *) GRPC_SLICE_START_PTR(cs->details),
-                                       GRPC_SLICE_LENGTH(cs->details));
+                        kl__grpc_copy_printable(details, sizeof(details),
+                                                (const char *) GRPC_SLICE_START_PTR(cs->details),
+                                                GRPC_SLICE_LENGTH(cs->details));
                 else if (cs->error_string)
-                        copy_printable(details, sizeof(details), cs->error_string, strlen(cs->error_string));
+                        kl__grpc_copy_printable(details, sizeof(details), cs->error_string, strlen(cs->error_string));
                 else
                         snprintf(details, sizeof(details), "(no details)");
                 r = kl_error_set(reterr, kl_grpc_status_to_errno(cs->status), "%s: rpc error %s: %s", m->name,
@@ -317,9 +242,9 @@ static int call_finish(struct call_state *cs, const struct kl_grpc_method *m, bo
         } else if (!cs->recv)
                 r = kl_error_set(reterr, EBADMSG, "%s: no reply message", m->name);
         else
-                r = unpack_reply(m, cs->recv, ret_reply, reterr);
+                r = kl__grpc_unpack_reply(m, cs->recv, ret_reply, reterr);
 
-        call_state_release(cs);
+        kl__grpc_call_state_release(cs);
         return r;
 }
 
@@ -362,7 +287,7 @@ static int wait_connected(struct kl_grpc *g, const struct kl_grpc_method *m, gpr
                         retried = true;
                 }
                 grpc_channel_watch_connectivity_state(g->channel, st, limit, g->sync_cq, &tag);
-                ev = grpc_completion_queue_pluck(g->sync_cq, &tag, forever(), NULL);
+                ev = grpc_completion_queue_pluck(g->sync_cq, &tag, kl__grpc_forever(), NULL);
                 if (ev.type == GRPC_OP_COMPLETE && ev.success)
                         continue;
                 if (grpc_channel_check_connectivity_state(g->channel, 0) == GRPC_CHANNEL_READY)
@@ -392,7 +317,7 @@ int kl_grpc_call(struct kl_grpc *g, const struct kl_grpc_method *m, const Protob
                 r = call_start(g, &cs, m, req, deadline, g->sync_cq, 0, &cs, reterr);
         if (r >= 0) {
                 /* The call has a deadline, so its batch always completes. */
-                ev = grpc_completion_queue_pluck(g->sync_cq, &cs, forever(), NULL);
+                ev = grpc_completion_queue_pluck(g->sync_cq, &cs, kl__grpc_forever(), NULL);
                 r = call_finish(&cs, m, ev.type == GRPC_OP_COMPLETE && ev.success, ret_reply, reterr);
         }
         if (g->observer)
@@ -414,17 +339,11 @@ void kl_grpc_set_observer(struct kl_grpc *g, kl_grpc_observer_t fn, void *userda
 
 /* --- async ---------------------------------------------------------------- */
 
-static void stream_unref_locked(struct kl_grpc_stream *s);
-
-static struct pending *pending_free(struct pending *p) {
+struct pending *kl__grpc_pending_free(struct pending *p) {
         if (p) {
                 kl_grpc_message_free(p->reply);
-                if (p->stream) {
-                        struct kl_grpc *g = p->stream->g;
-                        pthread_mutex_lock(&g->lock);
-                        stream_unref_locked(p->stream);
-                        pthread_mutex_unlock(&g->lock);
-                }
+                if (p->stream)
+                        kl__grpc_stream_unref(p->stream);
                 free(p);
         }
         return NULL;
@@ -433,7 +352,7 @@ static struct pending *pending_free(struct pending *p) {
 static void done_list_free(struct pending *p) {
         while (p) {
                 struct pending *next = p->next;
-                pending_free(p);
+                kl__grpc_pending_free(p);
                 p = next;
         }
 }
@@ -448,7 +367,7 @@ static void inflight_unlink(struct kl_grpc *g, struct pending *p) {
         p->prev = p->next = NULL;
 }
 
-static void post_done(struct kl_grpc *g, struct pending *p) {
+void kl__grpc_post_done(struct kl_grpc *g, struct pending *p) {
         uint64_t one = 1;
 
         pthread_mutex_lock(&g->lock);
@@ -465,191 +384,11 @@ static void post_done(struct kl_grpc *g, struct pending *p) {
                 log_debug("eventfd write failed: %m");
 }
 
-/* --- server streaming ------------------------------------------------------ */
-
-static void stream_unref_locked(struct kl_grpc_stream *s) {
-        struct kl_grpc *g = s->g;
-
-        assert(s->refs > 0);
-        if (--s->refs > 0)
-                return;
-        if (s->prev)
-                s->prev->next = s->next;
-        else
-                g->streams = s->next;
-        if (s->next)
-                s->next->prev = s->prev;
-        call_state_release(&s->cs);
-        free(s);
-}
-
-static int start_recv_message(struct kl_grpc_stream *s) {
-        grpc_op op;
-
-        memset(&op, 0, sizeof(op));
-        op.op = GRPC_OP_RECV_MESSAGE;
-        op.data.recv_message.recv_message = &s->cs.recv;
-        return grpc_call_start_batch(s->cs.call, &op, 1, &s->t_msg, NULL) == GRPC_CALL_OK ? 0 : -EIO;
-}
-
-/* Worker thread: one batch of a stream completed. Messages and the final
- * status go to the done list as events holding a reference each. */
-static void stream_event(struct kl_grpc *g, struct stream_tag *t, bool success) {
-        struct kl_grpc_stream *s = t->s;
-        struct pending *p = NULL;
-        bool again = false;
-
-        if (t->kind == TAG_STREAM_MSG && success && s->cs.recv) {
-                p = calloc(1, sizeof(*p));
-                if (p) {
-                        p->r = unpack_reply(s->m, s->cs.recv, &p->reply, &p->err);
-                        if (p->r < 0) {
-                                /* a message we cannot read ends the stream */
-                                grpc_call_cancel_with_status(s->cs.call, GRPC_STATUS_INTERNAL, p->err.msg, NULL);
-                                p = pending_free(p);
-                        }
-                }
-                grpc_byte_buffer_destroy(TAKE_PTR(s->cs.recv));
-                again = start_recv_message(s) >= 0;
-        } else if (t->kind == TAG_STREAM_STATUS) {
-                p = calloc(1, sizeof(*p));
-                if (p) {
-                        /* call_finish() would also release the call: keep it
-                         * until the last reference goes */
-                        char details[KL_ERROR_MSG_MAX];
-                        if (!success)
-                                p->r = kl_error_set(&p->err, EIO, "%s: stream failed", s->m->name);
-                        else if (s->cs.status != GRPC_STATUS_OK) {
-                                if (!GRPC_SLICE_IS_EMPTY(s->cs.details))
-                                        copy_printable(details, sizeof(details),
-                                                       (const char *) GRPC_SLICE_START_PTR(s->cs.details),
-                                                       GRPC_SLICE_LENGTH(s->cs.details));
-                                else
-                                        snprintf(details, sizeof(details), "(no details)");
-                                p->r = kl_error_set(&p->err, kl_grpc_status_to_errno(s->cs.status),
-                                                    "%s: rpc error %s: %s", s->m->name,
-                                                    kl_grpc_status_to_string(s->cs.status), details);
-                        }
-                }
-        }
-
-        pthread_mutex_lock(&g->lock);
-        if (p) {
-                p->kind = TAG_UNARY;
-                p->stream = s;
-                p->m = s->m;
-                s->refs++;
-        }
-        if (!again)
-                stream_unref_locked(s); /* this batch is over */
-        pthread_mutex_unlock(&g->lock);
-        if (p)
-                post_done(g, p);
-}
-
-int kl_grpc_stream_start(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req,
-                         kl_grpc_stream_fn cb, void *userdata, struct kl_grpc_stream **ret, struct kl_error *reterr) {
-        struct kl_grpc_stream *s;
-        grpc_op ops[4] = {0}, st = {0};
-        grpc_slice sl;
-        size_t len;
-        int r = 0;
-
-        assert(g && m && req && cb && ret);
-        len = protobuf_c_message_get_packed_size(req);
-        if (len > KL_GRPC_MAX_MESSAGE)
-                return kl_error_set(reterr, EMSGSIZE, "%s: request of %zu bytes is too large", m->name, len);
-        s = calloc(1, sizeof(*s));
-        if (!s)
-                return kl_error_set(reterr, ENOMEM, "%s: out of memory", m->name);
-        s->g = g;
-        s->m = m;
-        s->cb = cb;
-        s->userdata = userdata;
-        s->t_start = (struct stream_tag){TAG_STREAM_START, s};
-        s->t_msg = (struct stream_tag){TAG_STREAM_MSG, s};
-        s->t_status = (struct stream_tag){TAG_STREAM_STATUS, s};
-        s->cs = (struct call_state){.details = grpc_empty_slice()};
-        grpc_metadata_array_init(&s->cs.initial_md);
-        grpc_metadata_array_init(&s->cs.trailing_md);
-
-        sl = grpc_slice_malloc(len);
-        (void) protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(sl));
-        s->cs.send = grpc_raw_byte_buffer_create(&sl, 1);
-        grpc_slice_unref(sl);
-
-        if (grpc_channel_check_connectivity_state(g->channel, 1) == GRPC_CHANNEL_TRANSIENT_FAILURE)
-                grpc_channel_reset_connect_backoff(g->channel);
-        /* No deadline: a watch lasts as long as the peer serves it. */
-        s->cs.call = grpc_channel_create_call(g->channel, NULL, GRPC_PROPAGATE_DEFAULTS, g->async_cq,
-                                              grpc_slice_from_static_string(m->path), NULL, forever(), NULL);
-        if (!s->cs.call) {
-                call_state_release(&s->cs);
-                free(s);
-                return kl_error_set(reterr, ENOMEM, "%s: cannot create call", m->name);
-        }
-
-        ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[1].op = GRPC_OP_SEND_MESSAGE;
-        ops[1].data.send_message.send_message = s->cs.send;
-        ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-        ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-        ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->cs.initial_md;
-        st.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-        st.data.recv_status_on_client.trailing_metadata = &s->cs.trailing_md;
-        st.data.recv_status_on_client.status = &s->cs.status;
-        st.data.recv_status_on_client.status_details = &s->cs.details;
-        st.data.recv_status_on_client.error_string = &s->cs.error_string;
-
-        pthread_mutex_lock(&g->lock);
-        s->refs = 1; /* the owner */
-        if (grpc_call_start_batch(s->cs.call, ops, ELEMENTSOF(ops), &s->t_start, NULL) == GRPC_CALL_OK)
-                s->refs++;
-        else
-                r = -EIO;
-        if (r >= 0 && grpc_call_start_batch(s->cs.call, &st, 1, &s->t_status, NULL) == GRPC_CALL_OK)
-                s->refs++;
-        else
-                r = -EIO;
-        if (r >= 0 && start_recv_message(s) >= 0)
-                s->refs++;
-        else
-                r = -EIO;
-        s->next = g->streams;
-        if (g->streams)
-                g->streams->prev = s;
-        g->streams = s;
-        if (r < 0) {
-                grpc_call_cancel(s->cs.call, NULL);
-                s->cancelled = true;
-                stream_unref_locked(s);
-        }
-        pthread_mutex_unlock(&g->lock);
-        if (r < 0)
-                return kl_error_set(reterr, EIO, "%s: cannot start call", m->name);
-        *ret = s;
-        return 0;
-}
-
-void kl_grpc_stream_cancel(struct kl_grpc_stream *s) {
-        struct kl_grpc *g;
-
-        if (!s || s->cancelled || s->ended)
-                return;
-        g = s->g;
-        pthread_mutex_lock(&g->lock);
-        s->cancelled = true;
-        grpc_call_cancel(s->cs.call, NULL);
-        if (!s->ended)
-                stream_unref_locked(s); /* the owner's */
-        pthread_mutex_unlock(&g->lock);
-}
-
 static void *worker(void *arg) {
         struct kl_grpc *g = arg;
 
         for (;;) {
-                grpc_event ev = grpc_completion_queue_next(g->async_cq, forever(), NULL);
+                grpc_event ev = grpc_completion_queue_next(g->async_cq, kl__grpc_forever(), NULL);
                 struct pending *p;
 
                 if (ev.type == GRPC_QUEUE_SHUTDOWN)
@@ -657,7 +396,7 @@ static void *worker(void *arg) {
                 if (ev.type != GRPC_OP_COMPLETE)
                         continue;
                 if (*(int *) ev.tag != TAG_UNARY) {
-                        stream_event(g, ev.tag, ev.success);
+                        kl__grpc_stream_event(g, ev.tag, ev.success);
                         continue;
                 }
                 p = ev.tag;
@@ -671,7 +410,7 @@ static void *worker(void *arg) {
 
                 p->r = call_finish(&p->cs, p->m, ev.success, &p->reply, &p->err);
 
-                post_done(g, p);
+                kl__grpc_post_done(g, p);
         }
         return NULL;
 }
@@ -743,25 +482,8 @@ int kl_grpc_dispatch(struct kl_grpc *g) {
 
                 list = p->next;
                 if (p->stream) {
-                        struct kl_grpc_stream *st = p->stream;
-                        if (!st->cancelled && !st->ended) {
-                                bool end = !p->reply;
-                                if (end)
-                                        st->ended = true;
-                                g->dispatching = p;
-                                st->cb(st, p->r, p->r < 0 ? &p->err : NULL, p->reply, st->userdata);
-                                g->dispatching = NULL;
-                                n++;
-                                if (end) {
-                                        /* the owner's reference, unless the
-                                         * callback cancelled it already */
-                                        pthread_mutex_lock(&g->lock);
-                                        if (!st->cancelled)
-                                                stream_unref_locked(st);
-                                        pthread_mutex_unlock(&g->lock);
-                                }
-                        }
-                        pending_free(p);
+                        n += kl__grpc_stream_dispatch(g, p);
+                        kl__grpc_pending_free(p);
                         continue;
                 }
                 /* A callback may have called kl_grpc_forget_pending(). */
@@ -778,7 +500,7 @@ int kl_grpc_dispatch(struct kl_grpc *g) {
                         g->dispatching = NULL;
                         n++;
                 }
-                pending_free(p);
+                kl__grpc_pending_free(p);
         }
         return n;
 }
@@ -911,26 +633,15 @@ struct kl_grpc *kl_grpc_free(struct kl_grpc *g) {
                  * drains them and leaves on GRPC_QUEUE_SHUTDOWN, which grpc
                  * delivers only once the queue is empty. */
                 kl_grpc_forget_pending(g);
-                /* A stream has no deadline: it completes once cancelled. */
-                pthread_mutex_lock(&g->lock);
-                for (struct kl_grpc_stream *s = g->streams; s; s = s->next)
-                        grpc_call_cancel(s->cs.call, NULL);
-                pthread_mutex_unlock(&g->lock);
+                kl__grpc_streams_cancel(g);
                 grpc_completion_queue_shutdown(g->async_cq);
                 if (g->thread_started)
                         pthread_join(g->thread, NULL);
                 else
-                        (void) grpc_completion_queue_next(g->async_cq, forever(), NULL);
+                        (void) grpc_completion_queue_next(g->async_cq, kl__grpc_forever(), NULL);
                 done_list_free(g->done_head);
                 g->done_head = g->done_tail = NULL;
-                /* Streams whose owner never cancelled them: only that
-                 * reference is left, every batch has completed. */
-                while (g->streams) {
-                        struct kl_grpc_stream *s = g->streams;
-                        g->streams = s->next;
-                        call_state_release(&s->cs);
-                        free(s);
-                }
+                kl__grpc_streams_free(g);
                 grpc_completion_queue_destroy(g->async_cq);
         }
         /* A pluck queue is shut down and destroyed, never polled with next:

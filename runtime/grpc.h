@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unary gRPC calls over a unix socket, protobuf-c messages in and out.
  *
- * This is the only module that talks to grpc C core: its maintainers call it a
- * low-level API that changes between minor versions, so nothing of it leaks
- * through this header. cri.c builds on it.
+ * Only runtime/grpc.c, grpcstream.c (server streams on the same channels)
+ * and grpcserver.c talk to grpc C core: its maintainers call it a low-level
+ * API that changes between minor versions, so nothing of it leaks through
+ * these headers. cri.c builds on it.
  *
  * Two paths:
  *  - kl_grpc_call() blocks the calling thread until the reply, the deadline or
@@ -73,21 +74,6 @@ int kl_grpc_dispatch(struct kl_grpc *g);
 void kl_grpc_forget_pending(struct kl_grpc *g);
 /* Async calls started and not dispatched or forgotten yet. */
 unsigned kl_grpc_n_pending(struct kl_grpc *g);
-
-/* A server-streaming call ("rpc X(Req) returns (stream Reply)"), with no
- * deadline. cb runs from kl_grpc_dispatch(): once per message (r >= 0, msg
- * set, freed after cb unless taken with kl_grpc_take_reply), then once at the
- * end (msg NULL; r = 0 when the server closed it with OK, < 0 with err
- * otherwise, -ENOTCONN when the peer went away). After the end callback the
- * stream is gone. kl_grpc_free() cancels every stream still open. */
-struct kl_grpc_stream;
-typedef void (*kl_grpc_stream_fn)(struct kl_grpc_stream *s, int r, const struct kl_error *err, ProtobufCMessage *msg,
-                                  void *userdata);
-int kl_grpc_stream_start(struct kl_grpc *g, const struct kl_grpc_method *m, const ProtobufCMessage *req,
-                         kl_grpc_stream_fn cb, void *userdata, struct kl_grpc_stream **ret, struct kl_error *reterr);
-/* Its callback never runs again; NULL-safe, a no-op from inside its end
- * callback. Never call it after the end callback returned. */
-void kl_grpc_stream_cancel(struct kl_grpc_stream *s);
 
 /* gRPC status code (numbers of grpc/status.h, stable across versions) to
  * -errno, and to its canonical name ("NOT_FOUND"); exposed for tests. */

@@ -19,6 +19,7 @@
 #include "manifests/names.h"
 #include "runtime/deviceplugin.pb-c.h"
 #include "runtime/grpc.h"
+#include "runtime/grpcstream.h"
 #include "runtime/grpcserver.h"
 
 #define SUPPORTED_VERSION "v1beta1"

@@ -10,6 +10,7 @@
 
 #include "runtime/deviceplugin.pb-c.h"
 #include "runtime/grpc.h"
+#include "runtime/grpcstream.h"
 #include "runtime/grpcserver.h"
 #include "tests/lib/tests.h"
 
