@@ -65,6 +65,8 @@ struct kl_dm {
         struct endpoint *endpoints;
         struct pending *pending;
         struct kl_metric *m_registrations, *m_alloc_duration, *m_capacity, *m_allocatable;
+        char *last; /* the checkpoint as last written */
+        size_t last_len;
 };
 
 static const struct kl_grpc_method m_options = {"/v1beta1.DevicePlugin/GetDevicePluginOptions",
@@ -82,6 +84,8 @@ static void notify(struct kl_dm *dm) {
                 dm->changed(dm->userdata);
 }
 
+/* Only when the text changed: a plugin's unchanged list or a rejected pod's
+ * retry writes nothing (flash wears). */
 static void write_checkpoint(struct kl_dm *dm) {
         struct kl_buf b = {0};
         int r;
@@ -89,8 +93,15 @@ static void write_checkpoint(struct kl_dm *dm) {
         kl_devstate_to_json(dm->st, &b);
         if (b.oom)
                 r = -ENOMEM;
-        else
+        else if (dm->last && b.len == dm->last_len && memcmp(b.data, dm->last, b.len) == 0)
+                r = 0;
+        else {
                 r = kl_write_file_atomic_at(dm->dirfd, KL_DM_CHECKPOINT, b.data, b.len, 0644);
+                if (r >= 0) {
+                        free(dm->last);
+                        dm->last = kl_buf_steal(&b, &dm->last_len);
+                }
+        }
         if (r < 0)
                 log_warning_errno(r, "device manager: writing %s/%s: %m, ignoring", dm->dir, KL_DM_CHECKPOINT);
         kl_buf_free_contents(&b);
@@ -471,6 +482,7 @@ struct kl_dm *kl_dm_free(struct kl_dm *dm) {
         kl_grpc_server_free(dm->srv);
         kl_event_timer_free(dm->timer);
         kl_devstate_free(dm->st);
+        free(dm->last);
         safe_close(dm->dirfd);
         free(dm->dir);
         free(dm);
@@ -483,7 +495,6 @@ struct kl_devstate *kl_dm_state(struct kl_dm *dm) {
 
 bool kl_dm_admit(struct kl_dm *dm, const struct kl_pod *pod, const struct kl_pod *const *admitted, size_t n_admitted,
                  char reason[KL_DEVSTATE_REASON_MAX], char message[KL_DEVSTATE_MESSAGE_MAX]) {
-        struct kl_buf before = {0}, after = {0};
         bool ok, any = false;
 
         for (size_t i = 0; i < pod->n_containers && !any; i++)
@@ -494,14 +505,8 @@ bool kl_dm_admit(struct kl_dm *dm, const struct kl_pod *pod, const struct kl_pod
                 reason[0] = message[0] = '\0';
                 return true; /* the common case: nothing to do, nothing to write */
         }
-        kl_devstate_to_json(dm->st, &before);
         ok = kl_devstate_admit(dm->st, pod, admitted, n_admitted, reason, message);
-        kl_devstate_to_json(dm->st, &after);
-        /* a write only when something changed: flash wears */
-        if (before.len != after.len || (before.data && after.data && memcmp(before.data, after.data, after.len)))
-                write_checkpoint(dm);
-        kl_buf_free_contents(&before);
-        kl_buf_free_contents(&after);
+        write_checkpoint(dm);
         return ok;
 }
 
