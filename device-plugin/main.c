@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "device-plugin/plugin.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "runtime/deviceplugin.pb-c.h"
@@ -237,7 +238,7 @@ int main(int argc, char **argv) {
         uint64_t interval_ms = 5000, next_scan = 0;
         struct kl_error e = {0};
         sigset_t mask;
-        int c, ret = 0;
+        int c, r, ret = 0;
 
         while ((c = getopt_long(argc, argv, "vh", opts, NULL)) >= 0)
                 switch (c) {
@@ -293,6 +294,12 @@ int main(int argc, char **argv) {
         ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         if (sfd < 0 || ifd < 0) {
                 log_error_errno(-errno, "signalfd/inotify: %m");
+                return 1;
+        }
+        /* started before the kubelet ever ran: the dir it will use */
+        r = kl_mkdir_p(dir, 0750);
+        if (r < 0) {
+                log_error_errno(r, "cannot create '%s': %m", dir);
                 return 1;
         }
         if (inotify_add_watch(ifd, dir, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM) < 0) {
