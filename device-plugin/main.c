@@ -162,7 +162,10 @@ static void register_all(void) {
 
         if (stat(kubelet_socket, &st) < 0)
                 return;
-        if (st.st_ino != registered_with.st_ino || st.st_dev != registered_with.st_dev)
+        /* a new socket (the inode number alone may be reused at once) */
+        if (st.st_ino != registered_with.st_ino || st.st_dev != registered_with.st_dev ||
+            st.st_ctim.tv_sec != registered_with.st_ctim.tv_sec ||
+            st.st_ctim.tv_nsec != registered_with.st_ctim.tv_nsec)
                 for (size_t i = 0; i < n_plugins; i++)
                         plugins[i].registered = false;
         registered_with = st;
@@ -345,8 +348,18 @@ int main(int argc, char **argv) {
                 }
                 if (n > 0 && (pfd[1].revents & POLLIN)) {
                         char buf[sizeof(struct inotify_event) + 4096] __attribute__((aligned(8)));
-                        while (read(ifd, buf, sizeof(buf)) > 0)
-                                ; /* what changed is checked below, by stat */
+                        ssize_t len;
+                        while ((len = read(ifd, buf, sizeof(buf))) > 0)
+                                for (char *q = buf; q < buf + len;) {
+                                        const struct inotify_event *ev = (const void *) q;
+                                        /* kubelet.sock created again: the kubelet restarted */
+                                        if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && ev->len > 0 &&
+                                            streq(ev->name, KL_DP_KUBELET_SOCKET))
+                                                for (size_t i = 0; i < n_plugins; i++)
+                                                        plugins[i].registered = false;
+                                        q += sizeof(*ev) + ev->len;
+                                }
+                        /* our sockets are checked by lstat, kubelet.sock by stat */
                         for (size_t i = 0; i < n_plugins; i++)
                                 (void) ensure_serving(&plugins[i]);
                         register_all();
