@@ -66,6 +66,7 @@ include kubelet-lite/server/module.mk
 include kubelet-lite/logs/module.mk
 include kubelet-lite/images/module.mk
 include kubelet-lite/apiserver/module.mk
+include device-plugin/module.mk
 include busybox-image/module.mk
 include board/module.mk
 include board/cross/module.mk
@@ -165,9 +166,10 @@ unit: all tests
 # --- install -------------------------------------------------------------
 # The unit and the init script name /usr/bin and /etc; follow BINDIR and SYSCONFDIR.
 INSTALL_PATHS = -e 's|/usr/bin/kubelet-lite|$(BINDIR)/kubelet-lite|g' -e 's|/etc/|$(SYSCONFDIR)/|g'
-install: $(BUILD)/kubelet-lite
+install: $(BUILD)/kubelet-lite $(BUILD)/kubelet-lite-device-plugin
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/kubernetes/manifests
 	install -m 0755 $(BUILD)/kubelet-lite $(DESTDIR)$(BINDIR)/kubelet-lite
+	install -m 0755 $(BUILD)/kubelet-lite-device-plugin $(DESTDIR)$(BINDIR)/kubelet-lite-device-plugin
 	install -m 0644 docs/kubelet-lite.8 $(DESTDIR)$(MANDIR)/man8/kubelet-lite.8
 	install -m 0644 kubelet-lite/kubelet-lite.yaml $(DESTDIR)$(SYSCONFDIR)/kubernetes/kubelet-lite.yaml
 ifneq ($(SYSTEMDUNITDIR),)

@@ -25,6 +25,7 @@
 #include "lib/strbuf.h"
 #include "kubelet-lite/server/metrics.h"
 #include "manifests/source.h"
+#include "kubelet-lite/cm/devicemanager.h"
 #include "kubelet-lite/cm/node.h"
 #include "kubelet-lite/server/nodestatus.h"
 #include "kubelet-lite/server/dirstats.h"
@@ -45,6 +46,7 @@ struct daemon {
         struct kl_node *node;
         struct kl_source *source;
         struct kl_pm *pm;
+        struct kl_dm *dm; /* device plugins */
         struct kl_recorder *recorder;
         struct kl_preload *preload;
         struct kl_imagegc *imagegc;
@@ -447,6 +449,11 @@ static void on_source_io(struct kl_event_io *io, int fd, uint32_t revents, void 
         kl_event_timer_set(d->source_timer, kl_source_next_deadline(d->source));
 }
 
+static void on_devices_changed(void *userdata) {
+        struct daemon *d = userdata;
+        kl_pm_kick(d->pm);
+}
+
 static void on_source_timer(struct kl_event_timer *t, uint64_t now, void *userdata) {
         source_sync(userdata, false);
 }
@@ -593,6 +600,9 @@ static void daemon_done(struct daemon *d) {
         kl_event_timer_free(d->healthz_timer);
         d->healthz = kl_healthz_stop(d->healthz);
         kl_http_server_free(d->readonly);
+        if (d->node)
+                kl_node_set_devices(d->node, NULL);
+        kl_dm_free(d->dm);
         kl_pm_free(d->pm);
         kl_recorder_free(d->recorder);
         kl_preload_free(d->preload);
@@ -723,6 +733,21 @@ static int run(int argc, char **argv) {
             (r = kl_event_add_timer(d.loop, KL_USEC_INFINITY, on_source_timer, &d, &d.source_timer)) < 0) {
                 log_error_errno(r, "setting up");
                 goto out;
+        }
+        /* Device plugins register on <root-dir>/device-plugins/kubelet.sock,
+         * as upstream's; without it the node simply has no devices. */
+        {
+                char dpdir[4096];
+                snprintf(dpdir, sizeof(dpdir), "%s/device-plugins", d.cfg.root_dir);
+                struct kl_dm_params dp = {.loop = d.loop,
+                                          .dir = dpdir,
+                                          .metrics = d.metrics,
+                                          .changed = on_devices_changed,
+                                          .userdata = &d};
+                if (kl_dm_new(&dp, &d.dm, &err) < 0)
+                        log_error("device manager: %s; running without device plugins", kl_error_str(&err));
+                else
+                        kl_node_set_devices(d.node, d.dm);
         }
         if (d.cfg.healthz_port > 0) {
                 r = kl_healthz_start(d.cfg.healthz_bind_address, d.cfg.healthz_port, d.cfg.syncloop_stuck_usec,

@@ -29,9 +29,56 @@ void kl__quantity_error(struct kl__dec *d, const struct kl_yaml_node *v, const c
 
 /* ---- resources ------------------------------------------------------------ */
 
+#define MAX_EXTENDED 16
+
 struct res_pos {
         const struct kl_yaml_node *cpu, *memory, *ephemeral;
+        struct {
+                const char *name;
+                const struct kl_yaml_node *key, *value;
+                int64_t count;
+        } ext[MAX_EXTENDED];
+        size_t n_ext;
 };
+
+/* upstream's validateContainerResourceName and ValidateResourceQuantityValue
+ * (pkg/apis/core/validation) for a name with a '/': an extended resource,
+ * counted in whole, non-negative numbers. */
+static void decode_extended(struct kl__dec *d, const struct kl__field *f, struct res_pos *pos) {
+        const char *text;
+        int64_t milli;
+        int r;
+
+        if (strstr(f->name, "kubernetes.io/") || strncmp(f->name, "requests.", 9) == 0) {
+                kl__dec_error(d, f->key->pos, "%s: must be a standard resource type or fully qualified",
+                              kl__dec_q(d, f->name));
+                return;
+        }
+        if (!kl_is_extended_resource_name(f->name)) {
+                kl__dec_error(d, f->key->pos, "%s: doesn't follow extended resource name standard",
+                              kl__dec_q(d, f->name));
+                return;
+        }
+        if (!kl__dec_scalar_text(d, f->value, &text))
+                return;
+        r = kl_quantity_parse_milli(text, &milli);
+        if (r < 0) {
+                kl__quantity_error(d, f->value, text, r);
+                return;
+        }
+        if (milli % 1000 != 0) {
+                kl__dec_error(d, f->value->pos, "%s: must be an integer", kl__dec_q(d, text));
+                return;
+        }
+        if (pos->n_ext == MAX_EXTENDED) {
+                kl__dec_error(d, f->key->pos, "at most %d extended resources per container", MAX_EXTENDED);
+                return;
+        }
+        pos->ext[pos->n_ext].name = f->name;
+        pos->ext[pos->n_ext].key = f->key;
+        pos->ext[pos->n_ext].value = f->value;
+        pos->ext[pos->n_ext++].count = milli / 1000;
+}
 
 static void decode_resource_list(struct kl__dec *d, const struct kl_yaml_node *v, int64_t *cpu, int64_t *memory,
                                  int64_t *ephemeral, struct res_pos *pos) {
@@ -49,7 +96,7 @@ static void decode_resource_list(struct kl__dec *d, const struct kl_yaml_node *v
                         if (strncmp(f.name, "hugepages-", 10) == 0)
                                 kl__dec_unsupported(d, f.key, true, "hugepages resources");
                         else if (strchr(f.name, '/'))
-                                kl__dec_unsupported(d, f.key, true, "extended resources");
+                                decode_extended(d, &f, pos);
                         else
                                 kl__dec_unknown(d, f.key, known);
                         continue;
@@ -90,7 +137,8 @@ static void check_limit(struct kl__dec *d, const char *name, int64_t *req, int64
         }
 }
 
-static void decode_resources(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_resources *r) {
+static void decode_resources(struct kl__dec *d, const struct kl_yaml_node *v, struct kl_container *c) {
+        struct kl_resources *r = &c->resources;
         static const char *const known[] = {"limits", "requests", "claims", NULL};
         struct res_pos rp = {0}, lp = {0};
 
@@ -115,6 +163,37 @@ static void decode_resources(struct kl__dec *d, const struct kl_yaml_node *v, st
         if (r->ephemeral_limit >= 0)
                 check_limit(d, "ephemeral-storage", &r->ephemeral_request, r->ephemeral_limit, rp.ephemeral,
                             lp.ephemeral);
+
+        /* Extended resources cannot be overcommitted: a request needs a
+         * limit and equals it; a limit alone is also the request
+         * (upstream's validateResourceRequirements and defaulting). */
+        for (size_t i = 0; i < rp.n_ext; i++) {
+                bool found = false;
+                for (size_t k = 0; k < lp.n_ext && !found; k++)
+                        if (streq(lp.ext[k].name, rp.ext[i].name)) {
+                                found = true;
+                                if (lp.ext[k].count != rp.ext[i].count) {
+                                        size_t saved = kl__dec_push(d, "requests");
+                                        kl__dec_error(d, rp.ext[i].value->pos, "%s: must be equal to %s limit of %s",
+                                                      kl__dec_q(d, rp.ext[i].value->scalar.value), rp.ext[i].name,
+                                                      kl__dec_q(d, lp.ext[k].value->scalar.value));
+                                        kl__dec_pop(d, saved);
+                                }
+                        }
+                if (!found) {
+                        size_t saved = kl__dec_push(d, "limits");
+                        kl__dec_error(d, rp.ext[i].key->pos, "%s: Limit must be set for non overcommitable resources",
+                                      rp.ext[i].name);
+                        kl__dec_pop(d, saved);
+                }
+        }
+        if (lp.n_ext > 0 && !(c->extended = kl__dec_calloc(d, lp.n_ext, sizeof(*c->extended))))
+                return;
+        for (size_t k = 0; k < lp.n_ext; k++) {
+                c->extended[k].name = kl__dec_strdup(d, lp.ext[k].name);
+                c->extended[k].count = lp.ext[k].count;
+                c->n_extended++;
+        }
 }
 
 /* ---- env, ports, mounts --------------------------------------------------- */
@@ -647,7 +726,7 @@ void kl__decode_container(struct kl__dec *d, const struct kl_yaml_node *v, bool 
                 else if (streq(n, "ports"))
                         decode_ports(d, f.value, c);
                 else if (streq(n, "resources"))
-                        decode_resources(d, f.value, &c->resources);
+                        decode_resources(d, f.value, c);
                 else if (streq(n, "volumeMounts"))
                         decode_mounts(d, f.value, c);
                 else if (streq(n, "livenessProbe"))

@@ -2,6 +2,7 @@
 #include "manifests/names.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/macros.h"
@@ -116,6 +117,16 @@ const char *kl_check_qualified_name(const char *s) {
                 return "name part must consist of alphanumeric characters, '-', '_' or '.', and "
                        "must start and end with an alphanumeric character";
         return NULL;
+}
+
+bool kl_is_extended_resource_name(const char *s) {
+        char quota[KL_DNS1123_SUBDOMAIN_MAX + 80];
+
+        if (!strchr(s, '/') || strstr(s, "kubernetes.io/") || strncmp(s, "requests.", 9) == 0)
+                return false;
+        if ((size_t) snprintf(quota, sizeof(quota), "requests.%s", s) >= sizeof(quota))
+                return false;
+        return kl_check_qualified_name(quota) == NULL;
 }
 
 const char *kl_check_label_value(const char *s) {

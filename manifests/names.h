@@ -19,6 +19,11 @@ const char *kl_check_port_name(const char *s);
 /* label and annotation keys: [prefix/]name, prefix a DNS subdomain, name at most
  * 63 of [A-Za-z0-9_.-] starting and ending alphanumeric */
 const char *kl_check_qualified_name(const char *s);
+/* An extended resource name as upstream's IsExtendedResourceName
+ * (pkg/apis/core/helper): domain-qualified ("example.com/dongle"), not a
+ * native resource (no "kubernetes.io/" in it), not starting with
+ * "requests.", and "requests." + name a qualified name. */
+bool kl_is_extended_resource_name(const char *s);
 /* label values: empty or at most 63 characters like a qualified name's name part */
 const char *kl_check_label_value(const char *s);
 /* environment variable names: printable ASCII except '=' (upstream's relaxed rule) */

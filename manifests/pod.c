@@ -67,6 +67,9 @@ static void container_done(struct kl_container *c) {
         kl__strv_free(c->security_context.capabilities_drop);
         free(c->security_context.seccomp_localhost_profile);
         free(c->termination_message_path);
+        for (size_t i = 0; i < c->n_extended; i++)
+                free(c->extended[i].name);
+        free(c->extended);
 }
 
 struct kl_pod *kl_pod_free(struct kl_pod *p) {
@@ -222,6 +225,9 @@ static void dup_container(bool *ok, struct kl_container *c) {
         c->security_context.capabilities_drop = dup_strv(ok, c->security_context.capabilities_drop);
         c->security_context.seccomp_localhost_profile = dup_str(ok, c->security_context.seccomp_localhost_profile);
         c->termination_message_path = dup_str(ok, c->termination_message_path);
+        DUP_ARRAY(ok, c, c, extended, n_extended);
+        for (size_t i = 0; i < c->n_extended; i++)
+                c->extended[i].name = dup_str(ok, c->extended[i].name);
 }
 
 struct kl_pod *kl_pod_dup(const struct kl_pod *p) {

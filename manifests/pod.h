@@ -49,6 +49,13 @@ enum kl_qos_class {
 };
 
 /* Resource amounts in canonical units. -1 when not given. */
+/* An extended resource of a container ("example.com/dongle: 2"): upstream's
+ * validation makes requests equal limits and a whole number, so one count. */
+struct kl_extended_resource {
+        char *name;
+        int64_t count;
+};
+
 struct kl_resources {
         int64_t cpu_request_milli, cpu_limit_milli;
         int64_t memory_request, memory_limit;       /* bytes */
@@ -183,6 +190,8 @@ struct kl_container {
         struct kl_port *ports;
         size_t n_ports;
         struct kl_resources resources;
+        struct kl_extended_resource *extended; /* added: resources.limits of device plugins */
+        size_t n_extended;
         struct kl_volume_mount *volume_mounts;
         size_t n_volume_mounts;
         struct kl_probe liveness, readiness, startup;

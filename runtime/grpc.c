@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The one file that uses grpc C core (1.51 API). See grpc.h. */
+/* Unary calls on grpc C core (1.51 API). See grpc.h; grpcstream.c and
+ * grpcserver.c are the only other users of grpc C core. */
 #include "grpc.h"
 
 #include <assert.h>
@@ -21,6 +22,7 @@
 
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "runtime/grpc-internal.h"
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -37,53 +39,6 @@ static uint64_t now_usec(void) {
  * within a second rather than grpc's default of up to two minutes. */
 #define RECONNECT_BACKOFF_MIN_MS 100
 #define RECONNECT_BACKOFF_MAX_MS 1000
-
-struct call_state {
-        grpc_call *call;
-        grpc_byte_buffer *send;
-        grpc_byte_buffer *recv;
-        grpc_metadata_array initial_md;
-        grpc_metadata_array trailing_md;
-        grpc_status_code status;
-        grpc_slice details;
-        const char *error_string;
-};
-
-/* One async call, from kl_grpc_call_async() to its dispatch. It sits in the
- * in-flight list while grpc owns it, then in the done list. */
-struct pending {
-        struct pending *prev, *next;
-        const struct kl_grpc_method *m;
-        struct call_state cs;
-        kl_grpc_callback_t cb;
-        void *userdata;
-        uint64_t generation;
-        uint64_t t0; /* monotonic usec, for the observer */
-        int r;
-        ProtobufCMessage *reply;
-        struct kl_error err;
-};
-
-struct kl_grpc {
-        char *target;
-        const char *socket_path; /* inside target, for "unix://" targets */
-        grpc_channel *channel;
-        grpc_completion_queue *sync_cq;  /* pluck: synchronous calls, connectivity watches */
-        grpc_completion_queue *async_cq; /* next: drained by the worker thread only */
-        int event_fd;
-        kl_grpc_observer_t observer;
-        void *observer_data;
-        struct pending *dispatching; /* whose callback runs now */
-        bool grpc_initialized;
-        bool thread_started;
-        pthread_t thread;
-
-        pthread_mutex_t lock; /* guards everything below */
-        struct pending *inflight;
-        struct pending *done_head, *done_tail;
-        uint64_t generation; /* bumped by kl_grpc_forget_pending() */
-        unsigned n_pending;
-};
 
 static const char *const status_names[] = {
         [GRPC_STATUS_OK] = "OK",
@@ -147,12 +102,12 @@ static gpr_timespec deadline_in(int64_t ms) {
         return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-static gpr_timespec forever(void) {
+gpr_timespec kl__grpc_forever(void) {
         return gpr_inf_future(GPR_CLOCK_REALTIME);
 }
 
 /* Status details come from the server; keep them on one line and bounded. */
-static void copy_printable(char *buf, size_t size, const char *s, size_t len) {
+void kl__grpc_copy_printable(char *buf, size_t size, const char *s, size_t len) {
         size_t i, n = MIN(len, size - 1);
 
         for (i = 0; i < n; i++) {
@@ -162,7 +117,7 @@ static void copy_printable(char *buf, size_t size, const char *s, size_t len) {
         buf[n] = '\0';
 }
 
-static void call_state_release(struct call_state *cs) {
+void kl__grpc_call_state_release(struct call_state *cs) {
         if (cs->call) {
                 grpc_call_unref(cs->call);
                 cs->call = NULL;
@@ -198,7 +153,7 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
         s = grpc_slice_malloc(len);
         if (protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(s)) != len) {
                 grpc_slice_unref(s);
-                call_state_release(cs);
+                kl__grpc_call_state_release(cs);
                 return kl_error_set(reterr, EINVAL, "%s: cannot serialize request", m->name);
         }
         cs->send = grpc_raw_byte_buffer_create(&s, 1);
@@ -207,7 +162,7 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
         cs->call = grpc_channel_create_call(g->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
                                             grpc_slice_from_static_string(m->path), NULL, deadline, NULL);
         if (!cs->call) {
-                call_state_release(cs);
+                kl__grpc_call_state_release(cs);
                 return kl_error_set(reterr, ENOMEM, "%s: cannot create call", m->name);
         }
 
@@ -229,14 +184,14 @@ static int call_start(struct kl_grpc *g, struct call_state *cs, const struct kl_
 
         e = grpc_call_start_batch(cs->call, ops, ELEMENTSOF(ops), tag, NULL);
         if (e != GRPC_CALL_OK) {
-                call_state_release(cs);
+                kl__grpc_call_state_release(cs);
                 return kl_error_set(reterr, EIO, "%s: cannot start call: %s", m->name, grpc_call_error_to_string(e));
         }
         return 0;
 }
 
-static int unpack_reply(const struct kl_grpc_method *m, grpc_byte_buffer *bb, ProtobufCMessage **ret,
-                        struct kl_error *reterr) {
+int kl__grpc_unpack_reply(const struct kl_grpc_method *m, grpc_byte_buffer *bb, ProtobufCMessage **ret,
+                          struct kl_error *reterr) {
         grpc_byte_buffer_reader rd;
         ProtobufCMessage *msg;
         grpc_slice s;
@@ -275,10 +230,11 @@ static int call_finish(struct call_state *cs, const struct kl_grpc_method *m, bo
                 r = kl_error_set(reterr, EIO, "%s: rpc failed before completion", m->name);
         else if (cs->status != GRPC_STATUS_OK) {
                 if (!GRPC_SLICE_IS_EMPTY(cs->details))
-                        copy_printable(details, sizeof(details), (const char *) GRPC_SLICE_START_PTR(cs->details),
-                                       GRPC_SLICE_LENGTH(cs->details));
+                        kl__grpc_copy_printable(details, sizeof(details),
+                                                (const char *) GRPC_SLICE_START_PTR(cs->details),
+                                                GRPC_SLICE_LENGTH(cs->details));
                 else if (cs->error_string)
-                        copy_printable(details, sizeof(details), cs->error_string, strlen(cs->error_string));
+                        kl__grpc_copy_printable(details, sizeof(details), cs->error_string, strlen(cs->error_string));
                 else
                         snprintf(details, sizeof(details), "(no details)");
                 r = kl_error_set(reterr, kl_grpc_status_to_errno(cs->status), "%s: rpc error %s: %s", m->name,
@@ -286,9 +242,9 @@ static int call_finish(struct call_state *cs, const struct kl_grpc_method *m, bo
         } else if (!cs->recv)
                 r = kl_error_set(reterr, EBADMSG, "%s: no reply message", m->name);
         else
-                r = unpack_reply(m, cs->recv, ret_reply, reterr);
+                r = kl__grpc_unpack_reply(m, cs->recv, ret_reply, reterr);
 
-        call_state_release(cs);
+        kl__grpc_call_state_release(cs);
         return r;
 }
 
@@ -331,7 +287,7 @@ static int wait_connected(struct kl_grpc *g, const struct kl_grpc_method *m, gpr
                         retried = true;
                 }
                 grpc_channel_watch_connectivity_state(g->channel, st, limit, g->sync_cq, &tag);
-                ev = grpc_completion_queue_pluck(g->sync_cq, &tag, forever(), NULL);
+                ev = grpc_completion_queue_pluck(g->sync_cq, &tag, kl__grpc_forever(), NULL);
                 if (ev.type == GRPC_OP_COMPLETE && ev.success)
                         continue;
                 if (grpc_channel_check_connectivity_state(g->channel, 0) == GRPC_CHANNEL_READY)
@@ -361,7 +317,7 @@ int kl_grpc_call(struct kl_grpc *g, const struct kl_grpc_method *m, const Protob
                 r = call_start(g, &cs, m, req, deadline, g->sync_cq, 0, &cs, reterr);
         if (r >= 0) {
                 /* The call has a deadline, so its batch always completes. */
-                ev = grpc_completion_queue_pluck(g->sync_cq, &cs, forever(), NULL);
+                ev = grpc_completion_queue_pluck(g->sync_cq, &cs, kl__grpc_forever(), NULL);
                 r = call_finish(&cs, m, ev.type == GRPC_OP_COMPLETE && ev.success, ret_reply, reterr);
         }
         if (g->observer)
@@ -383,9 +339,11 @@ void kl_grpc_set_observer(struct kl_grpc *g, kl_grpc_observer_t fn, void *userda
 
 /* --- async ---------------------------------------------------------------- */
 
-static struct pending *pending_free(struct pending *p) {
+struct pending *kl__grpc_pending_free(struct pending *p) {
         if (p) {
                 kl_grpc_message_free(p->reply);
+                if (p->stream)
+                        kl__grpc_stream_unref(p->stream);
                 free(p);
         }
         return NULL;
@@ -394,7 +352,7 @@ static struct pending *pending_free(struct pending *p) {
 static void done_list_free(struct pending *p) {
         while (p) {
                 struct pending *next = p->next;
-                pending_free(p);
+                kl__grpc_pending_free(p);
                 p = next;
         }
 }
@@ -409,18 +367,38 @@ static void inflight_unlink(struct kl_grpc *g, struct pending *p) {
         p->prev = p->next = NULL;
 }
 
+void kl__grpc_post_done(struct kl_grpc *g, struct pending *p) {
+        uint64_t one = 1;
+
+        pthread_mutex_lock(&g->lock);
+        if (g->done_tail)
+                g->done_tail->next = p;
+        else
+                g->done_head = p;
+        g->done_tail = p;
+        pthread_mutex_unlock(&g->lock);
+
+        /* Can only fail when the counter is about to overflow, and then the
+         * fd is readable anyway. */
+        if (write(g->event_fd, &one, sizeof(one)) < 0)
+                log_debug("eventfd write failed: %m");
+}
+
 static void *worker(void *arg) {
         struct kl_grpc *g = arg;
 
         for (;;) {
-                grpc_event ev = grpc_completion_queue_next(g->async_cq, forever(), NULL);
-                uint64_t one = 1;
+                grpc_event ev = grpc_completion_queue_next(g->async_cq, kl__grpc_forever(), NULL);
                 struct pending *p;
 
                 if (ev.type == GRPC_QUEUE_SHUTDOWN)
                         break;
                 if (ev.type != GRPC_OP_COMPLETE)
                         continue;
+                if (*(int *) ev.tag != TAG_UNARY) {
+                        kl__grpc_stream_event(g, ev.tag, ev.success);
+                        continue;
+                }
                 p = ev.tag;
 
                 /* Out of the in-flight list first: kl_grpc_forget_pending()
@@ -432,18 +410,7 @@ static void *worker(void *arg) {
 
                 p->r = call_finish(&p->cs, p->m, ev.success, &p->reply, &p->err);
 
-                pthread_mutex_lock(&g->lock);
-                if (g->done_tail)
-                        g->done_tail->next = p;
-                else
-                        g->done_head = p;
-                g->done_tail = p;
-                pthread_mutex_unlock(&g->lock);
-
-                /* Can only fail when the counter is about to overflow, and
-                 * then the fd is readable anyway. */
-                if (write(g->event_fd, &one, sizeof(one)) < 0)
-                        log_debug("eventfd write failed: %m");
+                kl__grpc_post_done(g, p);
         }
         return NULL;
 }
@@ -458,6 +425,7 @@ int kl_grpc_call_async(struct kl_grpc *g, const struct kl_grpc_method *m, const 
         p = calloc(1, sizeof(*p));
         if (!p)
                 return kl_error_set(reterr, ENOMEM, "%s: out of memory", m->name);
+        p->kind = TAG_UNARY;
         p->m = m;
         p->cb = cb;
         p->userdata = userdata;
@@ -513,6 +481,11 @@ int kl_grpc_dispatch(struct kl_grpc *g) {
                 bool live;
 
                 list = p->next;
+                if (p->stream) {
+                        n += kl__grpc_stream_dispatch(g, p);
+                        kl__grpc_pending_free(p);
+                        continue;
+                }
                 /* A callback may have called kl_grpc_forget_pending(). */
                 pthread_mutex_lock(&g->lock);
                 live = p->generation == g->generation;
@@ -527,7 +500,7 @@ int kl_grpc_dispatch(struct kl_grpc *g) {
                         g->dispatching = NULL;
                         n++;
                 }
-                pending_free(p);
+                kl__grpc_pending_free(p);
         }
         return n;
 }
@@ -660,13 +633,15 @@ struct kl_grpc *kl_grpc_free(struct kl_grpc *g) {
                  * drains them and leaves on GRPC_QUEUE_SHUTDOWN, which grpc
                  * delivers only once the queue is empty. */
                 kl_grpc_forget_pending(g);
+                kl__grpc_streams_cancel(g);
                 grpc_completion_queue_shutdown(g->async_cq);
                 if (g->thread_started)
                         pthread_join(g->thread, NULL);
                 else
-                        (void) grpc_completion_queue_next(g->async_cq, forever(), NULL);
+                        (void) grpc_completion_queue_next(g->async_cq, kl__grpc_forever(), NULL);
                 done_list_free(g->done_head);
                 g->done_head = g->done_tail = NULL;
+                kl__grpc_streams_free(g);
                 grpc_completion_queue_destroy(g->async_cq);
         }
         /* A pluck queue is shut down and destroyed, never polled with next:

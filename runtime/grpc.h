@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unary gRPC calls over a unix socket, protobuf-c messages in and out.
  *
- * This is the only module that talks to grpc C core: its maintainers call it a
- * low-level API that changes between minor versions, so nothing of it leaks
- * through this header. cri.c builds on it.
+ * Only runtime/grpc.c, grpcstream.c (server streams on the same channels)
+ * and grpcserver.c talk to grpc C core: its maintainers call it a low-level
+ * API that changes between minor versions, so nothing of it leaks through
+ * these headers. cri.c builds on it.
  *
  * Two paths:
  *  - kl_grpc_call() blocks the calling thread until the reply, the deadline or

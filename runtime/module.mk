@@ -8,6 +8,7 @@
 KL_SRCS += runtime/grpc.c runtime/cri.c runtime/cristream.c
 KL_GEN += $(BUILD)/gen/runtime/api.pb-c.c
 include runtime/health.mk
+include runtime/deviceplugin.mk
 
 $(BUILD)/gen/runtime/%.pb-c.c $(BUILD)/gen/runtime/%.pb-c.h: runtime/%.proto runtime/module.mk
 	@mkdir -p $(@D)

@@ -13,6 +13,7 @@
 #include "cgroups/stats.h"
 #include "cgroups/tree.h"
 #include "cpumanager.h"
+#include "devicemanager.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 
@@ -31,6 +32,7 @@ struct kl_node {
         struct kl_cg_capacity cap;
         struct kl_cg_allocatable alloc;
         struct kl_cpumanager *cpum;
+        struct kl_dm *dm; /* not owned; may be NULL */
         struct pod_entry *pods;
         char cpuset_buf[256];
         char *kubepods_path;
@@ -168,10 +170,18 @@ int kl_node_admit(struct kl_node *n, const struct kl_pod *pod, const struct kl_p
 
         *ret_reason = NULL;
         *ret_message = NULL;
-        if (kl_admission_check(&n->alloc, admitted, n_admitted, pod, &res))
-                return 0;
-        *ret_reason = strdup(res.reason);
-        *ret_message = strdup(res.message);
+        if (kl_admission_check(&n->alloc, admitted, n_admitted, pod, &res)) {
+                char reason[KL_DEVSTATE_REASON_MAX], message[KL_DEVSTATE_MESSAGE_MAX];
+                /* then the devices, as upstream's device manager does after
+                 * the predicate admit handler */
+                if (!n->dm || kl_dm_admit(n->dm, pod, admitted, n_admitted, reason, message))
+                        return 0;
+                *ret_reason = strdup(reason);
+                *ret_message = strdup(message);
+        } else {
+                *ret_reason = strdup(res.reason);
+                *ret_message = strdup(res.message);
+        }
         if (!*ret_reason || !*ret_message) {
                 *ret_reason = mfree(*ret_reason);
                 *ret_message = mfree(*ret_message);
@@ -246,9 +256,23 @@ int kl_node_pod_start(struct kl_node *n, const struct kl_pod *pod, char **ret_pa
         return 0;
 }
 
+void kl_node_set_devices(struct kl_node *n, struct kl_dm *dm) {
+        n->dm = dm;
+}
+
+struct kl_dm *kl_node_devices(struct kl_node *n) {
+        return n ? n->dm : NULL;
+}
+
+bool kl_node_extended_resource(const struct kl_node *n, size_t i, const char **ret_name, int64_t *ret_capacity,
+                               int64_t *ret_allocatable) {
+        return n->dm && kl_devstate_capacity(kl_dm_state(n->dm), i, ret_name, ret_capacity, ret_allocatable);
+}
+
 int kl_node_pod_stop(struct kl_node *n, const char *uid, struct kl_error *reterr) {
         int r = 0;
 
+        kl_dm_pod_removed(n->dm, uid);
         if (n->cpum && kl_cpumanager_release(n->cpum, uid, NULL) > 0)
                 n->shared_pool_changed = true;
         if (n->cfg->cgroups_per_qos)
@@ -272,6 +296,7 @@ int kl_node_cleanup_orphans(struct kl_node *n, char *const *keep) {
 
         while (keep && keep[k])
                 k++;
+        kl_dm_retain(n->dm, (const char *const *) keep, k);
         if (n->cpum && kl_cpumanager_retain_only(n->cpum, (const char *const *) keep, k, &err) < 0)
                 log_warning("cpu manager: %s, ignoring", kl_error_str(&err));
         if (n->cfg->cgroups_per_qos) {

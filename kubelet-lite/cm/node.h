@@ -18,6 +18,15 @@ struct kl_node_info {
         bool cgroup_v2;
 };
 
+struct kl_dm;
+/* The device manager (may be NULL): extended resources in admission and
+ * capacity, devices given back when a pod stops. Not owned. */
+void kl_node_set_devices(struct kl_node *n, struct kl_dm *dm);
+struct kl_dm *kl_node_devices(struct kl_node *n);
+/* Extended resources, in name order: false past the end. */
+bool kl_node_extended_resource(const struct kl_node *n, size_t i, const char **ret_name, int64_t *ret_capacity,
+                               int64_t *ret_allocatable);
+
 int kl_node_new(const struct kl_config *cfg, struct kl_node **ret, struct kl_error *reterr);
 struct kl_node *kl_node_free(struct kl_node *n);
 void kl_node_get_info(const struct kl_node *n, struct kl_node_info *ret);

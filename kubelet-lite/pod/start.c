@@ -20,6 +20,7 @@
 #include "lib/macros.h"
 #include "kubelet-lite/logs/loglinks.h"
 #include "kubelet-lite/server/metrics.h"
+#include "kubelet-lite/cm/devicemanager.h"
 #include "kubelet-lite/cm/node.h"
 #include "kubelet-lite/pod/volumes.h"
 #include "kubelet-lite/pod/worker.h"
@@ -392,6 +393,13 @@ int kl__start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
                 return 0; /* one start step at a time */
         if (!kl__ensure_image(pm, w, cs))
                 return 0;
+        /* Devices: the plugin's Allocate answer first (async: its completion
+         * kicks a sync), as upstream's allocateContainerResources. */
+        r = kl_dm_container_ready(kl_node_devices(pm->node), w->uid, cs->spec->name, &err);
+        if (r == 0)
+                return 0;
+        if (r < 0)
+                goto fail;
 
         kl__fill_ctx(pm, w, &ctx);
         if (!cs->init || cs->sidecar)
@@ -423,6 +431,10 @@ int kl__start_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
                 r = -(err.err ? err.err : ENOMEM);
                 goto fail;
         }
+        /* upstream's GetDeviceRunContainerOptions */
+        r = kl_dm_container_config(kl_node_devices(pm->node), &a, w->uid, cs->spec->name, cc, &err);
+        if (r < 0)
+                goto fail;
         op = op_new(pm, w);
         if (!op) {
                 r = kl_error_set(&err, ENOMEM, "out of memory");

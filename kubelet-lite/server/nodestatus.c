@@ -150,6 +150,13 @@ void kl_node_status_render(const struct kl_node_status_ctx *x, struct kl_json *j
                 char pods[32];
                 snprintf(pods, sizeof(pods), "%lld", (long long) (pass == 0 ? ni.pods_capacity : ni.pods_allocatable));
                 kl_json_kv_string(j, "pods", pods);
+                /* device plugin resources (upstream's GetCapacity) */
+                const char *ext;
+                int64_t ecap, ealloc;
+                for (size_t i = 0; kl_node_extended_resource(x->node, i, &ext, &ecap, &ealloc); i++) {
+                        snprintf(pods, sizeof(pods), "%lld", (long long) (pass == 0 ? ecap : ealloc));
+                        kl_json_kv_string(j, ext, pods);
+                }
                 kl_json_end_object(j);
         }
 
