@@ -713,7 +713,7 @@ struct kl_pm *kl_pm_free(struct kl_pm *pm) {
         kl_logrotate_free(pm->logrotate);
         kl_event_timer_free(pm->sync_timer);
         kl_event_io_free(pm->cri_io);
-        (void) kl__snapshot_set(pm, NULL, NULL); /* an empty index needs no memory */
+        kl__snapshot_clear(pm);
         kl_cri_response_free(pm->relist_sb);
         free(pm->runtime_error);
         free(pm->runtime_version);

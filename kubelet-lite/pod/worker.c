@@ -105,17 +105,24 @@ oom:
         return -ENOMEM;
 }
 
+void kl__snapshot_clear(struct kl_pm *pm) {
+        pm->sb_uid = mfree(pm->sb_uid);
+        pm->ct_uid = mfree(pm->ct_uid);
+        pm->sb_by_uid = mfree(pm->sb_by_uid);
+        pm->ct_by_uid = mfree(pm->ct_by_uid);
+        pm->n_sb_by_uid = pm->n_ct_by_uid = 0;
+        kl_cri_response_free(pm->sandboxes);
+        kl_cri_response_free(pm->containers);
+        pm->sandboxes = NULL;
+        pm->containers = NULL;
+}
+
 int kl__snapshot_set(struct kl_pm *pm, Runtime__V1__ListPodSandboxResponse *sb,
                      Runtime__V1__ListContainersResponse *containers) {
         struct uid_index x;
         if (uid_index_build(&x, sb, containers) < 0)
                 return -ENOMEM; /* the old snapshot stays, with its index */
-        free(pm->sb_uid);
-        free(pm->ct_uid);
-        free(pm->sb_by_uid);
-        free(pm->ct_by_uid);
-        kl_cri_response_free(pm->sandboxes);
-        kl_cri_response_free(pm->containers);
+        kl__snapshot_clear(pm);
         pm->sandboxes = sb;
         pm->containers = containers;
         pm->sb_uid = x.sb_uid;

@@ -258,6 +258,8 @@ void kl__event(struct kl_pm *pm, const struct kl__worker *w, const struct kl__cs
  * sb and containers). */
 int kl__snapshot_set(struct kl_pm *pm, Runtime__V1__ListPodSandboxResponse *sb,
                      Runtime__V1__ListContainersResponse *containers);
+/* Free the last relist's answers and their index. */
+void kl__snapshot_clear(struct kl_pm *pm);
 /* The last relist's sandboxes (containers) of pod uid: *ret points at n of
  * them, in relist order; the pointers live until the next relist. */
 size_t kl__uid_sandboxes(const struct kl_pm *pm, const char *uid, const Runtime__V1__PodSandbox *const **ret);
