@@ -16,6 +16,8 @@ VM_IMAGES := $(BUILD)/images/pause.tar $(BUILD)/images/busybox.tar $(BUILD)/imag
 # build. A copy that changes only when the binary does (empty: no daemon, the
 # guest then skips it) keeps the overlay from being rebuilt for nothing.
 VM_DAEMON := $(VM_DIR)/kubelet-lite.bin
+# The same for the device plugin (tests/vm/scenarios/f-serial-device).
+VM_PLUGIN := $(VM_DIR)/kubelet-lite-device-plugin.bin
 
 $(VM_DIR)/vmlinux: board/vm/mkkernel
 	@$(if $(Q),echo "  KERNEL  $@")
@@ -32,9 +34,15 @@ $(VM_DAEMON): vm-daemon-check
 		cmp -s $(BUILD)/kubelet-lite $@ || cp $(BUILD)/kubelet-lite $@; \
 	elif [ ! -f $@ ] || [ -s $@ ]; then : >$@; fi
 
-$(VM_DIR)/overlay.cpio: $(VM_DIR)/base.cpio board/vm/mkinitramfs $(VM_DAEMON) $(VM_IMAGES)
+$(VM_PLUGIN): vm-daemon-check
+	@mkdir -p $(@D)
+	$(Q)if [ -x $(BUILD)/kubelet-lite-device-plugin ]; then \
+		cmp -s $(BUILD)/kubelet-lite-device-plugin $@ || cp $(BUILD)/kubelet-lite-device-plugin $@; \
+	elif [ ! -f $@ ] || [ -s $@ ]; then : >$@; fi
+
+$(VM_DIR)/overlay.cpio: $(VM_DIR)/base.cpio board/vm/mkinitramfs $(VM_DAEMON) $(VM_PLUGIN) $(VM_IMAGES)
 	@$(if $(Q),echo "  CPIO    $@")
-	$(Q)board/vm/mkinitramfs overlay $(VM_DIR) $(VM_DAEMON) $(VM_IMAGES)
+	$(Q)KL_VM_PLUGIN=$(VM_PLUGIN) board/vm/mkinitramfs overlay $(VM_DIR) $(VM_DAEMON) $(VM_IMAGES)
 
 $(VM_DIR)/initramfs.cpio: $(VM_DIR)/base.cpio $(VM_DIR)/overlay.cpio
 	$(Q)cat $^ >$@.tmp && mv $@.tmp $@

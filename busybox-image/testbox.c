@@ -48,6 +48,8 @@ static const char usage_text[] =
         "  termination-message TEXT write TEXT to /dev/termination-log, exit 3\n"
         "  print-env                print the environment, sleep\n"
         "  fill-disk PATH MIB       write MIB MiB to the file PATH (stop at ENOSPC), sleep\n"
+        "  write-device PATH TEXT   write TEXT and a newline to the existing file or device PATH\n"
+        "                           once a second (a device handed in by a device plugin), sleep\n"
         "  --help                   this text\n";
 
 static void on_terminate(int sig) {
@@ -537,6 +539,29 @@ out:
         sleep_forever();
 }
 
+static int mode_write_device(int argc, char **argv) {
+        char line[512];
+        int n, fd;
+
+        if (argc < 4)
+                return -1;
+        n = snprintf(line, sizeof(line), "%s\n", argv[3]);
+        if (n < 0 || (size_t) n >= sizeof(line)) {
+                printf("kltest: write-device text too long\n");
+                return 2;
+        }
+        /* no O_CREAT: the device must have been given to the container */
+        fd = open(argv[2], O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                die("open");
+        printf("kltest: write-device writing to '%s' every second\n", argv[2]);
+        for (;;) {
+                if (write(fd, line, (size_t) n) != n)
+                        printf("kltest: write-device: %s\n", strerror(errno));
+                sleep(1);
+        }
+}
+
 static int run(int argc, char **argv) {
         const char *mode = argv[1];
 
@@ -605,6 +630,8 @@ static int run(int argc, char **argv) {
                 return mode_termination_message(argc, argv);
         if (strcmp(mode, "fill-disk") == 0)
                 return mode_fill_disk(argc, argv);
+        if (strcmp(mode, "write-device") == 0)
+                return mode_write_device(argc, argv);
         printf("kltest: unknown mode '%s'\n", mode);
         return -1;
 }
