@@ -151,16 +151,33 @@ dev10=$(device_private "$KL_PID")
 HP="$BUILD/tests/bench/healthz-probe"
 hz_idle=$("$HP" "$KL_HEALTHZ_PORT" 5)
 
-for i in $(seq 1 "$CHURN"); do pod_manifest "c$i" | grep -v 'resources:' >"$KL_TMP/stage/c$i.yaml"; done
-"$HP" "$KL_HEALTHZ_PORT" 600 >"$KL_TMP/hz-churn" &
-hp=$!
-mv "$KL_TMP"/stage/*.yaml "$KL_MANIFESTS/"
-wait_log "pod 'c[0-9]+-testnode': container 'c' started" "$CHURN" >/dev/null
-rm -f "$KL_MANIFESTS"/c*.yaml
-wait_log "pod 'c[0-9]+-testnode' uid=[0-9a-f]+: removed" "$CHURN" >/dev/null
-kill -TERM "$hp" 2>/dev/null; wait "$hp" 2>/dev/null # it prints what it has on SIGTERM
-hz_churn=$(cat "$KL_TMP/hz-churn")
+# 200 pods started then removed, probed by a client at the default priority,
+# then again by one at nice -10: on 2 saturated cores the probe's own
+# scheduling is part of what it measures, and the second run takes it out.
+churn() { # [nice command...] -> the probe's summary
+        local i hp log0
+        for i in $(seq 1 "$CHURN"); do pod_manifest "c$i" | grep -v 'resources:' >"$KL_TMP/stage/c$i.yaml"; done
+        log0=$(wc -l <"$KL_TMP/kubelet-lite.log")
+        "$@" "$HP" "$KL_HEALTHZ_PORT" 600 >"$KL_TMP/hz-churn" &
+        hp=$!
+        mv "$KL_TMP"/stage/*.yaml "$KL_MANIFESTS/"
+        churn_wait "pod 'c[0-9]+-testnode': container 'c' started" "$log0"
+        rm -f "$KL_MANIFESTS"/c*.yaml
+        churn_wait "pod 'c[0-9]+-testnode' uid=[0-9a-f]+: removed" "$log0"
+        kill -TERM "$hp" 2>/dev/null; wait "$hp" 2>/dev/null # it prints what it has on SIGTERM
+        cat "$KL_TMP/hz-churn"
+}
+churn_wait() { # REGEX LOG-LINES-BEFORE: $CHURN matches after that line
+        local end=$((SECONDS + 300))
+        while [ $SECONDS -lt $end ]; do
+                [ "$(tail -n +"$(($2 + 1))" "$KL_TMP/kubelet-lite.log" | grep -cE "$1")" -ge "$CHURN" ] && break
+                sleep 0.05
+        done
+}
+hz_churn=$(churn)
 [ -n "$hz_churn" ] || hz_churn="(no sample)"
+hz_churn_nice=$(churn nice -n -10)
+[ -n "$hz_churn_nice" ] || hz_churn_nice="(no sample)"
 
 pod_manifest hung >"$KL_MANIFESTS/hung.yaml"
 wait_log "pod 'hung-testnode': container 'c' started" 1 >/dev/null
@@ -252,9 +269,16 @@ liveness check would; "failed" counts answers that were not 200 or took over 5 s
 |---|---|---|---|---|---|
 | idle | $(hzrow "$hz_idle" | cut -d'|' -f2-) 
 | $CHURN pods started, then removed | $(hzrow "$hz_churn" | cut -d'|' -f2-) 
+| the same, the probe at nice -10 | $(hzrow "$hz_churn_nice" | cut -d'|' -f2-) 
 | containerd stopped (SIGSTOP) for 15 s | $(hzrow "$hz_hung" | cut -d'|' -f2-) 
 | 300 idle connections held on the healthz port | $(hzrow "$hz_idleconns" | cut -d'|' -f2-) 
 | 40,000 ignored \`.x*.yaml.swp\` names, a rescan every second | $(hzrow "$hz_swp" | cut -d'|' -f2-) 
+
+The healthz port is served by a thread of its own (server/healthz.h), at nice -10 when it may, from
+state the daemon's loop publishes every second: during churn the loop's callbacks are 2-6 ms of CPU
+but 50-300 ms of wall time, preempted while containerd and the shims saturate both cores. What is
+left in the first churn row is mostly the probe's own scheduling: the same run with the probe at
+nice -10 is the second row.
 
 Every CRI call is asynchronous, so a hung runtime only shows in \`/healthz/syncloop\` and the node's
 Ready condition. At the connection cap the oldest idle connection is closed to make room, so idle
