@@ -2,6 +2,8 @@
 /* See devicestate.h. */
 #include "kubelet-lite/cm/devicestate.h"
 
+#include "kubelet-lite/cm/devicechecksum.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "kubelet-lite/apiserver/jsonq.h"
+#include "kubelet-lite/cm/devicechecksum.h"
 #include "lib/macros.h"
 
 #define MAX_DEVICES 1024
@@ -557,15 +560,15 @@ int kl_devstate_base64_decode(const char *s, size_t n, uint8_t **ret, size_t *re
         return 0;
 }
 
-/* FNV-1a 32 over the Data object's text. Upstream hashes a spew dump of the
- * Go struct, which C cannot reproduce: our checksum guards our own files. */
-static uint32_t fnv32a(const char *s, size_t n) {
-        uint32_t h = 2166136261u;
-        for (size_t i = 0; i < n; i++) {
-                h ^= (uint8_t) s[i];
-                h *= 16777619u;
-        }
-        return h;
+/* Upstream's checksum of the Data object's text (devicechecksum.h); 0 when
+ * it cannot be computed, which no reader then accepts. */
+static uint32_t data_checksum(const char *s, size_t n) {
+        struct kl_jsonq q = {0};
+        uint32_t sum = 0;
+        if (kl_jsonq_parse(s, n, 200000, &q) >= 0 && kl_devchecksum(&q, 0, &sum) < 0)
+                sum = 0;
+        kl_jsonq_done(&q);
+        return sum;
 }
 
 static void write_data(const struct kl_devstate *st, struct kl_buf *b) {
@@ -617,7 +620,7 @@ void kl_devstate_to_json(const struct kl_devstate *st, struct kl_buf *out) {
         kl_buf_puts(out, "{\"Data\":");
         if (data.data)
                 kl_buf_append(out, data.data, data.len);
-        kl_buf_printf(out, ",\"Checksum\":%" PRIu32 "}\n", data.data ? fnv32a(data.data, data.len) : 0);
+        kl_buf_printf(out, ",\"Checksum\":%" PRIu32 "}\n", data.data ? data_checksum(data.data, data.len) : 0);
         if (data.oom)
                 out->oom = true;
         kl_buf_free_contents(&data);
@@ -637,8 +640,11 @@ static int parse(struct kl_devstate *st, const struct kl_jsonq *q, struct kl_err
         if (q->nodes[0].type != KL_JSONQ_OBJECT || data < 0 || q->nodes[data].type != KL_JSONQ_OBJECT || sum < 0 ||
             q->nodes[sum].type != KL_JSONQ_NUMBER)
                 return kl_error_set(reterr, EBADMSG, "not a device manager checkpoint (Data, Checksum)");
-        if ((uint64_t) kl_jsonq_path_int(q, 0, "Checksum", -1) !=
-            fnv32a(q->text + q->nodes[data].start, q->nodes[data].len))
+        /* as upstream's Data.VerifyChecksum: over the data as decoded */
+        uint32_t want;
+        if (kl_devchecksum(q, data, &want) < 0)
+                return kl_error_set(reterr, EBADMSG, "checkpoint: Data does not have the checkpoint's shape");
+        if (kl_jsonq_path_int(q, 0, "Checksum", -1) != (int64_t) want)
                 return kl_error_set(reterr, EBADMSG, "checkpoint is corrupted (checksum mismatch)");
         entries = kl_jsonq_get(q, data, "PodDeviceEntries");
         reg = kl_jsonq_get(q, data, "RegisteredDevices");
