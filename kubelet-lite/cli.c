@@ -16,7 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "kubelet-lite/config.h"
-#include "kubelet-lite/apiserver/jsonq.h"
+#include "lib/jsonq.h"
 #include "lib/macros.h"
 #include "lib/strbuf.h"
 #include "kubelet-lite/apiserver/tlscert.h"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by runtime/grpc.c (unary calls, the channel and its completion
- * thread) and runtime/grpcstream.c (server-streaming calls on the same
- * channel and thread): nothing outside runtime/grpc*.c includes it. */
+ * thread), runtime/grpcstream.c (server-streaming calls on the same channel
+ * and thread) and runtime/grpcserver.c (its thread): nothing outside
+ * runtime/grpc*.c includes it. */
 #pragma once
 
 #include <pthread.h>
@@ -13,6 +14,9 @@
 
 #include "runtime/grpc.h"
 #include "runtime/grpcstream.h"
+
+/* A thread with every signal blocked, named (grpc.c). 0 or -errno. */
+int kl__grpc_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg, const char *name);
 
 struct call_state {
         grpc_call *call;

@@ -534,6 +534,20 @@ unsigned kl_grpc_n_pending(struct kl_grpc *g) {
 
 /* --- lifetime --------------------------------------------------------------- */
 
+int kl__grpc_thread_start(pthread_t *ret, void *(*fn)(void *), void *arg, const char *name) {
+        sigset_t all, saved;
+        /* The thread must never take a signal, whatever mask the caller has
+         * (the daemon blocks everything anyway and reads a signalfd). */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
+        int r = pthread_create(ret, NULL, fn, arg);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r != 0)
+                return -r;
+        pthread_setname_np(*ret, name);
+        return 0;
+}
+
 int kl_grpc_new(const char *target, struct kl_grpc **ret, struct kl_error *reterr) {
         grpc_arg args[] = {
                 {.type = GRPC_ARG_INTEGER,
@@ -559,7 +573,6 @@ int kl_grpc_new(const char *target, struct kl_grpc **ret, struct kl_error *reter
         };
         grpc_channel_args cargs = {.num_args = ELEMENTSOF(args), .args = args};
         grpc_channel_credentials *creds;
-        sigset_t all, saved;
         struct kl_grpc *g;
         int r;
 
@@ -601,18 +614,12 @@ int kl_grpc_new(const char *target, struct kl_grpc **ret, struct kl_error *reter
                 goto fail;
         }
 
-        /* The worker must never take a signal, whatever mask the caller has
-         * (the daemon blocks everything anyway and reads a signalfd). */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &saved);
-        r = pthread_create(&g->thread, NULL, worker, g);
-        pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        if (r != 0) {
-                r = kl_error_set(reterr, r, "cannot start gRPC completion thread: %s", strerror(r));
+        r = kl__grpc_thread_start(&g->thread, worker, g, "kl-cri-cq");
+        if (r < 0) {
+                r = kl_error_set(reterr, -r, "cannot start gRPC completion thread: %s", strerror(-r));
                 goto fail;
         }
         g->thread_started = true;
-        pthread_setname_np(g->thread, "kl-cri-cq");
 
         /* Start connecting in the background; the first call waits for it. */
         (void) grpc_channel_check_connectivity_state(g->channel, 1);

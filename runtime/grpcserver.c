@@ -24,6 +24,7 @@
 
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "runtime/grpc-internal.h"
 #include "runtime/grpc.h"
 
 enum {
@@ -475,7 +476,6 @@ int kl_grpc_server_new(const char *socket_path, const struct kl_grpc_server_ops 
         grpc_server_credentials *creds;
         _cleanup_free_ char *addr = NULL;
         struct kl_grpc_server *s;
-        sigset_t all, saved;
         int r;
 
         assert(socket_path && ops && ops->on_call && ret);
@@ -534,16 +534,12 @@ int kl_grpc_server_new(const char *socket_path, const struct kl_grpc_server_ops 
                 goto fail;
         }
 
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &saved);
-        r = pthread_create(&s->thread, NULL, worker, s);
-        pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        if (r != 0) {
-                r = kl_error_set(reterr, r, "cannot start gRPC server thread: %s", strerror(r));
+        r = kl__grpc_thread_start(&s->thread, worker, s, "kl-grpc-srv");
+        if (r < 0) {
+                r = kl_error_set(reterr, -r, "cannot start gRPC server thread: %s", strerror(-r));
                 goto fail;
         }
         s->thread_started = true;
-        pthread_setname_np(s->thread, "kl-grpc-srv");
         *ret = s;
         return 0;
 fail:

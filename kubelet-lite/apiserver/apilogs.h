@@ -8,7 +8,7 @@
 
 #include "apiconn.h"
 #include "kubelet-lite/event.h"
-#include "jsonq.h"
+#include "lib/jsonq.h"
 
 #define KL_APILOGS_MAX_STREAMS 32
 

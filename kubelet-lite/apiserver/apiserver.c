@@ -15,7 +15,7 @@
 #include "apidiscovery.h"
 #include "apilogs.h"
 #include "apitable.h"
-#include "jsonq.h"
+#include "lib/jsonq.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/macros.h"

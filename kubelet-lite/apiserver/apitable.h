@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "jsonq.h"
+#include "lib/jsonq.h"
 #include "lib/strbuf.h"
 
 enum kl_apitable_kind {

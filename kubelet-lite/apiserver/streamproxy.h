@@ -11,7 +11,7 @@
 
 #include "apiconn.h"
 #include "kubelet-lite/event.h"
-#include "jsonq.h"
+#include "lib/jsonq.h"
 
 #define KL_STREAMPROXY_MAX 16
 #define KL_STREAMPROXY_BUF (64 * 1024)

@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#include "kubelet-lite/apiserver/jsonq.h"
+#include "lib/jsonq.h"
 #include "lib/strbuf.h"
 
 /* Go's "%#v" text of the checkpointData object at node data into out;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet-lite/apiserver/jsonq.h"
+#include "lib/jsonq.h"
 #include "kubelet-lite/cm/devicechecksum.h"
 #include "lib/macros.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet-lite/apiserver/jsonq.h"
+#include "lib/jsonq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "jsonq.h"
+#include "lib/jsonq.h"
 
 #include <errno.h>
 #include <stdlib.h>

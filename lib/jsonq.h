@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A small read-only JSON parser for the API facade: turns a document into a
- * flat array of nodes that point back into the source text, so that a
- * sub-object can be copied out verbatim and a field looked up by path.
+/* A small read-only JSON parser (the API facade's requests, the device
+ * checkpoint): turns a document into a flat array of nodes that point back
+ * into the source text, so that a sub-object can be copied out verbatim and
+ * a field looked up by path.
  * Strict RFC 8259; nesting depth and node count are capped. */
 #pragma once
 
