@@ -167,13 +167,18 @@ static int run_hook(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs
         return 0;
 }
 
+/* Whether kl__kill_container would start something for this container. */
+static bool kill_needed(const struct kl__cstat *cs, const char *id) {
+        return !cs || !(cs->stopping || (cs->hook_kind == HOOK_PRE_STOP && streq_ptr(cs->hook_container_id, id)));
+}
+
 /* Stop one container: its preStop hook first (within the deadline), then
  * StopContainer with the rest of the grace period, at least 2 s. cs may be
  * NULL (a container of an orphaned pod, or an old attempt). */
 void kl__kill_container(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *cs, const char *id, uint64_t deadline,
                         const char *why) {
         if (cs) {
-                if (cs->stopping || (cs->hook_kind == HOOK_PRE_STOP && streq_ptr(cs->hook_container_id, id)))
+                if (!kill_needed(cs, id))
                         return;
                 if (pm->prober)
                         kl_prober_remove_container(pm->prober, id);
@@ -286,10 +291,6 @@ static int64_t orphan_grace(struct kl_pm *pm, struct kl__worker *w) {
 
 /* ---- removing sandboxes and containers, asynchronously ---------------------------- */
 
-/* At most this many sandbox stop/remove calls in flight, all pods together:
- * removing 200 pods at once runs concurrently, not all at the same instant. */
-#define TEARDOWN_CALLS_MAX 16
-
 enum {
         RM_TEARDOWN = 0,
         RM_GC = 1
@@ -298,8 +299,6 @@ enum {
 /* A removal call is over; changed: it removed something (a failure changed
  * nothing, and touching the pod then would hide the next relist from it). */
 static void rm_release(struct kl_pm *pm, struct kl__worker *w, int kind, bool changed) {
-        if (kind == RM_TEARDOWN && pm->teardown_calls > 0)
-                pm->teardown_calls--;
         if (w) {
                 unsigned *n = kind == RM_GC ? &w->gc_pending : &w->teardown_pending;
                 if (*n > 0)
@@ -339,20 +338,23 @@ static void sandbox_stopped(int r, const struct kl_error *err, ProtobufCMessage 
         kl__req_free(req);
 }
 
-/* StopPodSandbox, then RemovePodSandbox. */
+/* StopPodSandbox, then RemovePodSandbox, when pm->pacer has room: removing
+ * 200 pods at once runs a few at a time. */
 static bool remove_sandbox(struct kl_pm *pm, struct kl__worker *w, const char *id, int kind) {
-        if (kind == RM_TEARDOWN && pm->teardown_calls >= TEARDOWN_CALLS_MAX)
-                return false;
+        uint64_t ticket = kl_pacer_take(&pm->pacer, kl_now_usec());
+        if (!ticket)
+                return false; /* a completion kicks the next sync */
         struct kl__req *req = kl__req_new(pm, w->uid, id);
-        if (!req)
+        if (!req) {
+                kl_pacer_put(&pm->pacer, ticket);
                 return false;
+        }
+        req->ticket = ticket;
         req->attempt = (uint32_t) kind;
         if (kl_cri_stop_pod_sandbox_async(pm->cri, id, sandbox_stopped, req) < 0) {
                 kl__req_free(req);
                 return false;
         }
-        if (kind == RM_TEARDOWN)
-                pm->teardown_calls++;
         if (kind == RM_GC)
                 w->gc_pending++;
         else
@@ -393,9 +395,15 @@ static void container_removed(int r, const struct kl_error *err, ProtobufCMessag
  * NULL) is unlinked once it is gone. */
 void kl__gc_remove_container(struct kl_pm *pm, struct kl__worker *w, const char *id, size_t cs_index, uint32_t attempt,
                              const char *log_path) {
+        uint64_t ticket = kl_pacer_take(&pm->pacer, kl_now_usec());
+        if (!ticket)
+                return; /* the next sync asks again */
         struct kl__req *req = kl__req_new(pm, w->uid, id);
-        if (!req)
+        if (!req) {
+                kl_pacer_put(&pm->pacer, ticket);
                 return;
+        }
+        req->ticket = ticket;
         req->index = cs_index;
         req->attempt = attempt;
         if (log_path && !(req->path = strdup(log_path))) {
@@ -451,6 +459,10 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
                 w->terminate_deadline = now + (uint64_t) MAX(grace, 0) * KL_USEC_PER_SEC;
                 log_info("pod '%s' uid=%s: stopping (grace %llds)", w->full_name, w->uid, (long long) grace);
         }
+        if (w->stops_pending == 0 && w->kill_ticket) {
+                kl_pacer_put(&pm->pacer, w->kill_ticket); /* the last round's stops are done */
+                w->kill_ticket = 0;
+        }
         if (w->stops_pending > 0 || w->op || w->teardown_pending > 0 || w->gc_pending > 0 || !kl__fresh(pm, w))
                 return false; /* wait for stops, a start step, removals, and a relist that saw them */
 
@@ -467,6 +479,10 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
                 for (size_t i = 0; i < w->n_cs; i++)
                         if (streq_ptr(w->cs[i].id, c->id))
                                 cs = &w->cs[i];
+                /* All containers of the pod are stopped together, in one
+                 * round that takes one pacer slot; the pod waits for one. */
+                if (!w->kill_ticket && kill_needed(cs, c->id) && !(w->kill_ticket = kl_pacer_take(&pm->pacer, now)))
+                        continue;
                 kl__kill_container(pm, w, cs, c->id, w->terminate_deadline, "pod is being removed");
         }
         if (any_running || w->stops_pending > 0)

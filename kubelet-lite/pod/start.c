@@ -59,7 +59,8 @@ struct kl__op {
         char *container_id;
         char journal[4096];
         uint64_t t0;
-        bool dead; /* the pod manager went away; just free on completion */
+        uint64_t ticket; /* pm->pacer */
+        bool dead;       /* the pod manager went away; just free on completion */
         struct kl__op *prev, *next;
 };
 
@@ -74,6 +75,7 @@ static struct kl__op *op_new(struct kl_pm *pm, struct kl__worker *w) {
                 return NULL;
         }
         op->t0 = kl_now_usec();
+        op->ticket = kl_pacer_take(&pm->pacer, op->t0); /* may_start saw room */
         op->next = pm->ops;
         if (pm->ops)
                 pm->ops->prev = op;
@@ -84,6 +86,10 @@ static struct kl__op *op_new(struct kl_pm *pm, struct kl__worker *w) {
 
 static void op_free(struct kl__op *op) {
         if (!op->dead) {
+                if (op->ticket) {
+                        kl_pacer_put(&op->pm->pacer, op->ticket);
+                        kl__kick(op->pm); /* a start waiting for the slot goes on */
+                }
                 if (op->prev)
                         op->prev->next = op->next;
                 else

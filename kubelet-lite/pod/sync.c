@@ -36,10 +36,14 @@ static void observe_started(struct kl_pm *pm, struct kl__worker *w, struct kl__c
 /* A start step (directories, a CRI config, the call) costs a few ms of file
  * system and encoding work on the loop: a few per iteration, so that 200
  * pods arriving at once do not hold up /healthz; the rest follow at the next
- * iteration. A step already in flight for the pod does not count. */
+ * iteration. A step already in flight for the pod does not count. The
+ * runtime's side of it waits for room in pm->pacer; a step's completion
+ * kicks the next sync. */
 static bool may_start(struct kl_pm *pm, struct kl__worker *w) {
         if (w->op)
                 return true; /* kl__start_* returns at once */
+        if (kl_pacer_full(&pm->pacer, kl_now_usec()))
+                return false;
         if (pm->starts_left == 0) {
                 kl__kick(pm);
                 return false;

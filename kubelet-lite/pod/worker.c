@@ -240,6 +240,10 @@ void kl__req_free(struct kl__req *r) {
                 r->pm->reqs = r->next;
         if (r->next)
                 r->next->prev = r->prev;
+        if (r->ticket) {
+                kl_pacer_put(&r->pm->pacer, r->ticket);
+                kl__kick(r->pm); /* work waiting for the slot goes on */
+        }
         free(r->uid);
         free(r->id);
         free(r->path);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/pacer.h"
 #include "manifests/pod.h"
 #include "kubelet-lite/pod/manager.h"
 #include "kubelet-lite/prober/prober.h"
@@ -138,6 +139,7 @@ struct kl__worker {
         uint64_t terminate_deadline; /* monotonic usec */
         int64_t grace_seconds;       /* for orphans: from CRI annotations */
         unsigned stops_pending;
+        uint64_t kill_ticket; /* pm->pacer ticket of its stop round; 0: none */
 
         enum kl_phase phase;
         char *phase_reason, *phase_message;
@@ -196,8 +198,16 @@ struct kl_pm {
         bool version_pending;
         int net_ready; /* NetworkReady from CRI Status: -1 unknown, 0, 1 */
         bool net_pending;
-        uint64_t net_checked;          /* monotonic usec */
-        unsigned teardown_calls;       /* sandbox stop/remove calls in flight, all pods */
+        uint64_t net_checked; /* monotonic usec */
+        /* Runtime work in flight (start steps, stop rounds, sandbox and
+         * container removals): about one per CPU. Each step forks runc and
+         * works a shim; 200 at once leave 30-90 runnable tasks, and every
+         * other process on the device (a liveness check of our own /healthz
+         * among them) then waits tens of ms for a CPU, while all of it takes
+         * longer in total than at one per CPU. A step older than
+         * PACER_AGE_USEC stops counting: it is waiting (a grace period, a
+         * slow runtime), not working. */
+        struct kl_pacer pacer;
         unsigned cleanups_left;        /* pods whose local cleanup may still run in this reconcile */
         unsigned starts_left;          /* start steps that may still begin in this reconcile */
         struct kl__req *reqs;          /* small async requests in flight */
@@ -232,7 +242,8 @@ struct kl__req {
         char *id;     /* the container or sandbox it is about */
         size_t index; /* into w->cs */
         uint32_t attempt;
-        char *path; /* log file to finish, ... */
+        char *path;      /* log file to finish, ... */
+        uint64_t ticket; /* pm->pacer; put when the request is freed */
         struct kl__req *prev, *next;
 };
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kubelet-lite/pod/worker.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
 #include "tests/lib/tests.h"
@@ -656,6 +657,62 @@ TEST(foreign_sandbox_with_dotdot_labels) {
         ASSERT_TRUE(exists(H.root));
         ASSERT_TRUE(exists(H.logs));
         ASSERT_TRUE(exists(outside));
+        h_done();
+}
+
+/* Runtime work is paced (pm->pacer, worker.h): at most max start steps, stop
+ * rounds and sandbox removals in flight, so that 200 pods arriving or going
+ * at once do not leave dozens of runc processes fighting for 2 CPUs. All
+ * containers of one pod are stopped together; a step that has waited 2 s
+ * (a long grace period) stops counting, so it cannot hold the others back. */
+TEST(runtime_work_is_paced) {
+        char yaml[8][256];
+        const char *yamls[8];
+
+        h_setup();
+        kl_pacer_init(&H.pm->pacer, 3, 2 * SEC);
+        for (int i = 0; i < 8; i++) {
+                snprintf(yaml[i], sizeof(yaml[i]),
+                         "apiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\nspec:\n"
+                         "  terminationGracePeriodSeconds: 30\n"
+                         "  containers:\n  - {name: a, image: busybox}\n  - {name: b, image: busybox}\n",
+                         i);
+                yamls[i] = yaml[i];
+        }
+        fake_cri_hold(FAKE_RUN_SANDBOX);
+        h_desire(yamls, 8);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_RUN_SANDBOX), 3);
+        fake_cri_release(FAKE_RUN_SANDBOX);
+        fake_loop_run_for(10 * SEC);
+        for (int i = 0; i < 8; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), "p%d-node1", i);
+                ASSERT_STREQ(h_phase(name), "Running");
+        }
+        ASSERT_EQ(fake_cri_n_calls(FAKE_RUN_SANDBOX), 8);
+        ASSERT_EQ(fake_cri_max_in_flight(FAKE_RUN_SANDBOX), 3);
+        ASSERT_LE(fake_cri_max_in_flight(FAKE_CREATE) + fake_cri_max_in_flight(FAKE_START), 3 + 3);
+        ASSERT_LE(fake_cri_max_in_flight(FAKE_CREATE), 3);
+        ASSERT_LE(fake_cri_max_in_flight(FAKE_START), 3);
+
+        /* Removal: 3 pods' stop rounds, both containers of each at once. */
+        fake_cri_hold(FAKE_STOP);
+        h_desire(NULL, 0);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_STOP), 6);
+        /* The grace period is 30 s and nothing answers: after 2 s those
+         * rounds stop counting and the next 3 pods are told to stop, then
+         * the last 2. */
+        fake_loop_run_for(2 * SEC + 1);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_STOP), 12);
+        fake_loop_run_for(2 * SEC);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_STOP), 16);
+        fake_cri_release(FAKE_STOP);
+        fake_loop_run_for(10 * SEC);
+        ASSERT_EQ(h_n_pods(), 0);
+        ASSERT_EQ(fake_cri_n_sandboxes(), 0);
+        ASSERT_LE(fake_cri_max_in_flight(FAKE_STOP_SANDBOX), 3);
+        ASSERT_LE(fake_cri_max_in_flight(FAKE_REMOVE_SANDBOX), 3);
+        printf("  8 pods of 2 containers, at most 3 steps at once; a 30 s grace holds a slot for 2 s\n");
         h_done();
 }
 
