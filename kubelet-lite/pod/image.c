@@ -14,9 +14,36 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
 
 struct pull_req {
         struct kl_pm *pm;
-        uint64_t t0;
+        uint64_t t0, t1; /* asked, answered */
         char image[];
 };
+
+/* A duration as Go's time.Duration prints one truncated to milliseconds, as
+ * upstream's events show them: "512ms", "1.5s", "2m3.25s". */
+static void go_duration(uint64_t usec, char *buf, size_t n) {
+        uint64_t ms = usec / 1000;
+        if (ms < 1000) {
+                snprintf(buf, n, "%llums", (unsigned long long) ms);
+                return;
+        }
+        int k = 0;
+        if (ms >= 60000)
+                k = snprintf(buf, n, "%llum", (unsigned long long) (ms / 60000));
+        k = MAX(k, 0);
+        if ((size_t) k >= n)
+                return;
+        uint64_t s = ms % 60000;
+        int m = snprintf(buf + k, n - (size_t) k, "%llu.%03llu", (unsigned long long) (s / 1000),
+                         (unsigned long long) (s % 1000));
+        if (m <= 0 || (size_t) (k + m) >= n)
+                return;
+        char *end = buf + k + m;
+        while (end[-1] == '0')
+                *--end = '\0';
+        if (end[-1] == '.')
+                *--end = '\0';
+        snprintf(end, n - (size_t) (end - buf), "s");
+}
 
 static void image_status_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__req *req = userdata;
@@ -116,18 +143,16 @@ bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *
         return false;
 }
 
-static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
-        struct pull_req *req = userdata;
+/* The pull is over (r < 0: failed; size 0: not known): every container
+ * waiting for it goes on. */
+static void pull_finish(struct pull_req *req, int r, const struct kl_error *err, uint64_t size) {
         struct kl_pm *pm = req->pm;
-        uint64_t now = kl_now_usec();
+        uint64_t now = req->t1;
+        char took[32], sz[64] = "";
 
-        if (r < 0)
-                log_warning("pulling image '%s' failed after %.3fs: %s", req->image, (double) (now - req->t0) / 1e6,
-                            kl_error_str(err));
-        else
-                log_info("pulled image '%s' (%s) in %.3fs", req->image,
-                         strempty(((const Runtime__V1__PullImageResponse *) reply)->image_ref),
-                         (double) (now - req->t0) / 1e6);
+        go_duration(now - req->t0, took, sizeof(took));
+        if (size > 0)
+                snprintf(sz, sizeof(sz), " Image size: %llu bytes.", (unsigned long long) size);
         for (struct kl__worker *w = pm->workers; w; w = w->next)
                 for (size_t i = 0; i < w->n_cs; i++) {
                         struct kl__cstat *cs = &w->cs[i];
@@ -136,8 +161,11 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
                         cs->pull_pending = false;
                         cs->image_known = false; /* ask again before starting */
                         if (r >= 0) {
-                                kl__event(pm, w, cs, "Normal", "Pulled", "Successfully pulled image \"%s\" in %.3fs",
-                                          req->image, (double) (now - req->t0) / 1e6);
+                                /* upstream's imageManager.EnsureImageExists; pulls are
+                                 * not queued here, so "including waiting" is the same */
+                                kl__event(pm, w, cs, "Normal", "Pulled",
+                                          "Successfully pulled image \"%s\" in %s (%s including waiting).%s",
+                                          req->image, took, took, sz);
                                 cs->pull_done = true;
                                 cs->pull_backoff_usec = 0;
                                 cs->pull_retry_at = 0;
@@ -154,4 +182,27 @@ static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply
                 }
         free(req);
         kl__kick(pm);
+}
+
+static void pulled_status_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        const Runtime__V1__ImageStatusResponse *st = (const Runtime__V1__ImageStatusResponse *) reply;
+        pull_finish(userdata, 0, NULL, r >= 0 && st->image ? st->image->size : 0);
+}
+
+static void pull_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
+        struct pull_req *req = userdata;
+
+        req->t1 = kl_now_usec();
+        if (r < 0) {
+                log_warning("pulling image '%s' failed after %.3fs: %s", req->image, (double) (req->t1 - req->t0) / 1e6,
+                            kl_error_str(err));
+                pull_finish(req, r, err, 0);
+                return;
+        }
+        const char *ref = ((const Runtime__V1__PullImageResponse *) reply)->image_ref;
+        log_info("pulled image '%s' (%s) in %.3fs", req->image, strempty(ref), (double) (req->t1 - req->t0) / 1e6);
+        /* The size for the Pulled event, as upstream asks the runtime after a
+         * pull (GetImageSize); without an answer the event has none. */
+        if (kl_cri_image_status_async(req->pm->cri, ref && ref[0] ? ref : req->image, pulled_status_done, req) < 0)
+                pull_finish(req, 0, NULL, 0);
 }

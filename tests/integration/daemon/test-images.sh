@@ -57,4 +57,19 @@ kl_start || not_ok "kubelet-lite restarts"
 check "a second start does not import the same archive again" test "$(grep -c "preloading images from" "$KL_TMP/kubelet-lite.log")" = 1
 wait_for 30 "imagePullFallbackToLocal: false + failed pull: ErrImagePull/ImagePullBackOff as upstream" bash -c "curl -fs http://127.0.0.1:$KL_RO_PORT/pods | jq -r '.items[0].status.containerStatuses[0].state.waiting.reason' | grep -qE '^(ErrImagePull|ImagePullBackOff)$'"
 check "...and the pod is not running" pod_is latest2-testnode .status.phase Pending
+
+# A real pull from a registry on localhost: the Pulled event has upstream's
+# wording (imageManager.EnsureImageExists), with the size from ImageStatus.
+rport=$(free_port)
+rpid=$("$KL_TOP/tests/integration/runtime/mini-registry.sh" "$KL_TMP/registry" "$rport" "$BUILD/images/busybox.tar" kl/pulled 1.0)
+pod pulled "localhost:$rport/kl/pulled:1.0" Always >"$KL_MANIFESTS/pulled.yaml"
+wait_for 60 "an image pulled from a registry: the pod runs" pod_is pulled-testnode .status.phase Running
+size=$($CTR images ls | awk -v r="localhost:$rport/kl/pulled:1.0" '$1 == r {print $4, $5}')
+msg=$(curl -fs "http://127.0.0.1:$KL_RO_PORT/events" | jq -r '.items[] | select(.involvedObject.name=="pulled-testnode" and .reason=="Pulled") | .message')
+echo "# $msg (ctr: $size)"
+check "...its Pulled event: 'Successfully pulled image \"...\" in D (D including waiting). Image size: N bytes.'" \
+        bash -c "echo '$msg' | grep -qE '^Successfully pulled image \"localhost:$rport/kl/pulled:1.0\" in [0-9.]+m?s \([0-9.]+m?s including waiting\)\. Image size: [1-9][0-9]* bytes\.$'"
+n=$(echo "$msg" | sed -n 's/.*Image size: \([0-9]*\) bytes\./\1/p')
+check "...the size is the image's, as ctr shows it ($size)" test "$(awk -v n="$n" 'BEGIN {printf "%.1f KiB", n / 1024}')" = "$size"
+kill "$rpid" 2>/dev/null
 kl_finish
