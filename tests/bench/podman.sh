@@ -18,13 +18,18 @@
 #    every time) is part of it, as kubelet-lite's parsing and relists are.
 #  - stop: `podman pod rm -f -t 2 NAME`: SIGTERM, at most 2 s
 #    (terminationGracePeriodSeconds), then the containers and the pod are
-#    removed, as kubelet-lite does when the manifest goes.
+#    removed, as kubelet-lite does when the manifest goes. It includes podman
+#    waiting for each container's conmon to leave the pod's cgroup (it
+#    retries the rmdir on EBUSY); conmon first runs its exit command,
+#    `podman container cleanup`, another podman process.
 #  - down: `podman kube down FILE`. podman 4.3 stops with a timeout of 0,
 #    SIGKILL at once, whatever the pod says (podman issue #22397, fixed in
 #    2024), so it is shown apart and never compared with a graceful stop.
 #  - BATCH pods started: one `podman kube play` of a file with BATCH
-#    documents (podman plays them one after another); removed: one
-#    `podman pod rm -f -t 2` naming them all.
+#    documents; removed: one `podman pod rm -f -t 2` naming them all. podman
+#    4.3 plays them one after another, and removes them one after another
+#    (its debug log: the next pod's SIGTERM follows the last pod's cgroup
+#    removal); within a pod it stops the containers in parallel.
 #
 # podman runs as root with everything under a temp dir: its storage, run
 # root, tmp dir, events log and network config; nothing goes to
