@@ -21,7 +21,12 @@
 #    removed, as kubelet-lite does when the manifest goes. It includes podman
 #    waiting for each container's conmon to leave the pod's cgroup (it
 #    retries the rmdir on EBUSY); conmon first runs its exit command,
-#    `podman container cleanup`, another podman process.
+#    `podman container cleanup`, another podman process. Here that is either
+#    a few hundred ms or about 3.5 s: the cleanup processes were seen in the
+#    conmon cgroup for 3 s while `pod rm` retried (containers/common PR #858
+#    retries for up to 5 s; podman PR #13403 describes cleanup processes
+#    waiting for the container locks the removal holds). `pod stop` then
+#    `pod rm` shows the same.
 #  - down: `podman kube down FILE`. podman 4.3 stops with a timeout of 0,
 #    SIGKILL at once, whatever the pod says (podman issue #22397, fixed in
 #    2024), so it is shown apart and never compared with a graceful stop.
