@@ -289,11 +289,11 @@ includes the podman process itself starting and opening its database and storage
 kubelet-lite's includes parsing and relists. Stop is \`podman pod rm -f -t 2\`: SIGTERM, at most
 2 s, then the containers and the pod are removed; on this cgroup v1 host with cgroupfs it takes
 either a few hundred ms or about 3.5 s, when \`pod rm\` waits for the pod's conmon cgroup to empty
-while conmon's exit command (\`podman container cleanup\`) is still in it. \`podman kube down\` is
-shown apart: until podman fixed its issue #22397 in 2024 (Debian 12 ships 4.3), it stopped with
-SIGKILL at once, whatever the grace period. $BATCH pods are one \`kube play\` of a file with $BATCH
-documents and one \`pod rm -f -t 2\` naming them all; podman 4.3 plays, and removes, them one
-after another.${pm_note:+
+while conmon's exit command (\`podman container cleanup\`) is still in it, waiting for a lock the
+removal holds. \`podman kube down\` is shown apart: until podman fixed its issue #22397 in
+2024 (Debian 12 ships 4.3), it stopped with SIGKILL at once, whatever the grace period. $BATCH pods
+are one \`kube play\` of a file with $BATCH documents and one \`pod rm -f -t 2\` naming them all;
+podman 4.3 plays, and removes, them one after another.${pm_note:+
 **$pm_note**}
 
 ## /healthz latency under load

@@ -22,11 +22,12 @@
 #    waiting for each container's conmon to leave the pod's cgroup (it
 #    retries the rmdir on EBUSY); conmon first runs its exit command,
 #    `podman container cleanup`, another podman process. Here that is either
-#    a few hundred ms or about 3.5 s: the cleanup processes were seen in the
-#    conmon cgroup for 3 s while `pod rm` retried (containers/common PR #858
-#    retries for up to 5 s; podman PR #13403 describes cleanup processes
-#    waiting for the container locks the removal holds). `pod stop` then
-#    `pod rm` shows the same.
+#    a few hundred ms or about 3.5 s: in the slow case the cleanup process
+#    sat in the conmon cgroup for 3 s, blocked on a futex in
+#    /dev/shm/libpod_lock (a container lock), while `pod rm` retried the
+#    rmdir (containers/common PR #858 retries for up to 5 s; podman PR #13403
+#    describes the same lock order). `pod stop` then `pod rm`, the file
+#    events backend or none, and cgroups=no-conmon all show it too.
 #  - down: `podman kube down FILE`. podman 4.3 stops with a timeout of 0,
 #    SIGKILL at once, whatever the pod says (podman issue #22397, fixed in
 #    2024), so it is shown apart and never compared with a graceful stop.
@@ -37,9 +38,10 @@
 #    removal); within a pod it stops the containers in parallel.
 #
 # podman runs as root with everything under a temp dir: its storage, run
-# root, tmp dir, events log and network config; nothing goes to
-# /var/lib/containers. The pods are hostNetwork and every container
-# defaults to the host's network, so no CNI plugin is ever called.
+# root, tmp dir, events log and network config. What it still puts
+# elsewhere is removed at the end when this run made it (below). The pods
+# are hostNetwork and every container defaults to the host's network, so no
+# CNI plugin is ever called.
 set -u
 KL_TOP=${KL_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-build}
@@ -64,6 +66,10 @@ PM=$(mktemp -d "${KL_TMP:-/tmp}/podman.XXXXXX")
 shm_lock=/dev/shm/libpod_lock
 own_lock=0
 [ -e "$shm_lock" ] || own_lock=1
+# The image library's blob-info cache, which for root always goes to
+# /var/lib/containers/cache (podman 4.3 has no setting for it).
+own_varlib=0
+[ -e /var/lib/containers ] || own_varlib=1
 cgroup_dirs() { find /sys/fs/cgroup/*/libpod_parent -type d 2>/dev/null | sort; }
 cgroup_dirs >"$PM/cgroups.before"
 
@@ -107,6 +113,7 @@ cleanup() {
         done
         rm -rf "$PM"
         [ $own_lock = 0 ] || rm -f "$shm_lock"
+        [ $own_varlib = 0 ] || rm -rf /var/lib/containers
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
