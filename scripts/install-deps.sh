@@ -6,6 +6,8 @@
 #   scripts/install-deps.sh check    what `make check` needs: the demo's set,
 #                                    the board VMs, the cross builds, the
 #                                    analysers and kubectl (the default)
+#   scripts/install-deps.sh bench    what `make bench` needs: the check set
+#                                    and podman, to compare with kube play
 #   scripts/install-deps.sh --list SET   print the set, one package a line
 #
 # Idempotent and quiet when everything is already installed. Recommends are
@@ -42,6 +44,15 @@ shellcheck python3-kconfiglib cppcheck clang-format git
 kubernetes-client
 "
 
+# make bench also times podman kube play (tests/bench/podman.sh). podman pulls
+# in conmon and containers-common, whose network stack the check set's
+# containernetworking-plugins already provides (the bench's pods are
+# hostNetwork and need none); catatonit is only recommended, but kube play
+# builds every pod's infra image from it and fails without it.
+BENCH="$CHECK
+podman catatonit
+"
+
 list=0
 if [ "${1:-}" = --list ]; then
         list=1
@@ -50,8 +61,9 @@ fi
 case ${1:-check} in
 demo) PKGS=$DEMO ;;
 check) PKGS=$CHECK ;;
+bench) PKGS=$BENCH ;;
 *)
-        sed -n '2,9s/^# \{0,1\}//p' "$0" >&2
+        sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
         exit 2
         ;;
 esac
