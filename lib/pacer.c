@@ -8,7 +8,7 @@ void kl_pacer_init(struct kl_pacer *p, unsigned max, uint64_t age) {
 }
 
 static bool counts(const struct kl_pacer *p, unsigned i, uint64_t now) {
-        return p->since[i] != 0 && now - p->since[i] < p->age;
+        return p->since[i] != 0 && (now < p->since[i] || now - p->since[i] < p->age);
 }
 
 unsigned kl_pacer_busy(const struct kl_pacer *p, uint64_t now) {

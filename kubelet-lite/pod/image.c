@@ -19,30 +19,28 @@ struct pull_req {
 };
 
 /* A duration as Go's time.Duration prints one truncated to milliseconds, as
- * upstream's events show them: "512ms", "1.5s", "2m3.25s". */
+ * upstream's events show them: "0s", "512ms", "1.5s", "2m3.25s", "1h0m0s". */
 static void go_duration(uint64_t usec, char *buf, size_t n) {
         uint64_t ms = usec / 1000;
-        if (ms < 1000) {
+        if (ms > 0 && ms < 1000) {
                 snprintf(buf, n, "%llums", (unsigned long long) ms);
                 return;
         }
-        int k = 0;
-        if (ms >= 60000)
-                k = snprintf(buf, n, "%llum", (unsigned long long) (ms / 60000));
-        k = MAX(k, 0);
-        if ((size_t) k >= n)
-                return;
+        char hm[48] = "";
+        if (ms >= 3600000)
+                snprintf(hm, sizeof(hm), "%lluh%llum", (unsigned long long) (ms / 3600000),
+                         (unsigned long long) (ms / 60000 % 60));
+        else if (ms >= 60000)
+                snprintf(hm, sizeof(hm), "%llum", (unsigned long long) (ms / 60000));
+        char sec[32];
         uint64_t s = ms % 60000;
-        int m = snprintf(buf + k, n - (size_t) k, "%llu.%03llu", (unsigned long long) (s / 1000),
-                         (unsigned long long) (s % 1000));
-        if (m <= 0 || (size_t) (k + m) >= n)
-                return;
-        char *end = buf + k + m;
+        snprintf(sec, sizeof(sec), "%llu.%03llu", (unsigned long long) (s / 1000), (unsigned long long) (s % 1000));
+        char *end = sec + strlen(sec);
         while (end[-1] == '0')
                 *--end = '\0';
         if (end[-1] == '.')
                 *--end = '\0';
-        snprintf(end, n - (size_t) (end - buf), "s");
+        snprintf(buf, n, "%s%ss", hm, sec);
 }
 
 static void image_status_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
@@ -143,16 +141,15 @@ bool kl__ensure_image(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat *
         return false;
 }
 
-/* The pull is over (r < 0: failed; size 0: not known): every container
+/* The pull is over (r < 0: failed; size 0: not known, which upstream's
+ * best-effort GetImageSize also prints as 0): every container
  * waiting for it goes on. */
 static void pull_finish(struct pull_req *req, int r, const struct kl_error *err, uint64_t size) {
         struct kl_pm *pm = req->pm;
         uint64_t now = req->t1;
-        char took[32], sz[64] = "";
+        char took[96];
 
         go_duration(now - req->t0, took, sizeof(took));
-        if (size > 0)
-                snprintf(sz, sizeof(sz), " Image size: %llu bytes.", (unsigned long long) size);
         for (struct kl__worker *w = pm->workers; w; w = w->next)
                 for (size_t i = 0; i < w->n_cs; i++) {
                         struct kl__cstat *cs = &w->cs[i];
@@ -164,8 +161,9 @@ static void pull_finish(struct pull_req *req, int r, const struct kl_error *err,
                                 /* upstream's imageManager.EnsureImageExists; pulls are
                                  * not queued here, so "including waiting" is the same */
                                 kl__event(pm, w, cs, "Normal", "Pulled",
-                                          "Successfully pulled image \"%s\" in %s (%s including waiting).%s",
-                                          req->image, took, took, sz);
+                                          "Successfully pulled image \"%s\" in %s (%s including waiting). "
+                                          "Image size: %llu bytes.",
+                                          req->image, took, took, (unsigned long long) size);
                                 cs->pull_done = true;
                                 cs->pull_backoff_usec = 0;
                                 cs->pull_retry_at = 0;

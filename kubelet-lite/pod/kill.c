@@ -462,6 +462,7 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
         if (w->stops_pending == 0 && w->kill_ticket) {
                 kl_pacer_put(&pm->pacer, w->kill_ticket); /* the last round's stops are done */
                 w->kill_ticket = 0;
+                kl__kick(pm); /* pods passed over in this reconcile may have it */
         }
         if (w->stops_pending > 0 || w->op || w->teardown_pending > 0 || w->gc_pending > 0 || !kl__fresh(pm, w))
                 return false; /* wait for stops, a start step, removals, and a relist that saw them */
@@ -480,8 +481,11 @@ bool kl__terminate_pod(struct kl_pm *pm, struct kl__worker *w) {
                         if (streq_ptr(w->cs[i].id, c->id))
                                 cs = &w->cs[i];
                 /* All containers of the pod are stopped together, in one
-                 * round that takes one pacer slot; the pod waits for one. */
-                if (!w->kill_ticket && kill_needed(cs, c->id) && !(w->kill_ticket = kl_pacer_take(&pm->pacer, now)))
+                 * round that takes one pacer slot; the pod waits for one.
+                 * An eviction frees memory or disk the node is short of: it
+                 * does not wait. */
+                if (!w->evicted && !w->kill_ticket && kill_needed(cs, c->id) &&
+                    !(w->kill_ticket = kl_pacer_take(&pm->pacer, now)))
                         continue;
                 kl__kill_container(pm, w, cs, c->id, w->terminate_deadline, "pod is being removed");
         }

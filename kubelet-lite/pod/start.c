@@ -86,10 +86,10 @@ static struct kl__op *op_new(struct kl_pm *pm, struct kl__worker *w) {
 
 static void op_free(struct kl__op *op) {
         if (!op->dead) {
-                if (op->ticket) {
-                        kl_pacer_put(&op->pm->pacer, op->ticket);
-                        kl__kick(op->pm); /* a start waiting for the slot goes on */
-                }
+                /* No kick here: the completions that changed something kick
+                 * (and so hand the slot on); a failure waits for the periodic
+                 * relist, as rm_release explains. */
+                kl_pacer_put(&op->pm->pacer, op->ticket);
                 if (op->prev)
                         op->prev->next = op->next;
                 else
@@ -314,6 +314,11 @@ static void start_done(int r, const struct kl_error *err, ProtobufCMessage *repl
                 if (op->resume)
                         log_warning("pod '%s': container '%s': StartContainer of created container: %s", w->full_name,
                                     cs->spec->name, kl_error_str(err));
+                /* The removal of what this step created takes the step's own
+                 * slot: with the pacer full it would otherwise be dropped, and
+                 * the next relist would adopt the failed container. */
+                kl_pacer_put(&pm->pacer, op->ticket);
+                op->ticket = 0;
                 kl__gc_remove_container(pm, w, op->container_id, SIZE_MAX, 0, NULL);
                 if (op->resume)
                         cs->state = -1;

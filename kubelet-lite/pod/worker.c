@@ -240,10 +240,9 @@ void kl__req_free(struct kl__req *r) {
                 r->pm->reqs = r->next;
         if (r->next)
                 r->next->prev = r->prev;
-        if (r->ticket) {
-                kl_pacer_put(&r->pm->pacer, r->ticket);
-                kl__kick(r->pm); /* work waiting for the slot goes on */
-        }
+        /* No kick: rm_release kicks when the call changed something; a
+         * failure waits for the periodic relist instead of spinning. */
+        kl_pacer_put(&r->pm->pacer, r->ticket);
         free(r->uid);
         free(r->id);
         free(r->path);

@@ -68,8 +68,8 @@ size=$($CTR images ls | awk -v r="localhost:$rport/kl/pulled:1.0" '$1 == r {prin
 msg=$(curl -fs "http://127.0.0.1:$KL_RO_PORT/events" | jq -r '.items[] | select(.involvedObject.name=="pulled-testnode" and .reason=="Pulled") | .message')
 echo "# $msg (ctr: $size)"
 check "...its Pulled event: 'Successfully pulled image \"...\" in D (D including waiting). Image size: N bytes.'" \
-        bash -c "echo '$msg' | grep -qE '^Successfully pulled image \"localhost:$rport/kl/pulled:1.0\" in [0-9.]+m?s \([0-9.]+m?s including waiting\)\. Image size: [1-9][0-9]* bytes\.$'"
+        bash -c "echo '$msg' | grep -qE '^Successfully pulled image \"localhost:$rport/kl/pulled:1.0\" in [0-9hm.]+s \([0-9hm.]+s including waiting\)\. Image size: [1-9][0-9]* bytes\.$'"
 n=$(echo "$msg" | sed -n 's/.*Image size: \([0-9]*\) bytes\./\1/p')
-check "...the size is the image's, as ctr shows it ($size)" test "$(awk -v n="$n" 'BEGIN {printf "%.1f KiB", n / 1024}')" = "$size"
+check "...the size is the image's, as ctr shows it ($size)" test "$(awk -v n="$n" -v u="${size#* }" 'BEGIN {d = u == "B" ? 1 : u == "KiB" ? 1024 : u == "MiB" ? 1048576 : 1073741824; printf "%.1f %s", n / d, u}')" = "$size"
 kill "$rpid" 2>/dev/null
 kl_finish

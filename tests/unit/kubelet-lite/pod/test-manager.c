@@ -716,4 +716,37 @@ TEST(runtime_work_is_paced) {
         h_done();
 }
 
+/* A failed start's container is removed even when the pacer has no free
+ * slot: the removal takes the failed step's own. Otherwise the next relist
+ * would adopt the failed container as the latest attempt. */
+TEST(start_failure_removes_with_the_pacer_full) {
+        h_setup();
+        kl_pacer_init(&H.pm->pacer, 1, 2 * SEC);
+        fake_cri_fail_next(FAKE_START, EIO, "failed to create shim task");
+        h_desire1(crash_yaml);
+        fake_loop_run_for(1 * SEC);
+        ASSERT_STREQ(fake_cri_actions(),
+                     "RunPodSandbox crash-node1 a0; CreateContainer c a0; StartContainer c a0; RemoveContainer c a0");
+        ASSERT_EQ(fake_cri_n_containers(), 0);
+        ASSERT_CONTAINS(h_cstatus("c"), "failed to create shim task");
+        h_done();
+}
+
+/* A removal the runtime keeps refusing is asked again at the periodic
+ * relist, not as fast as the runtime answers (a freed pacer slot does not
+ * kick a sync by itself). */
+TEST(failing_removal_is_not_spun_on) {
+        h_setup();
+        h_desire1(web_yaml);
+        fake_cri_fail_next_n(FAKE_REMOVE_SANDBOX, 5, EIO, "cannot delete running task");
+        h_desire(NULL, 0); /* settles: a spin would never settle */
+        fake_loop_run_for(3 * SEC);
+        ASSERT_LE(fake_cri_n_calls(FAKE_REMOVE_SANDBOX), 5);
+        ASSERT_EQ(h_n_pods(), 1);
+        fake_loop_run_for(10 * SEC);
+        ASSERT_EQ(h_n_pods(), 0);
+        ASSERT_EQ(fake_cri_n_calls(FAKE_REMOVE_SANDBOX), 6);
+        h_done();
+}
+
 TEST_MAIN()
