@@ -249,9 +249,12 @@ dynamically linked and not counted.
 | 0 | $(mib "$rss0") MiB | $(mib "$pss0") MiB | $(mib "$priv0") MiB | $(mib "$anon0") MiB | $thr0 |
 | 10 | $(mib "$rss10") MiB | $(mib "$pss10") MiB | $(mib "$priv10") MiB | $(mib "$anon10") MiB | $(threads "$KL_PID") |
 
-RSS counts the shared pages of grpc's libraries (about 11 MiB, shared with any other grpc user);
-private and anonymous memory is what kubelet-lite itself costs. For scale: containerd used
-$(mib "$cd_rss") MiB RSS in the same run; upstream kubelet idles at tens of MiB.
+RSS counts the pages of grpc's libraries (about 11 MiB). Whether they show as private or shared
+depends on what else runs: when another process on the machine maps the same libraries (another
+kubelet-lite, a grpc tool), they are shared and PSS and private drop by that much; when none does,
+they are private. Anonymous memory is what kubelet-lite itself allocates, whatever else runs; the
+device section below counts the libraries as private, as they are on a device. For scale:
+containerd used $(mib "$cd_rss") MiB RSS in the same run; upstream kubelet idles at tens of MiB.
 
 ## Idle CPU
 
