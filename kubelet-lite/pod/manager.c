@@ -35,15 +35,17 @@
 #define STARTS_PER_RECONCILE 8
 #define PACER_AGE_USEC (2 * KL_USEC_PER_SEC)
 
-/* Runtime steps in flight (worker.h, pm->pacer): one per online CPU, plus 2
- * for the part of each step spent waiting on the disk. Measured on 2 cores
- * with 200 pods started then removed (docs/PERFORMANCE.md): unbounded, 30-90
- * tasks are runnable and a liveness check waits up to 35 ms (p99); at 4, 5-10
- * and 12 ms, and all 200 are up sooner. At 2 the CPUs idle between steps and
- * 50 pods take 0.8x the sequential time instead of 0.6x. */
+/* Runtime steps in flight (worker.h, pm->pacer): 4 per online CPU, since a
+ * step spends much of its time waiting (containerd's fsyncs, a shim coming
+ * up). Measured on 2 cores (docs/PERFORMANCE.md): with 200 pods started then
+ * removed, unbounded, 30-90 tasks are runnable and a default-priority
+ * liveness check waits 29-38 ms (p99); at 4 in flight 5-7 ms, at 8 8-14 ms,
+ * and all 200 are up sooner at either. 50 pods at once took a median 0.60x
+ * the sequential time at 4 in flight (11 runs), 0.53x at 8 (9 runs); at 2
+ * the CPUs idle between steps and it is 0.8x. */
 static unsigned runtime_concurrency(void) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        return (unsigned) MAX(n, 1L) + 2;
+        return 4 * (unsigned) MAX(n, 1L);
 }
 
 /* ---- workers ----------------------------------------------------------- */

@@ -200,11 +200,11 @@ struct kl_pm {
         bool net_pending;
         uint64_t net_checked; /* monotonic usec */
         /* Runtime work in flight (start steps, stop rounds, sandbox and
-         * container removals): about one per CPU. Each step forks runc and
+         * container removals): a few per CPU. Each step forks runc and
          * works a shim; 200 at once leave 30-90 runnable tasks, and every
          * other process on the device (a liveness check of our own /healthz
          * among them) then waits tens of ms for a CPU, while all of it takes
-         * longer in total than at one per CPU. A step older than
+         * longer in total than a few at a time. A step older than
          * PACER_AGE_USEC stops counting: it is waiting (a grace period, a
          * slow runtime), not working. */
         struct kl_pacer pacer;

@@ -283,7 +283,7 @@ on SIGTERM.
 
 A file that arrives complete (renamed in, closed after writing) is parsed at once; each CRI step
 that completes starts a relist and the next step at once. Many pods start and stop concurrently,
-at most one runtime step per CPU plus 2 at a time (see the /healthz section).
+at most 4 runtime steps per CPU at a time (see the /healthz section).
 
 podman${pm_version:+ $pm_version} kube play is timed by tests/bench/podman.sh (runc, conmon, cgroupfs,
 its storage in a temp dir) on the same manifest, while kubelet-lite and containerd sit idle with no
@@ -318,9 +318,9 @@ The healthz port is served by a thread of its own (server/healthz.h), at nice -1
 state the daemon's loop publishes every second. During churn the machine's run queue is what a
 probe waits on: with 32 busy loops and nothing else, a default-priority probe of the same server
 sees about 28 ms at p99. So kubelet-lite paces the runtime work it causes (worker.h, lib/pacer.h):
-at most one start step, stop round or sandbox removal per CPU plus 2 in flight, a step older than
+at most 4 start steps, stop rounds or sandbox removals per CPU in flight, a step older than
 2 s no longer counting. Unbounded, 200 pods left 30-90 tasks runnable and the probe's p99 was
-31-38 ms; paced, 5-10, and the 200 pods are up no later. The second row takes the probe's own
+29-38 ms; paced, 5-14, and the 200 pods are up sooner. The second row takes the probe's own
 scheduling out: it runs at nice -10.
 
 Every CRI call is asynchronous, so a hung runtime only shows in \`/healthz/syncloop\` and the node's
