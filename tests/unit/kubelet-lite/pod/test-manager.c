@@ -325,11 +325,9 @@ TEST(create_failure_backs_off) {
         h_done();
 }
 
-/* A StartContainer that fails: the created container is removed (it would
- * otherwise be resumed as "left created"), and the start retried after the
- * back-off. */
-TEST(start_failure_removes_and_backs_off) {
-        h_setup();
+/* The first StartContainer fails: the container is removed at once and the
+ * error shows in its status. */
+static void first_start_fails(void) {
         fake_cri_fail_next(FAKE_START, EIO, "failed to create shim task");
         h_desire1(crash_yaml);
         fake_loop_run_for(1 * SEC);
@@ -337,6 +335,14 @@ TEST(start_failure_removes_and_backs_off) {
                      "RunPodSandbox crash-node1 a0; CreateContainer c a0; StartContainer c a0; RemoveContainer c a0");
         ASSERT_EQ(fake_cri_n_containers(), 0);
         ASSERT_CONTAINS(h_cstatus("c"), "failed to create shim task");
+}
+
+/* A StartContainer that fails: the created container is removed (it would
+ * otherwise be resumed as "left created"), and the start retried after the
+ * back-off. */
+TEST(start_failure_removes_and_backs_off) {
+        h_setup();
+        first_start_fails();
         fake_loop_run_for(8 * SEC);
         ASSERT_EQ(fake_cri_n_calls(FAKE_CREATE), 1);
         fake_loop_run_for(2 * SEC);
@@ -722,13 +728,7 @@ TEST(runtime_work_is_paced) {
 TEST(start_failure_removes_with_the_pacer_full) {
         h_setup();
         kl_pacer_init(&H.pm->pacer, 1, 2 * SEC);
-        fake_cri_fail_next(FAKE_START, EIO, "failed to create shim task");
-        h_desire1(crash_yaml);
-        fake_loop_run_for(1 * SEC);
-        ASSERT_STREQ(fake_cri_actions(),
-                     "RunPodSandbox crash-node1 a0; CreateContainer c a0; StartContainer c a0; RemoveContainer c a0");
-        ASSERT_EQ(fake_cri_n_containers(), 0);
-        ASSERT_CONTAINS(h_cstatus("c"), "failed to create shim task");
+        first_start_fails();
         h_done();
 }
 
