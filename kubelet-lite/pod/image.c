@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/duration.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "kubelet-lite/pod/worker.h"
@@ -17,31 +18,6 @@ struct pull_req {
         uint64_t t0, t1; /* asked, answered */
         char image[];
 };
-
-/* A duration as Go's time.Duration prints one truncated to milliseconds, as
- * upstream's events show them: "0s", "512ms", "1.5s", "2m3.25s", "1h0m0s". */
-static void go_duration(uint64_t usec, char *buf, size_t n) {
-        uint64_t ms = usec / 1000;
-        if (ms > 0 && ms < 1000) {
-                snprintf(buf, n, "%llums", (unsigned long long) ms);
-                return;
-        }
-        char hm[48] = "";
-        if (ms >= 3600000)
-                snprintf(hm, sizeof(hm), "%lluh%llum", (unsigned long long) (ms / 3600000),
-                         (unsigned long long) (ms / 60000 % 60));
-        else if (ms >= 60000)
-                snprintf(hm, sizeof(hm), "%llum", (unsigned long long) (ms / 60000));
-        char sec[32];
-        uint64_t s = ms % 60000;
-        snprintf(sec, sizeof(sec), "%llu.%03llu", (unsigned long long) (s / 1000), (unsigned long long) (s % 1000));
-        char *end = sec + strlen(sec);
-        while (end[-1] == '0')
-                *--end = '\0';
-        if (end[-1] == '.')
-                *--end = '\0';
-        snprintf(buf, n, "%s%ss", hm, sec);
-}
 
 static void image_status_done(int r, const struct kl_error *err, ProtobufCMessage *reply, void *userdata) {
         struct kl__req *req = userdata;
@@ -149,7 +125,8 @@ static void pull_finish(struct pull_req *req, int r, const struct kl_error *err,
         uint64_t now = req->t1;
         char took[96];
 
-        go_duration(now - req->t0, took, sizeof(took));
+        /* upstream truncates to milliseconds before printing */
+        kl_format_duration((now - req->t0) / 1000 * 1000, took, sizeof(took));
         for (struct kl__worker *w = pm->workers; w; w = w->next)
                 for (size_t i = 0; i < w->n_cs; i++) {
                         struct kl__cstat *cs = &w->cs[i];

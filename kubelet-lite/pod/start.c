@@ -16,6 +16,7 @@
 #include "kubelet-lite/pod/spec.h"
 #include "lib/arena.h"
 #include "lib/fileio.h"
+#include "lib/duration.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "kubelet-lite/logs/loglinks.h"
@@ -479,10 +480,12 @@ bool kl__backoff_allows(struct kl_pm *pm, struct kl__worker *w, struct kl__cstat
         int64_t ran_nsec = cs->finished_at - cs->started_at;
 
         if (cs->backoff_until > now) {
-                char msg[512];
-                snprintf(msg, sizeof(msg), "back-off %llus restarting failed container=%s pod=%s_%s(%s)",
-                         (unsigned long long) (cs->backoff_usec / KL_USEC_PER_SEC), cs->spec->name, w->full_name,
-                         w->namespace, w->uid);
+                char msg[512], backoff[32];
+                /* upstream's "back-off %s restarting failed container=%s pod=%s"
+                 * (kuberuntime doBackOff): a Go duration, "5m0s" at the cap */
+                kl_format_duration(cs->backoff_usec, backoff, sizeof(backoff));
+                snprintf(msg, sizeof(msg), "back-off %s restarting failed container=%s pod=%s_%s(%s)", backoff,
+                         cs->spec->name, w->full_name, w->namespace, w->uid);
                 kl__set_waiting(cs, "CrashLoopBackOff", msg);
                 kl__event(pm, w, cs, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)",
                           cs->spec->name, w->full_name, w->namespace, w->uid);

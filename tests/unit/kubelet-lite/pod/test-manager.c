@@ -297,6 +297,20 @@ TEST(restarts_back_off) {
         ASSERT_EQ(fake_cri_container_state("c", 0), -1);
         ASSERT_EQ(fake_cri_container_state("c", 1), -1);
         ASSERT_EQ(fake_cri_container_state("c", 2), RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED);
+
+        /* Later crashes double it up to 5 minutes, and the message carries
+         * a Go duration as upstream's doBackOff prints it. */
+        static const char *const later[] = {"back-off 40s restarting", "back-off 1m20s restarting",
+                                            "back-off 2m40s restarting", "back-off 5m0s restarting",
+                                            "back-off 5m0s restarting"};
+        static const uint64_t wait_s[] = {40, 80, 160, 300, 300};
+        for (size_t i = 0; i < ELEMENTSOF(later); i++) {
+                fake_cri_exit("c", 4);
+                fake_loop_run_for(5 * SEC);
+                ASSERT_CONTAINS(h_cstatus("c"), later[i]);
+                fake_loop_run_for((wait_s[i] + 2) * SEC);
+                ASSERT_CONTAINS(h_cstatus("c"), "\"state\":{\"running\":");
+        }
         h_done();
 }
 
