@@ -107,8 +107,21 @@ TEST(quick_restart) {
         for (int i = 0; i < 3; i++) {
                 ctl("restart");
                 t = now_ms();
-                ASSERT_OK(kl_cri_list_pod_sandbox(cri(), NULL, &l, &e));
-                printf("  ListPodSandbox right after restart %d -> ok in %.1f ms\n", i + 1, now_ms() - t);
+                /* containerd opens its socket before its CRI plugin is ready
+                 * and answers "server is not initialized yet" (gRPC UNKNOWN)
+                 * meanwhile, seen once in CI on a loaded machine: an answer
+                 * from the new process, so the client has reconnected. */
+                int r, waited = 0;
+                while ((r = kl_cri_list_pod_sandbox(cri(), NULL, &l, &e)) < 0 && strstr(e.msg, "not initialized yet") &&
+                       now_ms() - t < 15000) {
+                        waited++;
+                        usleep(50 * 1000);
+                }
+                if (r < 0)
+                        printf("  ListPodSandbox right after restart %d -> %d '%s'\n", i + 1, r, e.msg);
+                ASSERT_OK(r);
+                printf("  ListPodSandbox right after restart %d -> ok in %.1f ms%s\n", i + 1, now_ms() - t,
+                       waited ? " (after 'server is not initialized yet')" : "");
                 kl_cri_response_free(TAKE_PTR(l));
         }
 }
