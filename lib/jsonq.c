@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/macros.h"
+
 struct parser {
         const unsigned char *s;
         size_t len, pos, max_nodes;
@@ -32,16 +34,6 @@ static int new_node(struct parser *p, enum kl_jsonq_type t) {
         return (int) q->n++;
 }
 
-static int hexval(unsigned char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* At the opening quote; leaves pos after the closing one. */
 static int scan_string(struct parser *p) {
         p->pos++;
@@ -57,7 +49,7 @@ static int scan_string(struct parser *p) {
                         c = p->s[p->pos++];
                         if (c == 'u') {
                                 for (int i = 0; i < 4; i++, p->pos++)
-                                        if (p->pos >= p->len || hexval(p->s[p->pos]) < 0)
+                                        if (p->pos >= p->len || kl_unhexchar(p->s[p->pos]) < 0)
                                                 return -EBADMSG;
                         } else if (!strchr("\"\\/bfnrt", c) || c == 0)
                                 return -EBADMSG;
@@ -282,7 +274,7 @@ bool kl_jsonq_str(const struct kl_jsonq *q, int n, char *buf, size_t size) {
                 case 'u': {
                         unsigned cp = 0;
                         for (int k = 1; k <= 4; k++)
-                                cp = cp * 16 + (unsigned) hexval((unsigned char) s[i + k]);
+                                cp = cp * 16 + (unsigned) kl_unhexchar(s[i + k]);
                         i += 4;
                         if (cp == 0)
                                 cp = 0xfffd; /* never a NUL inside a C string */

@@ -19,6 +19,17 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* The value of one hex digit, or -1 (the JSON, URL and HTTP decoders). */
+static inline int kl_unhexchar(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 /* Hand ownership of a pointer or fd to someone else; the local is reset so
  * its cleanup handler becomes a no-op. */
 #define TAKE_PTR(p)                      \

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/utf8.h"
+
 void kl_buf_free_contents(struct kl_buf *b) {
         free(b->data);
         *b = (struct kl_buf){};
@@ -82,33 +84,6 @@ char *kl_buf_steal(struct kl_buf *b, size_t *ret_len) {
         return d;
 }
 
-/* Length of the valid UTF-8 sequence at p (strict: no overlong forms,
- * surrogates or code points above U+10FFFF), 0 when it is not one. */
-static size_t utf8_seq_len(const unsigned char *p) {
-        unsigned c = p[0];
-        size_t n;
-        unsigned cp, min;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf)
-                n = 2, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-                n = 3, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-                n = 4, cp = c & 0x07, min = 0x10000;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
-                        return 0;
-                cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return n;
-}
-
 /* Strings from the runtime or from files may hold anything; the output must
  * stay valid JSON, so control characters are escaped and bytes that are not
  * UTF-8 become U+FFFD, as Go's encoder does. */
@@ -126,7 +101,7 @@ void kl_json_escape(struct kl_buf *b, const char *s) {
                                 kl_buf_printf(b, "\\u%04x", *p);
                                 break;
                         }
-                        size_t n = utf8_seq_len(p);
+                        size_t n = kl_utf8_decode((const char *) p, strnlen((const char *) p, 4), NULL);
                         if (n == 0) {
                                 kl_buf_append(b, "\\ufffd", 6);
                                 p++;

@@ -9,46 +9,20 @@
 #include <yaml.h>
 
 #include "lib/macros.h"
+#include "lib/utf8.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 
 bool kl_utf8_valid(const char *str, size_t len, size_t *ret_bad) {
-        const unsigned char *s = (const unsigned char *) str;
-        size_t i = 0;
-
-        while (i < len) {
-                unsigned char c = s[i];
-                uint32_t cp, min;
-                size_t n;
-
-                if (c < 0x80) {
-                        i++;
-                        continue;
+        for (size_t i = 0, n; i < len; i += n) {
+                n = kl_utf8_decode(str + i, len - i, NULL);
+                if (n == 0) {
+                        if (ret_bad)
+                                *ret_bad = i;
+                        return false;
                 }
-                if ((c & 0xE0) == 0xC0) {
-                        n = 2, cp = c & 0x1F, min = 0x80;
-                } else if ((c & 0xF0) == 0xE0) {
-                        n = 3, cp = c & 0x0F, min = 0x800;
-                } else if ((c & 0xF8) == 0xF0) {
-                        n = 4, cp = c & 0x07, min = 0x10000;
-                } else
-                        goto bad;
-                if (len - i < n)
-                        goto bad;
-                for (size_t k = 1; k < n; k++) {
-                        if ((s[i + k] & 0xC0) != 0x80)
-                                goto bad;
-                        cp = (cp << 6) | (s[i + k] & 0x3F);
-                }
-                if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                        goto bad;
-                i += n;
         }
         return true;
-bad:
-        if (ret_bad)
-                *ret_bad = i;
-        return false;
 }
 
 /* Line and column (1-based, column in characters) of a byte offset. */

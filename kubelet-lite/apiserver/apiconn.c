@@ -620,16 +620,6 @@ unsigned kl_api_server_connections(const struct kl_api_server *s) {
         return s->n;
 }
 
-static int hexv(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 bool kl_api_query_get(const char *query, const char *key, char *buf, size_t size) {
         size_t kl = strlen(key);
         const char *p = query;
@@ -644,9 +634,9 @@ bool kl_api_query_get(const char *query, const char *key, char *buf, size_t size
                                 if (c == '+')
                                         c = ' ';
                                 else if (c == '%') {
-                                        if (v + 2 >= p + l || hexv(v[1]) < 0 || hexv(v[2]) < 0)
+                                        if (v + 2 >= p + l || kl_unhexchar(v[1]) < 0 || kl_unhexchar(v[2]) < 0)
                                                 return false;
-                                        c = (char) (hexv(v[1]) * 16 + hexv(v[2]));
+                                        c = (char) (kl_unhexchar(v[1]) * 16 + kl_unhexchar(v[2]));
                                         v += 2;
                                         if (c == '\0')
                                                 return false;

@@ -9,6 +9,7 @@
 
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/macros.h"
 
 #define POLICY "static"
 #define ENTRIES_MAX 4096
@@ -202,16 +203,6 @@ static bool eat(struct jp *p, char c) {
         return false;
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* A string into out (NUL-terminated, at most cap-1 bytes). Only ASCII is
  * accepted: every string we store is ASCII. out may be NULL to skip. */
 static int string(struct jp *p, char *out, size_t cap) {
@@ -247,7 +238,7 @@ static int string(struct jp *p, char *out, size_t cap) {
                                 if (p->n - p->i < 4)
                                         return -EBADMSG;
                                 for (int k = 0; k < 4; k++) {
-                                        int h = hexval(p->s[p->i++]);
+                                        int h = kl_unhexchar(p->s[p->i++]);
                                         if (h < 0)
                                                 return -EBADMSG;
                                         v = v * 16 + h;

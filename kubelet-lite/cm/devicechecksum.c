@@ -7,29 +7,9 @@
 
 #include "kubelet-lite/cm/devicestate.h"
 #include "lib/macros.h"
+#include "lib/utf8.h"
 
 #define STR_MAX 4096 /* longer strings are refused, not truncated into a wrong hash */
-
-/* The length of the UTF-8 sequence at s[0..n), 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *ret) {
-        size_t len;
-        uint32_t c;
-        if (s[0] < 0xc2 || s[0] > 0xf4)
-                return 0;
-        len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-        if (len > n)
-                return 0;
-        c = s[0] & (0x7f >> len);
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-                return 0;
-        *ret = c;
-        return len;
-}
 
 /* strconv.Quote: Go's escapes; unprintable runes as \x, \u or \U. Of the
  * non-ASCII runes only the C1 controls, U+00AD and the line and paragraph
@@ -62,7 +42,7 @@ static void go_quote(struct kl_buf *b, const char *s, size_t n) {
                         i++;
                         continue;
                 }
-                len = utf8_len((const unsigned char *) s + i, n - i, &r);
+                len = kl_utf8_decode(s + i, n - i, &r);
                 if (len == 0) {
                         kl_buf_printf(b, "\\x%02x", c);
                         i++;

@@ -2,8 +2,6 @@
 /* See devicestate.h. */
 #include "kubelet-lite/cm/devicestate.h"
 
-#include "kubelet-lite/cm/devicechecksum.h"
-
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -29,16 +29,6 @@ static bool is_tchar(unsigned char c) {
         return c != '\0' && strchr("!#$%&'*+-.^_`|~", c);
 }
 
-static int hexval(unsigned char ch) {
-        if (ch >= '0' && ch <= '9')
-                return ch - '0';
-        if (ch >= 'a' && ch <= 'f')
-                return ch - 'a' + 10;
-        if (ch >= 'A' && ch <= 'F')
-                return ch - 'A' + 10;
-        return -1;
-}
-
 /* The line ending at buf[i]: its length (CRLF 2, LF 1), 0 when more bytes are needed, or -EBADMSG. */
 static int line_end(const unsigned char *b, size_t len, size_t i) {
         if (i >= len)
@@ -85,7 +75,7 @@ static int parse_request_line(const unsigned char *b, size_t len, struct reqline
                         in_query = true;
                 else if (b[i] == '%' && !in_query) {
                         /* The path gets decoded: escapes must be whole, and never %00. */
-                        if ((i + 1 < len && hexval(b[i + 1]) < 0) || (i + 2 < len && hexval(b[i + 2]) < 0))
+                        if ((i + 1 < len && kl_unhexchar(b[i + 1]) < 0) || (i + 2 < len && kl_unhexchar(b[i + 2]) < 0))
                                 return -EBADMSG;
                         if (i + 2 < len && b[i + 1] == '0' && b[i + 2] == '0')
                                 return -EBADMSG;
@@ -157,7 +147,7 @@ static void fill_request(const unsigned char *b, const struct reqline *rl, struc
 
         for (size_t i = 0; i < plen; i++) {
                 if (t[i] == '%') { /* validated while parsing */
-                        *w++ = (char) (hexval(t[i + 1]) * 16 + hexval(t[i + 2]));
+                        *w++ = (char) (kl_unhexchar(t[i + 1]) * 16 + kl_unhexchar(t[i + 2]));
                         i += 2;
                 } else
                         *w++ = (char) t[i];
